@@ -1,0 +1,66 @@
+//! The command line, as flat values. `main.rs` turns them into library configs.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(name = "reflow", version, about = "Run WebAssembly plugins as actors in flow-based programs")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Print a plugin's metadata (ports, description) as JSON.
+    Inspect(InspectArgs),
+    /// Run one `process` call of a plugin and print what it returned and sent, as JSON.
+    Call(CallArgs),
+}
+
+#[derive(Args)]
+pub struct InspectArgs {
+    /// The plugin's .wasm file.
+    pub plugin: PathBuf,
+}
+
+#[derive(Args)]
+pub struct CallArgs {
+    /// The plugin's .wasm file.
+    pub plugin: PathBuf,
+    /// The messages by inport, e.g. '{"input":{"type":"Integer","data":21}}' (plain JSON values
+    /// are mapped to messages: 21 -> Integer).
+    #[arg(long, default_value = "{}")]
+    pub payload: String,
+    /// The per-process configuration (`ActorContext.config.config`), a JSON object.
+    #[arg(long, default_value = "{}")]
+    pub config: String,
+    /// The actor's state before the call, a JSON object.
+    #[arg(long, default_value = "{}")]
+    pub state: String,
+    /// The export to call.
+    #[arg(long, default_value = "process")]
+    pub entry_point: String,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+/// Resource limits; the defaults protect a user trying an unknown plugin.
+#[derive(Args, Clone)]
+pub struct LimitArgs {
+    /// Wall-clock limit of one call, in milliseconds.
+    #[arg(long, default_value_t = 10_000)]
+    pub timeout_ms: u64,
+    /// Linear memory limit, in 64 KiB pages.
+    #[arg(long, default_value_t = 4096)]
+    pub max_memory_pages: u32,
+}
+
+impl LimitArgs {
+    pub fn to_limits(&self) -> reflow_script::Limits {
+        reflow_script::Limits {
+            max_memory_pages: self.max_memory_pages,
+            call_timeout: std::time::Duration::from_millis(self.timeout_ms),
+        }
+    }
+}

@@ -1,0 +1,40 @@
+//! The `reflow` binary: parse arguments, build library configs, call the libraries, print,
+//! choose the exit code. Anything a test would want to call belongs in a library crate.
+
+mod args;
+mod call;
+
+use clap::Parser;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = args::Cli::parse();
+    init_tracing();
+    let result = match cli.command {
+        args::Command::Inspect(a) => call::inspect(&a),
+        args::Command::Call(a) => call::call(&a),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // One line: the whole cause chain, outermost first.
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Logs go to stderr, filtered by `RUST_LOG` (`RUST_LOG=reflow_script=debug` shows plugin
+/// logs). Without it: warnings only, and none of Extism's own error lines, because every
+/// failure it logs is reported by us with the actor's name.
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,extism=off"));
+    use std::io::IsTerminal;
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_target(false)
+        .init();
+}

@@ -1,0 +1,97 @@
+//! An engine seen as an actor: a name, ports, and the rule for undeclared outports.
+
+use crate::{ExtismEngine, OutputSink, PluginModule, ScriptError};
+use reflow_abi::{ActorConfig, Message, PluginMetadata};
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+
+/// A plugin instance running as one actor of a network.
+///
+/// Messages on outports the plugin's metadata does not declare are dropped with one warning
+/// per port (the original SDKs' own examples send such ports, so this is never fatal) and
+/// counted in [`ScriptActor::dropped`].
+pub struct ScriptActor {
+    engine: ExtismEngine,
+    declared: Arc<HashSet<String>>,
+    dropped: Arc<Mutex<DropLog>>,
+}
+
+#[derive(Default)]
+struct DropLog {
+    warned: HashSet<String>,
+    count: u64,
+}
+
+impl DropLog {
+    fn note(&mut self, actor: &str, port: &str) {
+        self.count += 1;
+        if self.warned.insert(port.to_string()) {
+            tracing::warn!(
+                target: "reflow_script::actor",
+                "actor {actor}: dropping messages on outport {port:?}, which the plugin's metadata does not declare"
+            );
+        }
+    }
+}
+
+impl ScriptActor {
+    pub fn new(module: &PluginModule, config: ActorConfig) -> Result<ScriptActor, ScriptError> {
+        let engine = ExtismEngine::from_module(module, config)?;
+        let declared = engine.metadata().outports.iter().map(|p| p.name.clone()).collect();
+        Ok(ScriptActor { engine, declared: Arc::new(declared), dropped: Arc::default() })
+    }
+
+    pub fn name(&self) -> &str {
+        self.engine.actor()
+    }
+
+    pub fn metadata(&self) -> &PluginMetadata {
+        self.engine.metadata()
+    }
+
+    pub fn engine(&self) -> &ExtismEngine {
+        &self.engine
+    }
+
+    pub fn engine_mut(&mut self) -> &mut ExtismEngine {
+        &mut self.engine
+    }
+
+    /// How many messages were dropped for naming an undeclared outport.
+    pub fn dropped(&self) -> u64 {
+        self.dropped.lock().map(|d| d.count).unwrap_or(0)
+    }
+
+    /// Runs one call. Sent and returned messages on declared outports go to `emit`, sent ones
+    /// during the call, returned ones after it in the metadata's outport order.
+    pub fn process(&mut self, payload: &HashMap<String, Message>, emit: OutputSink) -> Result<(), ScriptError> {
+        let filtered: OutputSink = {
+            let declared = self.declared.clone();
+            let dropped = self.dropped.clone();
+            let actor: Arc<str> = self.engine.actor().into();
+            let emit = emit.clone();
+            Arc::new(move |port: &str, message: Message| {
+                if declared.contains(port) {
+                    emit(port, message)
+                } else if let Ok(mut log) = dropped.lock() {
+                    log.note(&actor, port)
+                }
+            })
+        };
+        let mut outputs = self.engine.process(payload, Some(&filtered))?;
+        for port in &self.engine.metadata().outports {
+            if let Some(message) = outputs.remove(&port.name) {
+                emit(&port.name, message);
+            }
+        }
+        if !outputs.is_empty() {
+            let mut log = self.dropped.lock().unwrap_or_else(|p| p.into_inner());
+            let mut ports: Vec<_> = outputs.into_keys().collect();
+            ports.sort();
+            for port in ports {
+                log.note(self.engine.actor(), &port);
+            }
+        }
+        Ok(())
+    }
+}

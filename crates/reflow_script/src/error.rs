@@ -1,0 +1,23 @@
+//! Everything that can go wrong loading or calling a plugin, each naming the plugin or actor.
+
+/// A failure of this crate. `plugin` names the module (usually its file), `actor` the process.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ScriptError {
+    #[error("{plugin}: not a valid WebAssembly module: {reason}")]
+    InvalidModule { plugin: String, reason: String },
+
+    #[error("{plugin}: missing export `{export}` (a Reflow plugin exports `get_metadata` and its entry point, see docs/abi.md)")]
+    MissingExport { plugin: String, export: String },
+
+    #[error("{plugin}: cannot load plugin: {reason}")]
+    Load { plugin: String, reason: String },
+
+    #[error("{plugin}: invalid metadata from `get_metadata`: {reason}")]
+    Metadata { plugin: String, reason: String },
+
+    #[error("actor {actor}: plugin call failed: {reason}")]
+    Call { actor: String, reason: String },
+
+    #[error("actor {actor}: the plugin returned an invalid ActorResult: {reason}")]
+    InvalidResult { actor: String, reason: String },
+}

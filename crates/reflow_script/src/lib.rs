@@ -1,0 +1,29 @@
+//! Runs one WebAssembly plugin as a Reflow actor: loads a `.wasm` with Extism on wasmtime,
+//! serves the host side of the plugin ABI (`docs/abi.md`), and keeps the actor's state.
+//!
+//! # Brief overview
+//!
+//! - [`ScriptConfig`] says what to run (the spec's struct: bytes, entry point, runtime).
+//! - [`PluginModule`] is a plugin compiled and checked once: its exports are validated and its
+//!   [`PluginMetadata`](reflow_abi::PluginMetadata) read. Many actors share one module.
+//! - [`ExtismEngine`] is one live plugin instance plus the actor's host-side state; it is
+//!   reused for every message, never re-instantiated per message.
+//! - [`ScriptActor`] is an engine with a name and ports: what a flow network schedules.
+//!
+//! A trap, a loop or a bad module fails this actor only, as a [`ScriptError`] naming the actor
+//! or plugin. Sandbox decisions live here alone: plugins get WASI with nothing granted. This
+//! crate knows no graph.
+
+mod actor;
+mod config;
+mod engine;
+mod error;
+mod host_functions;
+mod module;
+
+pub use actor::ScriptActor;
+pub use config::{Limits, ScriptConfig, ScriptEnvironment, ScriptRuntime};
+pub use engine::{ExtismEngine, OutputSink};
+pub use error::ScriptError;
+pub use module::PluginModule;
+pub use reflow_abi::{ActorConfig, ActorContext, ActorResult, Message, PluginMetadata, PortDefinition};

@@ -1,0 +1,101 @@
+//! A plugin compiled and checked once, shared by every actor that runs it.
+
+use crate::engine::new_plugin_builder;
+use crate::host_functions::CallContext;
+use crate::{Limits, ScriptConfig, ScriptError};
+use reflow_abi::PluginMetadata;
+use std::sync::Arc;
+use wasmparser::{ExternalKind, Parser, Payload, TypeRef};
+
+/// The name of the export every plugin has besides its entry point.
+pub const METADATA_EXPORT: &str = "get_metadata";
+
+/// A compiled plugin with its metadata. Cheap to clone; instances are made from it.
+#[derive(Clone)]
+pub struct PluginModule {
+    pub(crate) name: Arc<str>,
+    pub(crate) compiled: Arc<extism::CompiledPlugin>,
+    pub(crate) entry_point: Arc<str>,
+    pub(crate) metadata: Arc<PluginMetadata>,
+}
+
+/// What the binary says about itself, read before Extism sees it so that errors are ours.
+struct ModuleShape {
+    function_exports: Vec<String>,
+    imports_wasi: bool,
+}
+
+fn inspect(name: &str, bytes: &[u8]) -> Result<ModuleShape, ScriptError> {
+    let invalid = |reason: String| ScriptError::InvalidModule { plugin: name.to_string(), reason };
+    let mut validator = wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all());
+    validator.validate_all(bytes).map_err(|e| invalid(e.to_string()))?;
+    let mut shape = ModuleShape { function_exports: Vec::new(), imports_wasi: false };
+    for payload in Parser::new(0).parse_all(bytes) {
+        match payload.map_err(|e| invalid(e.to_string()))? {
+            Payload::ImportSection(reader) => {
+                for import in reader.into_imports() {
+                    let import = import.map_err(|e| invalid(e.to_string()))?;
+                    if matches!(import.ty, TypeRef::Func(_)) && import.module.starts_with("wasi_snapshot_preview1") {
+                        shape.imports_wasi = true;
+                    }
+                }
+            }
+            Payload::ExportSection(reader) => {
+                for export in reader {
+                    let export = export.map_err(|e| invalid(e.to_string()))?;
+                    if export.kind == ExternalKind::Func {
+                        shape.function_exports.push(export.name.to_string());
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(shape)
+}
+
+impl PluginModule {
+    /// Checks and compiles `config.source`, then reads the metadata once. `name` is how errors
+    /// refer to the plugin (its file path, usually).
+    pub fn load(name: &str, config: &ScriptConfig, limits: Limits) -> Result<PluginModule, ScriptError> {
+        let shape = inspect(name, &config.source)?;
+        for export in [METADATA_EXPORT, config.entry_point.as_str()] {
+            if !shape.function_exports.iter().any(|e| e == export) {
+                return Err(ScriptError::MissingExport { plugin: name.to_string(), export: export.to_string() });
+            }
+        }
+        let builder = new_plugin_builder(&config.source, shape.imports_wasi, limits);
+        let compiled = extism::CompiledPlugin::new(builder)
+            .map_err(|e| ScriptError::Load { plugin: name.to_string(), reason: format!("{e:#}") })?;
+        let compiled = Arc::new(compiled);
+
+        let metadata = read_metadata(name, &compiled)?;
+        Ok(PluginModule {
+            name: name.into(),
+            compiled,
+            entry_point: config.entry_point.as_str().into(),
+            metadata: Arc::new(metadata),
+        })
+    }
+
+    /// The plugin's self-description, read once at load.
+    pub fn metadata(&self) -> &PluginMetadata {
+        &self.metadata
+    }
+
+    /// How errors name this plugin.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+fn read_metadata(name: &str, compiled: &extism::CompiledPlugin) -> Result<PluginMetadata, ScriptError> {
+    let fail = |reason: String| ScriptError::Metadata { plugin: name.to_string(), reason };
+    let mut plugin = extism::Plugin::new_from_compiled(compiled)
+        .map_err(|e| ScriptError::Load { plugin: name.to_string(), reason: format!("{e:#}") })?;
+    let context = CallContext::for_metadata(name);
+    let bytes: Vec<u8> = plugin
+        .call_with_host_context::<&[u8], Vec<u8>, _>(METADATA_EXPORT, &[], context)
+        .map_err(|e| fail(format!("{e:#}")))?;
+    serde_json::from_slice(&bytes).map_err(|e| fail(e.to_string()))
+}

@@ -1,0 +1,13 @@
+//! Integration tests of the host engine, run against real plugins built by
+//! `cargo xtask build-plugins` (the README's test command builds them first).
+
+mod support;
+
+/// The specification's Rust samples (doubler, counter), also built for wasm32-wasip1.
+mod examples;
+/// `__get_state`, `__set_state`, `__send_output` and logging, through the state_probe plugin.
+mod host_functions;
+/// Broken modules and misbehaving plugins give clear errors, never panics.
+mod errors;
+/// The Go SDK's plugins (examples/go) through the host.
+mod go_plugins;

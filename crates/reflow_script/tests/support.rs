@@ -1,0 +1,65 @@
+//! Finding built plugins and driving one call.
+
+use reflow_script::{ActorConfig, ExtismEngine, Limits, Message, OutputSink, PluginModule, ScriptConfig};
+use serde_json::{Map, Value};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+pub fn plugin_path(name: &str) -> PathBuf {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/plugins").join(name);
+    assert!(path.exists(), "{} is missing: run `cargo xtask build-plugins` first", path.display());
+    path
+}
+
+pub fn plugin_bytes(name: &str) -> Vec<u8> {
+    std::fs::read(plugin_path(name)).unwrap()
+}
+
+pub fn load(name: &str) -> PluginModule {
+    PluginModule::load(name, &ScriptConfig::new(plugin_bytes(name)), Limits::default())
+        .unwrap_or_else(|e| panic!("loading {name}: {e}"))
+}
+
+pub fn engine(name: &str, config: Value) -> ExtismEngine {
+    let module = load(name);
+    let actor = ActorConfig {
+        node_id: format!("test-{name}"),
+        component: module.metadata().component.clone(),
+        config: config.as_object().cloned().unwrap_or_default(),
+        ..ActorConfig::default()
+    };
+    ExtismEngine::from_module(&module, actor).unwrap()
+}
+
+/// `{"port": message-or-plain-value}` as a payload.
+pub fn payload(json: Value) -> HashMap<String, Message> {
+    json.as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.clone(), Message::from_json(v.clone()).unwrap()))
+        .collect()
+}
+
+/// Messages in the order a sink received them.
+#[derive(Clone, Default)]
+pub struct Recorder(Arc<Mutex<Vec<(String, Message)>>>);
+
+impl Recorder {
+    pub fn sink(&self) -> OutputSink {
+        let log = self.0.clone();
+        Arc::new(move |port: &str, message: Message| log.lock().unwrap().push((port.to_string(), message)))
+    }
+
+    pub fn take(&self) -> Vec<(String, Message)> {
+        std::mem::take(&mut self.0.lock().unwrap())
+    }
+}
+
+pub fn state_of(engine: &ExtismEngine) -> Value {
+    Value::Object(engine.state().clone())
+}
+
+pub fn object(json: Value) -> Map<String, Value> {
+    json.as_object().unwrap().clone()
+}

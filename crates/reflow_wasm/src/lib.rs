@@ -1,0 +1,128 @@
+//! Write Reflow actors in Rust as WebAssembly plugins: metadata (ports with `port_type`) and
+//! one function from [`ActorContext`] to [`ActorResult`] (no `state` = unchanged).
+//!
+//! ```ignore
+//! use reflow_wasm::*;
+//! use std::collections::HashMap;
+//!
+//! fn metadata() -> PluginMetadata {
+//!     PluginMetadata {
+//!         component: "MyActor".to_string(),
+//!         description: "Example WASM actor".to_string(),
+//!         inports: vec![port_def!("input", "Input port", "Integer", required)],
+//!         outports: vec![port_def!("output", "Output port", "Integer")],
+//!         config_schema: None,
+//!     }
+//! }
+//!
+//! fn process_actor(context: ActorContext) -> Result<ActorResult, Box<dyn std::error::Error>> {
+//!     let mut outputs = HashMap::new();
+//!     if let Some(Message::Integer(value)) = context.payload.get("input") {
+//!         outputs.insert("output".to_string(), Message::Integer(value * 2));
+//!     }
+//!     Ok(ActorResult { outputs, state: None })
+//! }
+//!
+//! actor_plugin!(metadata: metadata(), process: process_actor);
+//! ```
+//!
+//! This crate is the ABI (`docs/abi.md`) seen from inside the sandbox and never links host
+//! code. Its macros use `$crate::` paths and everything they need is re-exported here, so it
+//! is a plugin's only dependency (add `serde_json` only where your own code names it).
+
+mod host;
+mod log;
+
+pub use host::{get_state, send_output, set_state};
+pub use log::{log_debug, log_error, log_info, log_warn};
+pub use reflow_abi::{ActorConfig, ActorContext, ActorResult, Message, PluginMetadata, PortDefinition};
+
+/// Declares a port: `port_def!(name, description, type)` or, for an inport that must hold a
+/// message before `process` is called, `port_def!(name, description, type, required)`.
+#[macro_export]
+macro_rules! port_def {
+    ($name:expr, $description:expr, $port_type:expr) => {
+        $crate::PortDefinition::new($name, $description, $port_type, false)
+    };
+    ($name:expr, $description:expr, $port_type:expr, required) => {
+        $crate::PortDefinition::new($name, $description, $port_type, true)
+    };
+}
+
+/// Generates the plugin's two exports: `get_metadata` (returns `metadata` as JSON) and
+/// `process` (decodes the `ActorContext`, calls `process`, encodes its `ActorResult`; an `Err`
+/// becomes an Extism error carrying its message).
+#[macro_export]
+macro_rules! actor_plugin {
+    (metadata: $metadata:expr, process: $process:expr $(,)?) => {
+        // Exported under the ABI's names but named apart in Rust, so that a plugin may call
+        // its own function `process` or `metadata`.
+        #[export_name = "get_metadata"]
+        pub extern "C" fn __reflow_get_metadata() -> i32 {
+            $crate::__private::export_metadata(|| $metadata)
+        }
+
+        #[export_name = "process"]
+        pub extern "C" fn __reflow_process() -> i32 {
+            $crate::__private::export_process($process)
+        }
+    };
+}
+
+/// Used by the macros' expansions only; not part of the API.
+#[doc(hidden)]
+pub mod __private {
+    use crate::{ActorContext, ActorResult, PluginMetadata};
+    use extism_pdk::Memory;
+    use std::fmt::Display;
+
+    pub fn export_metadata(metadata: impl FnOnce() -> PluginMetadata) -> i32 {
+        match reflow_abi::serde_json::to_vec(&metadata()) {
+            Ok(bytes) => set_output(&bytes),
+            Err(e) => fail(&format!("cannot encode metadata: {e}")),
+        }
+    }
+
+    pub fn export_process<E: Display>(process: impl FnOnce(ActorContext) -> Result<ActorResult, E>) -> i32 {
+        install_panic_hook();
+        let input = extism_pdk::input_bytes();
+        let context: ActorContext = match reflow_abi::serde_json::from_slice(&input) {
+            Ok(context) => context,
+            Err(e) => return fail(&format!("invalid ActorContext from the host: {e}")),
+        };
+        match process(context) {
+            Ok(result) => match reflow_abi::serde_json::to_vec(&result) {
+                Ok(bytes) => set_output(&bytes),
+                Err(e) => fail(&format!("cannot encode ActorResult: {e}")),
+            },
+            Err(e) => fail(&e.to_string()),
+        }
+    }
+
+    /// A panic aborts the wasm instance (a trap) before the host can read anything but the
+    /// trap itself: log the panic message first, so `RUST_LOG=reflow_script=error` shows it.
+    fn install_panic_hook() {
+        static ONCE: std::sync::Once = std::sync::Once::new();
+        ONCE.call_once(|| {
+            std::panic::set_hook(Box::new(|info| crate::log_error(&format!("plugin panicked: {info}"))))
+        });
+    }
+
+    fn set_output(bytes: &[u8]) -> i32 {
+        match Memory::from_bytes(bytes) {
+            Ok(memory) => {
+                memory.set_output();
+                0
+            }
+            Err(_) => 1,
+        }
+    }
+
+    /// Reports `message` through Extism's `error_set`; the host turns it into a call error.
+    fn fail(message: &str) -> i32 {
+        if let Ok(memory) = Memory::from_bytes(message) {
+            unsafe { extism_pdk::extism::error_set(memory.offset()) };
+        }
+        1
+    }
+}

@@ -1,0 +1,56 @@
+//! Project chores in Rust, run as `cargo xtask <task>`: build the example and fixture plugins,
+//! run the demo, run every test. Nothing depends on this crate.
+//!
+//! Tasks:
+//! - `build-plugins`: every Rust plugin (examples/rust, tests/plugins) for wasm32-unknown-unknown,
+//!   the doubler also for wasm32-wasip1, and every Go plugin (examples/go/*) for wasip1, into
+//!   `target/plugins/`. Installs the wasm toolchain it needs when missing (see `toolchain.rs`).
+//! - `demo`: build-plugins, then `reflow run examples/graphs/demo.json`.
+//! - `test`: build-plugins, then the Rust workspace tests and the Go SDK tests.
+
+mod plugins;
+mod toolchain;
+
+use anyhow::{bail, Context, Result};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let root = project_root();
+    match args.first().map(String::as_str) {
+        Some("build-plugins") => plugins::build_all(&root),
+        Some("demo") => {
+            plugins::build_all(&root)?;
+            let mut cmd = cargo();
+            cmd.args(["run", "--quiet", "-p", "reflow_cli", "--", "run", "examples/graphs/demo.json"]);
+            run(cmd.current_dir(&root))
+        }
+        Some("test") => {
+            plugins::build_all(&root)?;
+            let mut cmd = cargo();
+            cmd.args(["test", "--workspace"]).args(&args[1..]);
+            run(cmd.current_dir(&root))?;
+            plugins::test_go_sdk(&root)
+        }
+        _ => bail!("usage: cargo xtask <build-plugins | demo | test [cargo test args]>"),
+    }
+}
+
+fn project_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the project root").to_path_buf()
+}
+
+/// The cargo that runs us (rustup's), for host builds.
+fn cargo() -> Command {
+    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+}
+
+/// Runs `cmd`, failing with the command line if it does not succeed.
+fn run(cmd: &mut Command) -> Result<()> {
+    let status = cmd.status().with_context(|| format!("cannot start {cmd:?}"))?;
+    if !status.success() {
+        bail!("command failed ({status}): {cmd:?}");
+    }
+    Ok(())
+}

@@ -1,0 +1,106 @@
+//! Building every plugin the examples and tests use, into `target/plugins/`.
+
+use crate::toolchain::WasmToolchain;
+use crate::run;
+use anyhow::{bail, Context, Result};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Cargo workspaces of Rust plugins, built for wasm32-unknown-unknown.
+const RUST_PLUGIN_WORKSPACES: [&str; 2] = ["examples/rust", "tests/plugins"];
+/// Built for wasm32-wasip1 too (as `NAME.wasip1.wasm`), to prove WASI plugins load.
+const WASIP1_WORKSPACE: &str = "examples/rust";
+/// Each folder below holds one Go plugin (a `go.mod`), built as `go_FOLDER.wasm`.
+const GO_PLUGIN_DIRS: [&str; 2] = ["examples/go", "tests/plugins/go"];
+
+pub fn plugins_dir(root: &Path) -> PathBuf {
+    root.join("target").join("plugins")
+}
+
+pub fn build_all(root: &Path) -> Result<()> {
+    let out = plugins_dir(root);
+    std::fs::create_dir_all(&out)?;
+    let toolchain = WasmToolchain::find(&["wasm32-unknown-unknown", "wasm32-wasip1"])?;
+    let target_dir = root.join("target").join("wasm");
+    for workspace in RUST_PLUGIN_WORKSPACES {
+        let manifest = root.join(workspace).join("Cargo.toml");
+        if !manifest.exists() {
+            continue;
+        }
+        eprintln!("xtask: building Rust plugins in {workspace}");
+        run(&mut toolchain.cargo_build(&manifest, "wasm32-unknown-unknown", &target_dir))?;
+    }
+    copy_wasm(&target_dir.join("wasm32-unknown-unknown/release"), &out, "")?;
+
+    eprintln!("xtask: building Rust plugins in {WASIP1_WORKSPACE} for wasm32-wasip1");
+    run(&mut toolchain.cargo_build(&root.join(WASIP1_WORKSPACE).join("Cargo.toml"), "wasm32-wasip1", &target_dir))?;
+    copy_wasm(&target_dir.join("wasm32-wasip1/release"), &out, ".wasip1")?;
+
+    for parent in GO_PLUGIN_DIRS {
+        for dir in subdirs_with(&root.join(parent), "go.mod")? {
+            build_go_plugin(&dir, &out)?;
+        }
+    }
+    eprintln!("xtask: plugins are in {}", out.display());
+    Ok(())
+}
+
+/// Copies each `NAME.wasm` of a cargo output folder to `out/NAME{suffix}.wasm`.
+fn copy_wasm(from: &Path, out: &Path, suffix: &str) -> Result<()> {
+    for entry in std::fs::read_dir(from).with_context(|| format!("reading {}", from.display()))? {
+        let path = entry?.path();
+        if path.extension().is_some_and(|e| e == "wasm") {
+            let stem = path.file_stem().unwrap().to_string_lossy();
+            std::fs::copy(&path, out.join(format!("{stem}{suffix}.wasm")))?;
+        }
+    }
+    Ok(())
+}
+
+fn subdirs_with(parent: &Path, marker: &str) -> Result<Vec<PathBuf>> {
+    let Ok(entries) = std::fs::read_dir(parent) else { return Ok(Vec::new()) };
+    let mut dirs: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.join(marker).exists())
+        .collect();
+    dirs.sort();
+    Ok(dirs)
+}
+
+/// Go >= 1.24 is needed for `//go:wasmexport`; Debian's own Go (1.19) is too old.
+fn go_command() -> Result<PathBuf> {
+    let candidates = [PathBuf::from("go"), PathBuf::from("/usr/local/go/bin/go")];
+    for go in candidates {
+        if let Ok(out) = Command::new(&go).arg("env").arg("GOVERSION").output() {
+            let version = String::from_utf8_lossy(&out.stdout).trim().to_string();
+            if out.status.success() && go_version_ok(&version) {
+                return Ok(go);
+            }
+        }
+    }
+    bail!("Go >= 1.24 is needed to build the Go plugins (GOOS=wasip1, //go:wasmexport); none found on PATH or in /usr/local/go")
+}
+
+fn go_version_ok(version: &str) -> bool {
+    let mut parts = version.trim_start_matches("go").split('.').map(|p| p.parse::<u32>().unwrap_or(0));
+    let (major, minor) = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
+    (major, minor) >= (1, 24)
+}
+
+fn build_go_plugin(dir: &Path, out: &Path) -> Result<()> {
+    let name = dir.file_name().unwrap().to_string_lossy();
+    eprintln!("xtask: building Go plugin {}", dir.display());
+    let mut cmd = Command::new(go_command()?);
+    cmd.current_dir(dir)
+        .env("GOOS", "wasip1")
+        .env("GOARCH", "wasm")
+        .args(["build", "-buildmode=c-shared", "-trimpath", "-o"])
+        .arg(out.join(format!("go_{name}.wasm")))
+        .arg(".");
+    run(&mut cmd)
+}
+
+pub fn test_go_sdk(root: &Path) -> Result<()> {
+    eprintln!("xtask: go test in sdk/go");
+    run(Command::new(go_command()?).current_dir(root.join("sdk/go")).args(["test", "./..."]))
+}
