@@ -16,6 +16,27 @@ pub enum Command {
     Inspect(InspectArgs),
     /// Run one `process` call of a plugin and print what it returned and sent, as JSON.
     Call(CallArgs),
+    /// Run a graph until every source is exhausted and every queue drained.
+    Run(RunArgs),
+    /// Check a graph (components, ports, required inports, cycles) without running it.
+    Validate(ValidateArgs),
+}
+
+#[derive(Args)]
+pub struct RunArgs {
+    /// The graph file (FBP JSON).
+    pub graph: PathBuf,
+    /// Capacity of each actor's input queue, in messages.
+    #[arg(long, default_value_t = 64)]
+    pub queue_capacity: usize,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+#[derive(Args)]
+pub struct ValidateArgs {
+    /// The graph file (FBP JSON).
+    pub graph: PathBuf,
 }
 
 #[derive(Args)]

@@ -3,6 +3,7 @@
 
 mod args;
 mod call;
+mod run;
 
 use clap::Parser;
 use std::process::ExitCode;
@@ -13,12 +14,17 @@ fn main() -> ExitCode {
     let result = match cli.command {
         args::Command::Inspect(a) => call::inspect(&a),
         args::Command::Call(a) => call::call(&a),
+        args::Command::Run(a) => run::run(&a),
+        args::Command::Validate(a) => run::validate(&a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            // One line: the whole cause chain, outermost first.
-            eprintln!("error: {e:#}");
+            // One line per problem (a broken graph reports all of them), each with the whole
+            // cause chain, outermost first.
+            for line in format!("{e:#}").lines() {
+                eprintln!("error: {line}");
+            }
             ExitCode::FAILURE
         }
     }

@@ -1,9 +1,31 @@
-//! placeholder
+//! The flow network: the graph model, the FBP JSON loader (file types are not the model;
+//! loaders call its constructors), validation naming each problem and where, built-in
+//! components, and the scheduler that runs every process as a concurrent actor. A WASM
+//! plugin is one actor kind among the built-ins: the scheduler only knows [`Component`].
+//!
+//! # Brief overview
+//!
+//! - [`load_graph`] reads a file into a [`Graph`]; [`validate`] checks it against a
+//!   [`ComponentCatalog`] (what ports each component has).
+//! - [`Network::load`] does both with the real catalog (built-ins and `.wasm` plugins, each
+//!   plugin compiled once) and [`Network::run`] runs it to the end, returning a
+//!   [`RunReport`].
+//! - [`scheduler`] documents when `process` is called and how a run ends.
+//!
+//! It knows no editor protocol.
 
+pub mod builtins;
+pub mod component;
 pub mod graph;
 pub mod loader;
+pub mod network;
+pub mod scheduler;
 pub mod validate;
+pub mod wasm;
 
+pub use component::{Component, ComponentError, Outputs};
 pub use graph::{EditError, Graph};
 pub use loader::{load_graph, GraphError};
+pub use network::{Network, NetworkError, Plan, PluginCatalog};
+pub use scheduler::{ActorFailure, ActorStats, Observer, RunOptions, RunReport};
 pub use validate::{validate, ComponentCatalog, ValidationError};

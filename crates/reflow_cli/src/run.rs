@@ -1,0 +1,58 @@
+//! `reflow run` and `reflow validate`.
+
+use crate::args::{RunArgs, ValidateArgs};
+use anyhow::{bail, Result};
+use reflow_network::{ActorFailure, ActorStats, Network, Observer, RunOptions};
+use reflow_script::{Limits, Message};
+use serde_json::json;
+use std::io::Write;
+use std::sync::atomic::Ordering;
+
+/// Prints what reaches the graph's outports (stdout, JSON lines) and failures (stderr) as
+/// they happen.
+struct Printer;
+
+impl Observer for Printer {
+    fn exported(&self, port: &str, message: &Message) {
+        let line = json!({"port": port, "message": message});
+        let _ = writeln!(std::io::stdout().lock(), "{line}");
+    }
+
+    fn failed(&self, failure: &ActorFailure) {
+        eprintln!("error: {failure}");
+    }
+}
+
+pub fn run(args: &RunArgs) -> Result<()> {
+    let network = Network::load(&args.graph, args.limits.to_limits())?;
+    let options = RunOptions { queue_capacity: args.queue_capacity, ..RunOptions::default() };
+    let stop = options.stop.clone();
+    // First Ctrl-C: sources stop, messages in flight finish. Second: leave at once.
+    let _ = ctrlc::set_handler(move || {
+        if stop.swap(true, Ordering::SeqCst) {
+            std::process::exit(130);
+        }
+        eprintln!("reflow: stopping (messages in flight finish; Ctrl-C again to quit now)");
+    });
+    let report = network.run(&options, std::sync::Arc::new(Printer))?;
+    print_summary(&report.actors);
+    if !report.failures.is_empty() {
+        bail!("{} failed call(s) in {}; every other message was processed", report.failures.len(), args.graph.display());
+    }
+    Ok(())
+}
+
+pub fn validate(args: &ValidateArgs) -> Result<()> {
+    let network = Network::load(&args.graph, Limits::default())?;
+    eprintln!("{}: valid ({} processes)", args.graph.display(), network.graph().processes().len());
+    Ok(())
+}
+
+fn print_summary(actors: &[ActorStats]) {
+    let width = actors.iter().map(|a| a.name.len()).max().unwrap_or(5).max(5);
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "{:width$}  {:>9} {:>9} {:>9} {:>6} {:>7}", "actor", "received", "calls", "sent", "errors", "dropped");
+    for a in actors {
+        let _ = writeln!(err, "{:width$}  {:>9} {:>9} {:>9} {:>6} {:>7}", a.name, a.received, a.calls, a.sent, a.errors, a.dropped);
+    }
+}

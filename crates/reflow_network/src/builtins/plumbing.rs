@@ -1,0 +1,129 @@
+//! Components that only move or make messages.
+
+use super::{meta, port};
+use crate::component::{Component, ComponentError, Outputs};
+use reflow_abi::{Message, PluginMetadata};
+use serde_json::{Map, Value};
+use std::collections::HashMap;
+
+/// `core/Repeat`: sends every message on `in` to `out` unchanged.
+pub struct Repeat(PluginMetadata);
+
+impl Repeat {
+    pub fn new() -> Self {
+        Repeat(Self::metadata_value())
+    }
+    pub fn metadata_value() -> PluginMetadata {
+        meta("core/Repeat", "Forwards each message unchanged", vec![port("in", "any message", "Any")], vec![port("out", "the same message", "Any")])
+    }
+}
+
+impl Component for Repeat {
+    fn metadata(&self) -> &PluginMetadata {
+        &self.0
+    }
+    fn process(&mut self, payload: HashMap<String, Message>, out: &Outputs) -> Result<(), ComponentError> {
+        for (_, message) in payload {
+            out.send("out", message);
+        }
+        Ok(())
+    }
+}
+
+/// `core/Drop`: accepts and forgets every message.
+pub struct Drop(PluginMetadata);
+
+impl Drop {
+    pub fn new() -> Self {
+        Drop(Self::metadata_value())
+    }
+    pub fn metadata_value() -> PluginMetadata {
+        meta("core/Drop", "Discards every message", vec![port("in", "any message", "Any")], vec![])
+    }
+}
+
+impl Component for Drop {
+    fn metadata(&self) -> &PluginMetadata {
+        &self.0
+    }
+    fn process(&mut self, _: HashMap<String, Message>, _: &Outputs) -> Result<(), ComponentError> {
+        Ok(())
+    }
+}
+
+/// `reflow/Double`: the native twin of the doubler plugin (Integer in, twice it out), the
+/// baseline for measuring what the sandbox costs.
+pub struct Double(PluginMetadata);
+
+impl Double {
+    pub fn new() -> Self {
+        Double(Self::metadata_value())
+    }
+    pub fn metadata_value() -> PluginMetadata {
+        meta("reflow/Double", "Doubles each Integer", vec![port("input", "a number", "Integer")], vec![port("output", "twice the number", "Integer")])
+    }
+}
+
+impl Component for Double {
+    fn metadata(&self) -> &PluginMetadata {
+        &self.0
+    }
+    fn process(&mut self, payload: HashMap<String, Message>, out: &Outputs) -> Result<(), ComponentError> {
+        if let Some(Message::Integer(n)) = payload.get("input") {
+            out.send("output", Message::Integer(n.wrapping_mul(2)));
+        }
+        Ok(())
+    }
+}
+
+/// `reflow/Range`: a source sending the Integers `start..=end` (by `step`) on `out`.
+pub struct Range {
+    metadata: PluginMetadata,
+    start: i64,
+    end: i64,
+    step: i64,
+}
+
+impl Range {
+    pub fn new(config: &Map<String, Value>) -> Result<Self, String> {
+        let int = |key: &str, default: Option<i64>| match config.get(key) {
+            None => default.ok_or_else(|| format!("reflow/Range needs an integer `{key}` in its config")),
+            Some(v) => v.as_i64().ok_or_else(|| format!("reflow/Range: config `{key}` must be an integer, got {v}")),
+        };
+        let (start, end, step) = (int("start", Some(0))?, int("end", None)?, int("step", Some(1))?);
+        if step <= 0 {
+            return Err(format!("reflow/Range: config `step` must be positive, got {step}"));
+        }
+        Ok(Range { metadata: Self::metadata_value(), start, end, step })
+    }
+
+    pub fn metadata_value() -> PluginMetadata {
+        let mut m = meta("reflow/Range", "Sends the integers start..=end (config: start, end, step)", vec![], vec![port("out", "each integer", "Integer")]);
+        m.config_schema = Some(serde_json::json!({
+            "type": "object",
+            "required": ["end"],
+            "properties": {"start": {"type": "integer", "default": 0}, "end": {"type": "integer"}, "step": {"type": "integer", "default": 1}}
+        }));
+        m
+    }
+}
+
+impl Component for Range {
+    fn metadata(&self) -> &PluginMetadata {
+        &self.metadata
+    }
+    fn process(&mut self, _: HashMap<String, Message>, _: &Outputs) -> Result<(), ComponentError> {
+        Ok(())
+    }
+    fn run_source(&mut self, out: &Outputs) -> Result<(), ComponentError> {
+        let mut n = self.start;
+        while n <= self.end && !out.stopping() {
+            out.send("out", Message::Integer(n));
+            match n.checked_add(self.step) {
+                Some(next) => n = next,
+                None => break,
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,186 @@
+//! From a graph file to running actors: load, validate against every component's ports,
+//! instantiate, wire, run.
+
+use crate::builtins;
+use crate::component::Component;
+use crate::graph::{Graph, Process};
+use crate::scheduler::{self, ActorSpec, Export, Observer, Route, RunOptions, RunReport};
+use crate::validate::{validate, ComponentCatalog, ValidationError};
+use crate::wasm::WasmComponent;
+use crate::{load_graph, GraphError};
+use reflow_abi::{ActorConfig, Message, PluginMetadata};
+use reflow_script::{Limits, PluginModule, ScriptActor, ScriptConfig};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Why a network cannot start. Every variant names the graph file.
+#[derive(Debug, thiserror::Error)]
+pub enum NetworkError {
+    #[error(transparent)]
+    Graph(#[from] GraphError),
+
+    /// Every problem found, one per line.
+    #[error("{}", .0.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n"))]
+    Invalid(Vec<ValidationError>),
+
+    #[error("{file}: process {process:?}: cannot start: {reason}")]
+    Start { file: PathBuf, process: String, reason: String },
+}
+
+/// Loads each distinct plugin once, however many processes run it.
+pub struct PluginCatalog {
+    base_dir: PathBuf,
+    limits: Limits,
+    modules: RefCell<HashMap<PathBuf, Result<PluginModule, String>>>,
+}
+
+impl PluginCatalog {
+    pub fn new(base_dir: &Path, limits: Limits) -> PluginCatalog {
+        PluginCatalog { base_dir: base_dir.to_path_buf(), limits, modules: RefCell::default() }
+    }
+
+    /// The compiled plugin for a `.wasm` component.
+    pub fn module(&self, component: &str) -> Result<PluginModule, String> {
+        let path = crate::graph::plugin_path(&self.base_dir, component).ok_or_else(|| format!("{component:?} is not a plugin path"))?;
+        self.modules
+            .borrow_mut()
+            .entry(path.clone())
+            .or_insert_with(|| load_module(&path, self.limits))
+            .clone()
+    }
+}
+
+fn load_module(path: &Path, limits: Limits) -> Result<PluginModule, String> {
+    let source = std::fs::read(path).map_err(|e| format!("cannot read plugin {}: {e}", path.display()))?;
+    PluginModule::load(&path.display().to_string(), &ScriptConfig::new(source), limits).map_err(|e| e.to_string())
+}
+
+impl ComponentCatalog for PluginCatalog {
+    fn ports(&self, process: &Process) -> Result<PluginMetadata, String> {
+        if process.is_plugin() {
+            self.module(&process.component).map(|m| m.metadata().clone())
+        } else {
+            builtins::metadata(&process.component).ok_or_else(|| {
+                let names: Vec<String> = builtins::all().into_iter().map(|m| m.component).collect();
+                format!("no built-in component has that name (built-ins: {}; a plugin path ends in .wasm)", names.join(", "))
+            })
+        }
+    }
+}
+
+/// A validated graph, ready to instantiate (as many times as needed).
+pub struct Network {
+    file: PathBuf,
+    graph: Graph,
+    catalog: PluginCatalog,
+}
+
+impl Network {
+    /// Loads and validates the graph file; plugins are compiled once here.
+    pub fn load(file: &Path, limits: Limits) -> Result<Network, NetworkError> {
+        let graph = load_graph(file)?;
+        Network::from_graph(file, graph, limits)
+    }
+
+    /// Validates `graph`, whose relative plugin paths are relative to `file`'s folder.
+    pub fn from_graph(file: &Path, graph: Graph, limits: Limits) -> Result<Network, NetworkError> {
+        let base_dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
+        let catalog = PluginCatalog::new(&base_dir, limits);
+        validate(&graph, file, &catalog).map_err(NetworkError::Invalid)?;
+        Ok(Network { file: file.to_path_buf(), graph, catalog })
+    }
+
+    pub fn graph(&self) -> &Graph {
+        &self.graph
+    }
+
+    pub fn file(&self) -> &Path {
+        &self.file
+    }
+
+    /// Starts a fresh instance of every process and runs the network to its end.
+    pub fn run(&self, options: &RunOptions, observer: Arc<dyn Observer>) -> Result<RunReport, NetworkError> {
+        let plan = self.instantiate()?;
+        Ok(scheduler::run(plan.actors, &plan.routes, &plan.exports, options, observer))
+    }
+
+    /// One actor per process, in the graph's order, plus the wiring between them.
+    pub fn instantiate(&self) -> Result<Plan, NetworkError> {
+        let base_dir = self.file.parent().map(Path::to_path_buf).unwrap_or_default();
+        let mut actors = Vec::new();
+        let mut index = HashMap::new();
+        for process in self.graph.processes() {
+            let component = self.start(process, &base_dir).map_err(|reason| NetworkError::Start {
+                file: self.file.clone(),
+                process: process.name().to_string(),
+                reason,
+            })?;
+            index.insert(process.name().to_string(), actors.len());
+            actors.push(ActorSpec { name: process.name().to_string(), component, initial: Vec::new() });
+        }
+        let ports = |i: usize| actors[i].component.metadata().clone();
+        let metadata: Vec<PluginMetadata> = (0..actors.len()).map(ports).collect();
+        let port_name = |i: usize, name: &str, inport: bool| -> String {
+            let list = if inport { &metadata[i].inports } else { &metadata[i].outports };
+            resolve_port(list.iter().map(|p| p.name.as_str()), name, self.graph.case_sensitive)
+        };
+
+        let mut routes = Vec::new();
+        for edge in self.graph.edges() {
+            let (from, to) = (index[&edge.src.process], index[&edge.tgt.process]);
+            routes.push(Route { from, outport: port_name(from, &edge.src.port, false), to, inport: port_name(to, &edge.tgt.port, true) });
+        }
+        for initial in self.graph.initials() {
+            let to = index[&initial.tgt.process];
+            let port = port_name(to, &initial.tgt.port, true);
+            // An IIP is whatever JSON the graph holds: a tagged message stays one, a plain value
+            // is mapped by its kind (5 -> Integer).
+            let message = Message::from_json(initial.data.clone()).unwrap_or_else(|_| Message::Any(initial.data.clone()));
+            actors[to].initial.push((port, message));
+        }
+        let exports = self
+            .graph
+            .outports()
+            .map(|(name, port)| {
+                let actor = index[&port.process];
+                Export { name: name.to_string(), actor, port: port_name(actor, &port.port, false) }
+            })
+            .collect();
+        Ok(Plan { actors, routes, exports })
+    }
+
+    fn start(&self, process: &Process, base_dir: &Path) -> Result<Box<dyn Component>, String> {
+        if process.is_plugin() {
+            let module = self.catalog.module(&process.component)?;
+            let config = ActorConfig {
+                node_id: process.name().to_string(),
+                component: module.metadata().component.clone(),
+                config: process.config.clone(),
+                ..ActorConfig::default()
+            };
+            let actor = ScriptActor::new(&module, config).map_err(|e| e.to_string())?;
+            Ok(Box::new(WasmComponent::new(actor)))
+        } else {
+            builtins::create(&process.component, &process.config, base_dir)
+                .unwrap_or_else(|| Err(format!("unknown component {:?}", process.component)))
+        }
+    }
+}
+
+/// Actors and their wiring, as the scheduler takes them.
+pub struct Plan {
+    pub actors: Vec<ActorSpec>,
+    pub routes: Vec<Route>,
+    pub exports: Vec<Export>,
+}
+
+/// The component's own spelling of a port the graph names (validation already matched it
+/// exactly or, for graphs that are not case sensitive, ignoring case).
+fn resolve_port<'a>(mut declared: impl Iterator<Item = &'a str> + Clone, name: &str, case_sensitive: bool) -> String {
+    if declared.clone().any(|p| p == name) || case_sensitive {
+        return name.to_string();
+    }
+    declared.find(|p| p.eq_ignore_ascii_case(name)).unwrap_or(name).to_string()
+}

@@ -1,0 +1,39 @@
+//! A WASM plugin as a network component: a [`ScriptActor`] behind the [`Component`] trait.
+
+use crate::component::{Component, ComponentError, Outputs};
+use reflow_abi::{Message, PluginMetadata};
+use reflow_script::{ScriptActor, ScriptError};
+use std::collections::HashMap;
+
+pub struct WasmComponent {
+    actor: ScriptActor,
+}
+
+impl WasmComponent {
+    pub fn new(actor: ScriptActor) -> WasmComponent {
+        WasmComponent { actor }
+    }
+
+    pub fn actor(&self) -> &ScriptActor {
+        &self.actor
+    }
+}
+
+impl Component for WasmComponent {
+    fn metadata(&self) -> &PluginMetadata {
+        self.actor.metadata()
+    }
+
+    fn process(&mut self, payload: HashMap<String, Message>, out: &Outputs) -> Result<(), ComponentError> {
+        // The scheduler names the actor itself; keep only what went wrong.
+        self.actor.process(&payload, out.sink().clone()).map_err(|e| match e {
+            ScriptError::Call { reason, .. } => ComponentError(reason),
+            ScriptError::InvalidResult { reason, .. } => ComponentError(format!("invalid ActorResult: {reason}")),
+            other => ComponentError(other.to_string()),
+        })
+    }
+
+    fn dropped_messages(&self) -> u64 {
+        self.actor.dropped()
+    }
+}

@@ -1,0 +1,8 @@
+//! Integration tests of reflow_network: one binary, one module per topic. Test data lives in
+//! `tests/data/` (our own files); the shared real-world FBP graphs are read in place.
+//!
+//! Topic modules are folders (`tests/graph/mod.rs`), not `tests/*.rs` files, which cargo
+//! would also build as test binaries of their own.
+
+// Graph files: the FBP JSON loader and writer, validation, the shared fixtures, fuzzing.
+mod graph;
