@@ -3,7 +3,8 @@
 //!
 //! Tasks:
 //! - `build-plugins`: every Rust plugin (examples/rust, tests/plugins) for wasm32-unknown-unknown,
-//!   the doubler also for wasm32-wasip1, and every Go plugin (examples/go/*) for wasip1, into
+//!   the examples and the WASI fixtures (tests/plugins/wasi) also for wasm32-wasip1, and every
+//!   Go plugin (examples/go/*) for wasip1, into
 //!   `target/plugins/`. Installs the wasm toolchain it needs when missing (see `toolchain.rs`).
 //! - `demo`: build-plugins, then `reflow run examples/graphs/demo.json`.
 //! - `test`: build-plugins, then the Rust workspace tests and the Go SDK tests.

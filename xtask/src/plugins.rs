@@ -8,8 +8,9 @@ use std::process::Command;
 
 /// Cargo workspaces of Rust plugins, built for wasm32-unknown-unknown.
 const RUST_PLUGIN_WORKSPACES: [&str; 2] = ["examples/rust", "tests/plugins"];
-/// Built for wasm32-wasip1 too (as `NAME.wasip1.wasm`), to prove WASI plugins load.
-const WASIP1_WORKSPACE: &str = "examples/rust";
+/// Built for wasm32-wasip1 (as `NAME.wasip1.wasm`): the examples, to prove WASI plugins load,
+/// and the fixtures that need WASI (a file system the sandbox refuses or grants).
+const WASIP1_WORKSPACES: [&str; 2] = ["examples/rust", "tests/plugins/wasi"];
 /// Each folder below holds one Go plugin (a `go.mod`), built as `go_FOLDER.wasm`.
 const GO_PLUGIN_DIRS: [&str; 2] = ["examples/go", "tests/plugins/go"];
 
@@ -32,8 +33,10 @@ pub fn build_all(root: &Path) -> Result<()> {
     }
     copy_wasm(&target_dir.join("wasm32-unknown-unknown/release"), &out, "")?;
 
-    eprintln!("xtask: building Rust plugins in {WASIP1_WORKSPACE} for wasm32-wasip1");
-    run(&mut toolchain.cargo_build(&root.join(WASIP1_WORKSPACE).join("Cargo.toml"), "wasm32-wasip1", &target_dir))?;
+    for workspace in WASIP1_WORKSPACES {
+        eprintln!("xtask: building Rust plugins in {workspace} for wasm32-wasip1");
+        run(&mut toolchain.cargo_build(&root.join(workspace).join("Cargo.toml"), "wasm32-wasip1", &target_dir))?;
+    }
     copy_wasm(&target_dir.join("wasm32-wasip1/release"), &out, ".wasip1")?;
 
     for parent in GO_PLUGIN_DIRS {

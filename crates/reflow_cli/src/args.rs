@@ -62,11 +62,16 @@ pub struct CallArgs {
     /// The export to call.
     #[arg(long, default_value = "process")]
     pub entry_point: String,
+    /// A capability to grant (repeatable; nothing is granted by default):
+    /// `fs:ro:/host/dir=/guest`, `fs:rw:/host/dir=/guest`, `http:HOST`, `env:NAME=value`.
+    #[arg(long = "grant", value_name = "GRANT")]
+    pub grants: Vec<String>,
     #[command(flatten)]
     pub limits: LimitArgs,
 }
 
-/// Resource limits; the defaults protect a user trying an unknown plugin.
+/// Resource limits; the defaults protect a user trying an unknown plugin. In `reflow run` they
+/// are the defaults of every plugin process, which a process's `metadata.sandbox` overrides.
 #[derive(Args, Clone)]
 pub struct LimitArgs {
     /// Wall-clock limit of one call, in milliseconds.
@@ -75,6 +80,12 @@ pub struct LimitArgs {
     /// Linear memory limit, in 64 KiB pages.
     #[arg(long, default_value_t = 4096)]
     pub max_memory_pages: u32,
+    /// Bytes one call may return (and, separately, send and store).
+    #[arg(long, default_value_t = 16 << 20)]
+    pub max_output_bytes: u64,
+    /// CPU fuel one call may burn (about one unit per wasm instruction); unmetered if absent.
+    #[arg(long)]
+    pub fuel: Option<u64>,
 }
 
 impl LimitArgs {
@@ -82,6 +93,8 @@ impl LimitArgs {
         reflow_script::Limits {
             max_memory_pages: self.max_memory_pages,
             call_timeout: std::time::Duration::from_millis(self.timeout_ms),
+            max_output_bytes: self.max_output_bytes,
+            fuel: self.fuel,
         }
     }
 }

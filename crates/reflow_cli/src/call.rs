@@ -9,7 +9,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 pub fn inspect(args: &InspectArgs) -> Result<()> {
-    let module = load(&args.plugin, "process", Limits::default())?;
+    let module = load(&args.plugin, "process", Vec::new(), Limits::default())?;
     println!("{}", serde_json::to_string_pretty(module.metadata())?);
     Ok(())
 }
@@ -24,7 +24,7 @@ pub fn call(args: &CallArgs) -> Result<()> {
     let config = parse_object("--config", &args.config)?;
     let state = parse_object("--state", &args.state)?;
 
-    let module = load(&args.plugin, &args.entry_point, args.limits.to_limits())?;
+    let module = load(&args.plugin, &args.entry_point, args.grants.clone(), args.limits.to_limits())?;
     let metadata = module.metadata().clone();
     let actor = ActorConfig {
         node_id: metadata.component.clone(),
@@ -67,9 +67,10 @@ fn warn_if_undeclared(metadata: &reflow_script::PluginMetadata, port: &str, how:
     }
 }
 
-fn load(path: &Path, entry_point: &str, limits: Limits) -> Result<PluginModule> {
+fn load(path: &Path, entry_point: &str, grants: Vec<String>, limits: Limits) -> Result<PluginModule> {
     let source = std::fs::read(path).with_context(|| format!("cannot read plugin {}", path.display()))?;
-    let config = ScriptConfig { entry_point: entry_point.to_string(), ..ScriptConfig::new(source) };
+    let packages = (!grants.is_empty()).then_some(grants);
+    let config = ScriptConfig { entry_point: entry_point.to_string(), packages, ..ScriptConfig::new(source) };
     Ok(PluginModule::load(&path.display().to_string(), &config, limits)?)
 }
 

@@ -2,7 +2,7 @@
 
 use crate::args::{RunArgs, ValidateArgs};
 use anyhow::{bail, Result};
-use reflow_network::{ActorFailure, ActorStats, Network, Observer, RunOptions};
+use reflow_network::{ActorFailure, ActorStats, DeadLetter, Network, Observer, RunOptions};
 use reflow_script::{Limits, Message};
 use serde_json::json;
 use std::io::Write;
@@ -21,6 +21,10 @@ impl Observer for Printer {
     fn failed(&self, failure: &ActorFailure) {
         eprintln!("error: {failure}");
     }
+
+    fn dead_letter(&self, letter: &DeadLetter) {
+        eprintln!("dead letter: {letter}");
+    }
 }
 
 pub fn run(args: &RunArgs) -> Result<()> {
@@ -36,6 +40,9 @@ pub fn run(args: &RunArgs) -> Result<()> {
     });
     let report = network.run(&options, std::sync::Arc::new(Printer))?;
     print_summary(&report.actors);
+    if let Some(reason) = &report.graph_failed {
+        bail!("{}: the graph failed: {reason}", args.graph.display());
+    }
     if !report.failures.is_empty() {
         bail!("{} failed call(s) in {}; every other message was processed", report.failures.len(), args.graph.display());
     }
@@ -51,8 +58,17 @@ pub fn validate(args: &ValidateArgs) -> Result<()> {
 fn print_summary(actors: &[ActorStats]) {
     let width = actors.iter().map(|a| a.name.len()).max().unwrap_or(5).max(5);
     let mut err = std::io::stderr().lock();
-    let _ = writeln!(err, "{:width$}  {:>9} {:>9} {:>9} {:>6} {:>7}", "actor", "received", "calls", "sent", "errors", "dropped");
+    let _ = writeln!(
+        err,
+        "{:width$}  {:>9} {:>9} {:>9} {:>6} {:>7} {:>5}",
+        "actor", "received", "calls", "sent", "errors", "dropped", "dead"
+    );
     for a in actors {
-        let _ = writeln!(err, "{:width$}  {:>9} {:>9} {:>9} {:>6} {:>7}", a.name, a.received, a.calls, a.sent, a.errors, a.dropped);
+        let dead = if a.stopped { format!("{} (stopped)", a.dead_letters) } else { a.dead_letters.to_string() };
+        let _ = writeln!(
+            err,
+            "{:width$}  {:>9} {:>9} {:>9} {:>6} {:>7} {:>5}",
+            a.name, a.received, a.calls, a.sent, a.errors, a.dropped, dead
+        );
     }
 }

@@ -10,7 +10,9 @@
 //! - [`Network::load`] does both with the real catalog (built-ins and `.wasm` plugins, each
 //!   plugin compiled once) and [`Network::run`] runs it to the end, returning a
 //!   [`RunReport`].
-//! - [`scheduler`] documents when `process` is called and how a run ends.
+//! - [`scheduler`] documents when `process` is called, how a run ends, and how failures are
+//!   supervised; [`sandbox`] reads each process's grants, limits and failure policy from its
+//!   graph metadata.
 //!
 //! It knows no editor protocol.
 
@@ -19,6 +21,7 @@ pub mod component;
 pub mod graph;
 pub mod loader;
 pub mod network;
+pub mod sandbox;
 pub mod scheduler;
 pub mod validate;
 pub mod wasm;
@@ -27,5 +30,6 @@ pub use component::{Component, ComponentError, Outputs};
 pub use graph::{EditError, Graph};
 pub use loader::{load_graph, GraphError};
 pub use network::{Network, NetworkError, Plan, PluginCatalog};
-pub use scheduler::{ActorFailure, ActorStats, Observer, RunOptions, RunReport};
+pub use sandbox::ProcessSettings;
+pub use scheduler::{ActorFailure, ActorStats, DeadLetter, Escalation, FailurePolicy, Observer, RunOptions, RunReport, ERROR_PORT};
 pub use validate::{validate, ComponentCatalog, ValidationError};

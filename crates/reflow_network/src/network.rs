@@ -4,6 +4,7 @@
 use crate::builtins;
 use crate::component::Component;
 use crate::graph::{Graph, Process};
+use crate::sandbox::{self, ProcessSettings};
 use crate::scheduler::{self, ActorSpec, Export, Observer, Route, RunOptions, RunReport};
 use crate::validate::{validate, ComponentCatalog, ValidationError};
 use crate::wasm::WasmComponent;
@@ -27,13 +28,19 @@ pub enum NetworkError {
 
     #[error("{file}: process {process:?}: cannot start: {reason}")]
     Start { file: PathBuf, process: String, reason: String },
+
+    /// A process's `metadata.sandbox` or `metadata.on_failure` cannot be read; every problem,
+    /// one per line, each naming the file and the process.
+    #[error("{}", .0.join("\n"))]
+    Settings(Vec<String>),
 }
 
-/// Loads each distinct plugin once, however many processes run it.
+/// Loads each distinct plugin once per sandbox (grants and limits), however many processes
+/// run it: processes with the same settings share one compiled module.
 pub struct PluginCatalog {
     base_dir: PathBuf,
     limits: Limits,
-    modules: RefCell<HashMap<PathBuf, Result<PluginModule, String>>>,
+    modules: RefCell<HashMap<(PathBuf, Vec<String>, Limits), Result<PluginModule, String>>>,
 }
 
 impl PluginCatalog {
@@ -41,20 +48,27 @@ impl PluginCatalog {
         PluginCatalog { base_dir: base_dir.to_path_buf(), limits, modules: RefCell::default() }
     }
 
-    /// The compiled plugin for a `.wasm` component.
+    /// The compiled plugin for a `.wasm` component, with nothing granted and the catalog's limits.
     pub fn module(&self, component: &str) -> Result<PluginModule, String> {
+        self.module_with(component, &[], self.limits)
+    }
+
+    /// The compiled plugin for a `.wasm` component, sandboxed by `grants` and `limits`.
+    pub fn module_with(&self, component: &str, grants: &[String], limits: Limits) -> Result<PluginModule, String> {
         let path = crate::graph::plugin_path(&self.base_dir, component).ok_or_else(|| format!("{component:?} is not a plugin path"))?;
         self.modules
             .borrow_mut()
-            .entry(path.clone())
-            .or_insert_with(|| load_module(&path, self.limits))
+            .entry((path.clone(), grants.to_vec(), limits))
+            .or_insert_with(|| load_module(&path, grants, limits))
             .clone()
     }
 }
 
-fn load_module(path: &Path, limits: Limits) -> Result<PluginModule, String> {
+fn load_module(path: &Path, grants: &[String], limits: Limits) -> Result<PluginModule, String> {
     let source = std::fs::read(path).map_err(|e| format!("cannot read plugin {}: {e}", path.display()))?;
-    PluginModule::load(&path.display().to_string(), &ScriptConfig::new(source), limits).map_err(|e| e.to_string())
+    let packages = (!grants.is_empty()).then(|| grants.to_vec());
+    let config = ScriptConfig { packages, ..ScriptConfig::new(source) };
+    PluginModule::load(&path.display().to_string(), &config, limits).map_err(|e| e.to_string())
 }
 
 impl ComponentCatalog for PluginCatalog {
@@ -75,6 +89,8 @@ pub struct Network {
     file: PathBuf,
     graph: Graph,
     catalog: PluginCatalog,
+    /// Each process's sandbox and failure policy, by process name.
+    settings: HashMap<String, ProcessSettings>,
 }
 
 impl Network {
@@ -89,7 +105,20 @@ impl Network {
         let base_dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
         let catalog = PluginCatalog::new(&base_dir, limits);
         validate(&graph, file, &catalog).map_err(NetworkError::Invalid)?;
-        Ok(Network { file: file.to_path_buf(), graph, catalog })
+        let mut settings = HashMap::new();
+        let mut problems = Vec::new();
+        for process in graph.processes() {
+            match sandbox::read(process, limits, &base_dir) {
+                Ok(read) => {
+                    settings.insert(process.name().to_string(), read);
+                }
+                Err(reason) => problems.push(format!("{}: process {:?}: {reason}", file.display(), process.name())),
+            }
+        }
+        if !problems.is_empty() {
+            return Err(NetworkError::Settings(problems));
+        }
+        Ok(Network { file: file.to_path_buf(), graph, catalog, settings })
     }
 
     pub fn graph(&self) -> &Graph {
@@ -98,6 +127,11 @@ impl Network {
 
     pub fn file(&self) -> &Path {
         &self.file
+    }
+
+    /// The sandbox and failure policy `process` runs with.
+    pub fn settings(&self, process: &str) -> Option<&ProcessSettings> {
+        self.settings.get(process)
     }
 
     /// Starts a fresh instance of every process and runs the network to its end.
@@ -112,13 +146,15 @@ impl Network {
         let mut actors = Vec::new();
         let mut index = HashMap::new();
         for process in self.graph.processes() {
-            let component = self.start(process, &base_dir).map_err(|reason| NetworkError::Start {
+            let settings = &self.settings[process.name()];
+            let component = self.start(process, settings, &base_dir).map_err(|reason| NetworkError::Start {
                 file: self.file.clone(),
                 process: process.name().to_string(),
                 reason,
             })?;
             index.insert(process.name().to_string(), actors.len());
-            actors.push(ActorSpec { name: process.name().to_string(), component, initial: Vec::new() });
+            let policy = settings.policy.clone();
+            actors.push(ActorSpec { name: process.name().to_string(), component, initial: Vec::new(), policy });
         }
         let ports = |i: usize| actors[i].component.metadata().clone();
         let metadata: Vec<PluginMetadata> = (0..actors.len()).map(ports).collect();
@@ -151,9 +187,9 @@ impl Network {
         Ok(Plan { actors, routes, exports })
     }
 
-    fn start(&self, process: &Process, base_dir: &Path) -> Result<Box<dyn Component>, String> {
+    fn start(&self, process: &Process, settings: &ProcessSettings, base_dir: &Path) -> Result<Box<dyn Component>, String> {
         if process.is_plugin() {
-            let module = self.catalog.module(&process.component)?;
+            let module = self.catalog.module_with(&process.component, &settings.grants, settings.limits)?;
             let config = ActorConfig {
                 node_id: process.name().to_string(),
                 component: module.metadata().component.clone(),

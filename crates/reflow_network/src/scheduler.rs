@@ -16,6 +16,12 @@
 //! A run ends when every actor's inputs are exhausted: sources finish, each actor ends once all
 //! its upstream actors have ended and its inbox is drained. Initial packets (IIPs) are in the
 //! inboxes before any actor starts, so they arrive first.
+//!
+//! Supervision (docs/security.md): a failed call (a trap, a limit, an invalid result, a panic
+//! in a native component) fails that call only. The message that caused it goes to the actor's
+//! [`ERROR_PORT`] if the graph connects it, else to the run's dead letters; the actor's
+//! [`FailurePolicy`] decides whether it goes on (a plugin's instance has been replaced with
+//! its state from before the call), pauses, stops, or stops the whole graph.
 
 use crate::component::{Component, ComponentError, Outputs};
 use reflow_abi::Message;
@@ -24,6 +30,61 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// The outport every actor has besides its declared ones: a failed call sends on it an
+/// `Object` `{"actor": NAME, "error": TEXT, "payload": {PORT: MESSAGE}}` holding the messages
+/// that caused the failure. Unconnected, those messages become dead letters instead.
+pub const ERROR_PORT: &str = "error";
+
+/// What happens when an actor's calls fail (a process's `metadata.on_failure`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailurePolicy {
+    /// Failed calls the actor survives (a plugin's instance is replaced after each, keeping
+    /// the state from before the call); `None`: no limit.
+    pub max_restarts: Option<u32>,
+    /// The pause after the n-th failed call: `backoff * 2^(n-1)`, at most `64 * backoff`.
+    pub backoff: Duration,
+    /// What the failed call after `max_restarts` does.
+    pub then: Escalation,
+}
+
+impl Default for FailurePolicy {
+    /// Survive every failure, without pausing: one bad message never costs the others.
+    fn default() -> Self {
+        FailurePolicy { max_restarts: None, backoff: Duration::ZERO, then: Escalation::StopActor }
+    }
+}
+
+/// The end of an actor's restarts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Escalation {
+    /// The actor stops: every message that still reaches it becomes a dead letter. The rest of
+    /// the graph runs on.
+    StopActor,
+    /// The actor stops and the graph stops: sources stop producing, messages in flight finish,
+    /// and the run reports the graph as failed.
+    FailGraph,
+}
+
+/// Messages that were not processed, with the reason: the payload of a failed call whose actor
+/// has no connected [`ERROR_PORT`], or a message that reached a stopped actor.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeadLetter {
+    pub actor: String,
+    pub reason: String,
+    pub payload: HashMap<String, Message>,
+}
+
+impl std::fmt::Display for DeadLetter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut ports: Vec<_> = self.payload.iter().collect();
+        ports.sort_by(|a, b| a.0.cmp(b.0));
+        let payload: serde_json::Map<String, serde_json::Value> =
+            ports.into_iter().map(|(p, m)| (p.clone(), m.to_json())).collect();
+        write!(f, "actor {}: {}: {}", self.actor, self.reason, serde_json::Value::Object(payload))
+    }
+}
 
 /// One actor ready to run.
 pub struct ActorSpec {
@@ -31,6 +92,7 @@ pub struct ActorSpec {
     pub component: Box<dyn Component>,
     /// Initial packets, delivered before anything else, in this order.
     pub initial: Vec<(String, Message)>,
+    pub policy: FailurePolicy,
 }
 
 /// A connection: `from` actor's outport to `to` actor's inport (indexes into the actor list).
@@ -80,6 +142,10 @@ pub struct ActorStats {
     /// Messages still queued on an inport when input ended, because a required port never
     /// got a message.
     pub unfired: u64,
+    /// Messages that became dead letters (see [`DeadLetter`]).
+    pub dead_letters: u64,
+    /// True if the actor was stopped by its [`FailurePolicy`].
+    pub stopped: bool,
 }
 
 /// A failed call, with the actor's name.
@@ -99,7 +165,17 @@ impl std::fmt::Display for ActorFailure {
 pub struct RunReport {
     pub actors: Vec<ActorStats>,
     pub failures: Vec<ActorFailure>,
+    /// The first [`MAX_KEPT_DEAD_LETTERS`] dead letters (all are counted in
+    /// [`ActorStats::dead_letters`] and shown to the [`Observer`]).
+    pub dead_letters: Vec<DeadLetter>,
+    /// Why the graph failed, if an actor's policy is [`Escalation::FailGraph`] and it ran out
+    /// of restarts.
+    pub graph_failed: Option<String>,
 }
+
+/// How many dead letters a [`RunReport`] keeps (a stopped actor on a long stream would make
+/// millions).
+pub const MAX_KEPT_DEAD_LETTERS: usize = 10_000;
 
 type Inbox = SyncSender<(Arc<str>, Message)>;
 
@@ -107,6 +183,37 @@ type Inbox = SyncSender<(Arc<str>, Message)>;
 pub trait Observer: Send + Sync {
     fn exported(&self, port: &str, message: &Message);
     fn failed(&self, failure: &ActorFailure);
+    /// A message that was not processed (see [`DeadLetter`]).
+    fn dead_letter(&self, _letter: &DeadLetter) {}
+}
+
+/// Where an actor thread reports what went wrong: the observer, and the run's report.
+struct Reports {
+    observer: Arc<dyn Observer>,
+    failures: Mutex<Vec<ActorFailure>>,
+    dead_letters: Mutex<Vec<DeadLetter>>,
+    graph_failed: Mutex<Option<String>>,
+    stop: Arc<AtomicBool>,
+}
+
+impl Reports {
+    fn failed(&self, failure: ActorFailure) {
+        self.observer.failed(&failure);
+        self.failures.lock().unwrap_or_else(|p| p.into_inner()).push(failure);
+    }
+
+    fn dead_letter(&self, letter: DeadLetter) {
+        self.observer.dead_letter(&letter);
+        let mut kept = self.dead_letters.lock().unwrap_or_else(|p| p.into_inner());
+        if kept.len() < MAX_KEPT_DEAD_LETTERS {
+            kept.push(letter);
+        }
+    }
+
+    fn fail_graph(&self, reason: String) {
+        self.stop.store(true, Ordering::SeqCst);
+        self.graph_failed.lock().unwrap_or_else(|p| p.into_inner()).get_or_insert(reason);
+    }
 }
 
 /// Runs `actors` wired by `routes` until every input is exhausted.
@@ -127,21 +234,25 @@ pub fn run(actors: Vec<ActorSpec>, routes: &[Route], exports: &[Export], options
         }
     }
 
-    let failures = Arc::new(Mutex::new(Vec::new()));
+    let reports = Arc::new(Reports {
+        observer: observer.clone(),
+        failures: Mutex::default(),
+        dead_letters: Mutex::default(),
+        graph_failed: Mutex::default(),
+        stop: options.stop.clone(),
+    });
     let mut handles = Vec::with_capacity(n);
     for (index, (spec, inbox)) in actors.into_iter().zip(receivers).enumerate() {
         let sent = Arc::new(AtomicU64::new(0));
         let outputs = outputs_for(index, &spec.name, routes, exports, &inboxes, &observer, &sent, &options.stop);
-        let failures = failures.clone();
-        let observer = observer.clone();
+        let error_connected = routes.iter().any(|r| r.from == index && r.outport == ERROR_PORT)
+            || exports.iter().any(|e| e.actor == index && e.port == ERROR_PORT);
+        let reports = reports.clone();
         let name = spec.name.clone();
         let handle = std::thread::Builder::new()
             .name(format!("actor {name}"))
             .spawn(move || {
-                let mut stats = run_actor(spec, inbox, &outputs, &|failure| {
-                    observer.failed(&failure);
-                    failures.lock().unwrap_or_else(|p| p.into_inner()).push(failure);
-                });
+                let mut stats = run_actor(spec, inbox, &outputs, error_connected, &reports);
                 stats.sent = sent.load(Ordering::Relaxed);
                 stats
             })
@@ -155,8 +266,11 @@ pub fn run(actors: Vec<ActorSpec>, routes: &[Route], exports: &[Export], options
         .into_iter()
         .map(|(name, handle)| handle.join().unwrap_or_else(|_| ActorStats { name, errors: 1, ..Default::default() }))
         .collect();
-    let failures = std::mem::take(&mut *failures.lock().unwrap_or_else(|p| p.into_inner()));
-    RunReport { actors, failures }
+    fn take<T>(m: &Mutex<Vec<T>>) -> Vec<T> {
+        std::mem::take(&mut *m.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+    let graph_failed = reports.graph_failed.lock().unwrap_or_else(|p| p.into_inner()).take();
+    RunReport { actors, failures: take(&reports.failures), dead_letters: take(&reports.dead_letters), graph_failed }
 }
 
 /// Builds the sending side of one actor: each outport fans out to every connected inbox and,
@@ -199,21 +313,82 @@ fn outputs_for(
     Outputs::new(Arc::new(sink), stop.clone())
 }
 
+/// One actor's supervision: counts its failures and applies its [`FailurePolicy`].
+struct Supervisor<'a> {
+    name: &'a str,
+    policy: &'a FailurePolicy,
+    outputs: &'a Outputs,
+    error_connected: bool,
+    reports: &'a Reports,
+    failures: u32,
+    /// Why the actor is stopped, once it is.
+    stopped: Option<String>,
+}
+
+impl Supervisor<'_> {
+    /// Runs one call of `component` with `payload`, or dead-letters it if the actor is stopped.
+    fn fire(&mut self, component: &mut Box<dyn Component>, payload: HashMap<String, Message>, stats: &mut ActorStats) {
+        if let Some(reason) = &self.stopped {
+            stats.dead_letters += 1;
+            self.reports.dead_letter(DeadLetter { actor: self.name.to_string(), reason: reason.clone(), payload });
+            return;
+        }
+        stats.calls += 1;
+        let outputs = self.outputs;
+        let Err(error) = guarded(|| component.process(payload.clone(), outputs)) else { return };
+        stats.errors += 1;
+        self.failures += 1;
+        self.reports.failed(ActorFailure { actor: self.name.to_string(), message: error.0.clone() });
+        if self.error_connected {
+            let ports: serde_json::Map<String, serde_json::Value> =
+                payload.iter().map(|(p, m)| (p.clone(), m.to_json())).collect();
+            let report = serde_json::json!({"actor": self.name, "error": error.0, "payload": ports});
+            self.outputs.send(ERROR_PORT, Message::Object(report));
+        } else {
+            stats.dead_letters += 1;
+            self.reports.dead_letter(DeadLetter { actor: self.name.to_string(), reason: error.0, payload });
+        }
+        if self.policy.max_restarts.is_some_and(|max| self.failures > max) {
+            let reason = format!("stopped after {} failed call(s)", self.failures);
+            stats.stopped = true;
+            if self.policy.then == Escalation::FailGraph {
+                self.reports.fail_graph(format!("actor {}: {reason}; its failure policy stops the graph", self.name));
+            }
+            tracing::warn!("actor {}: {reason}", self.name);
+            self.stopped = Some(reason);
+        } else if !self.policy.backoff.is_zero() {
+            std::thread::sleep(self.policy.backoff * (1u32 << (self.failures - 1).min(6)));
+        }
+    }
+
+    /// A failure outside a call (a source, the final flush): reported, and counted.
+    fn failed_outside_call(&mut self, error: ComponentError, stats: &mut ActorStats) {
+        stats.errors += 1;
+        self.reports.failed(ActorFailure { actor: self.name.to_string(), message: error.0 });
+    }
+}
+
 fn run_actor(
     mut spec: ActorSpec,
     inbox: Receiver<(Arc<str>, Message)>,
     outputs: &Outputs,
-    report: &dyn Fn(ActorFailure),
+    error_connected: bool,
+    reports: &Reports,
 ) -> ActorStats {
     let mut stats = ActorStats { name: spec.name.clone(), ..Default::default() };
     let name = spec.name.clone();
-    let fail = |stats: &mut ActorStats, error: ComponentError| {
-        stats.errors += 1;
-        report(ActorFailure { actor: name.clone(), message: error.0 });
+    let mut supervisor = Supervisor {
+        name: &name,
+        policy: &spec.policy,
+        outputs,
+        error_connected,
+        reports,
+        failures: 0,
+        stopped: None,
     };
     let component = &mut spec.component;
     if let Err(e) = guarded(|| component.run_source(outputs)) {
-        fail(&mut stats, e);
+        supervisor.failed_outside_call(e, &mut stats);
     }
     let required: Vec<String> =
         component.metadata().inports.iter().filter(|p| p.required).map(|p| p.name.clone()).collect();
@@ -222,10 +397,7 @@ fn run_actor(
         stats.received += 1;
         if required.is_empty() {
             let payload = HashMap::from([(port.to_string(), message)]);
-            stats.calls += 1;
-            if let Err(e) = guarded(|| component.process(payload, outputs)) {
-                fail(&mut stats, e);
-            }
+            supervisor.fire(component, payload, &mut stats);
             continue;
         }
         queues.entry(port).or_default().push_back(message);
@@ -234,10 +406,7 @@ fn run_actor(
                 .iter_mut()
                 .filter_map(|(port, queue)| queue.pop_front().map(|m| (port.to_string(), m)))
                 .collect();
-            stats.calls += 1;
-            if let Err(e) = guarded(|| component.process(payload, outputs)) {
-                fail(&mut stats, e);
-            }
+            supervisor.fire(component, payload, &mut stats);
         }
     }
     stats.unfired = queues.values().map(|q| q.len() as u64).sum();
@@ -252,7 +421,7 @@ fn run_actor(
         );
     }
     if let Err(e) = guarded(|| component.finish(outputs)) {
-        fail(&mut stats, e);
+        supervisor.failed_outside_call(e, &mut stats);
     }
     stats.dropped = component.dropped_messages();
     stats

@@ -203,7 +203,16 @@ pub fn validate(
     let mut metadata: HashMap<&str, PluginMetadata> = HashMap::new();
     for process in graph.processes() {
         match components.ports(process) {
-            Ok(meta) => {
+            Ok(mut meta) => {
+                // Every actor has an `error` outport (failed calls), declared or not.
+                if !meta.outports.iter().any(|p| p.name == crate::scheduler::ERROR_PORT) {
+                    meta.outports.push(PortDefinition::new(
+                        crate::scheduler::ERROR_PORT,
+                        "the messages of failed calls, with the error",
+                        "Object",
+                        false,
+                    ));
+                }
                 metadata.insert(process.name(), meta);
             }
             Err(reason) => {

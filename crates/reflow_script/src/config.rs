@@ -39,7 +39,8 @@ pub struct ScriptConfig {
     pub source: Vec<u8>,
     /// The export called for each message (`process` for SDK-built plugins).
     pub entry_point: String,
-    /// Extra capability grants for the plugin; `None` grants nothing.
+    /// Capability grants for the plugin, one string each (`fs:ro:/dir=/guest`, `http:HOST`,
+    /// `env:NAME=value`; see [`Grants`](crate::Grants)); `None` grants nothing.
     pub packages: Option<Vec<String>>,
 }
 
@@ -57,12 +58,59 @@ impl ScriptConfig {
 }
 
 /// Resource limits of one actor. The defaults protect a user trying an unknown plugin.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+///
+/// Engine-neutral: every engine enforces all of them, and a call over one fails with
+/// [`ScriptError::LimitExceeded`](crate::ScriptError::LimitExceeded) naming the actor and the
+/// limit (see [`Limits::describe`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Limits {
     /// Linear memory, in 64 KiB pages (all of the plugin's memories together).
     pub max_memory_pages: u32,
     /// Wall-clock time one call may take.
     pub call_timeout: Duration,
+    /// Bytes one call may hand the host: its returned output, and separately the total of its
+    /// `__send_output` messages and of its `__set_state` values (also an HTTP response's size).
+    pub max_output_bytes: u64,
+    /// CPU fuel (about one unit per wasm instruction) one call may burn; `None`: unmetered.
+    /// Metering slows wasm down, so it is off unless asked for.
+    pub fuel: Option<u64>,
+}
+
+/// Which limit a call exceeded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limit {
+    Memory,
+    Time,
+    Output,
+    Fuel,
+}
+
+impl Limits {
+    /// How an error names `limit`: "the 10 s call time limit", "the 4096-page (256 MiB)
+    /// memory limit", ...
+    pub fn describe(&self, limit: Limit) -> String {
+        match limit {
+            Limit::Memory => format!(
+                "the {}-page ({} MiB) memory limit",
+                self.max_memory_pages,
+                u64::from(self.max_memory_pages) * 64 / 1024
+            ),
+            Limit::Time => format!("the {} call time limit", human_duration(self.call_timeout)),
+            Limit::Output => format!("the {}-byte output limit", self.max_output_bytes),
+            Limit::Fuel => match self.fuel {
+                Some(fuel) => format!("the fuel limit of {fuel} units"),
+                None => "the fuel limit".to_string(),
+            },
+        }
+    }
+}
+
+fn human_duration(d: Duration) -> String {
+    if d.subsec_millis() == 0 && d.as_secs() > 0 {
+        format!("{} s", d.as_secs())
+    } else {
+        format!("{} ms", d.as_millis())
+    }
 }
 
 impl Default for Limits {
@@ -70,6 +118,24 @@ impl Default for Limits {
         Limits {
             max_memory_pages: 4096, // 256 MiB
             call_timeout: Duration::from_secs(10),
+            max_output_bytes: 16 << 20,
+            fuel: None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_are_named_with_their_values() {
+        let limits = Limits { fuel: Some(1000), ..Limits::default() };
+        assert_eq!(limits.describe(Limit::Time), "the 10 s call time limit");
+        assert_eq!(limits.describe(Limit::Memory), "the 4096-page (256 MiB) memory limit");
+        assert_eq!(limits.describe(Limit::Output), "the 16777216-byte output limit");
+        assert_eq!(limits.describe(Limit::Fuel), "the fuel limit of 1000 units");
+        let short = Limits { call_timeout: Duration::from_millis(250), ..limits };
+        assert_eq!(short.describe(Limit::Time), "the 250 ms call time limit");
     }
 }

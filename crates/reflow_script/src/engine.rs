@@ -1,8 +1,8 @@
 //! One live plugin instance and its actor's host-side state.
 
 use crate::host_functions::{host_functions, CallContext};
-use crate::{Limits, PluginModule, ScriptConfig, ScriptError};
-use reflow_abi::{ActorConfig, ActorResult, Message, PluginMetadata};
+use crate::{decode, Grants, Limit, Limits, PluginModule, ScriptConfig, ScriptError};
+use reflow_abi::{ActorConfig, Message, PluginMetadata};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -10,13 +10,29 @@ use std::sync::Arc;
 /// Where messages sent with `__send_output` go, as they are sent (during the call).
 pub type OutputSink = Arc<dyn Fn(&str, Message) + Send + Sync>;
 
-/// The Extism setup every plugin gets: our host functions, the limits, and WASI with nothing
-/// granted when the module imports it (no preopened dirs, no env, no args).
-pub(crate) fn new_plugin_builder(bytes: &[u8], wasi: bool, limits: Limits) -> extism::PluginBuilder<'static> {
-    let manifest = extism::Manifest::new([extism::Wasm::data(bytes.to_vec())])
+/// The Extism setup every plugin gets: our host functions, the limits, and only what `grants`
+/// allows: WASI (when the module imports it) with the granted directories preopened and no
+/// env or args, HTTP to the granted hosts only, the granted env values as Extism config.
+pub(crate) fn new_plugin_builder(bytes: &[u8], wasi: bool, limits: Limits, grants: &Grants) -> extism::PluginBuilder<'static> {
+    let mut manifest = extism::Manifest::new([extism::Wasm::data(bytes.to_vec())])
         .with_timeout(limits.call_timeout)
-        .with_memory_max(limits.max_memory_pages);
-    extism::PluginBuilder::new(manifest).with_wasi(wasi).with_functions(host_functions())
+        .with_memory_max(limits.max_memory_pages)
+        .with_config(grants.env.iter().map(|(k, v)| (k.clone(), v.clone())));
+    manifest.memory.max_http_response_bytes = Some(limits.max_output_bytes);
+    if !grants.http_hosts.is_empty() {
+        manifest = manifest.with_allowed_hosts(grants.http_hosts.iter().cloned());
+    }
+    for path in &grants.paths {
+        // Extism's convention: a `ro:` prefix on the host path preopens it read-only.
+        let host = path.host.display().to_string();
+        let host = if path.writable { host } else { format!("ro:{host}") };
+        manifest = manifest.with_allowed_path(host, &path.guest);
+    }
+    let mut builder = extism::PluginBuilder::new(manifest).with_wasi(wasi).with_functions(host_functions());
+    if let Some(fuel) = limits.fuel {
+        builder = builder.with_fuel_limit(fuel);
+    }
+    builder
 }
 
 /// Runs one actor's plugin: one instance kept warm and reused for every message, and the
@@ -44,8 +60,12 @@ impl ExtismEngine {
     }
 
     /// Starts an instance of an already compiled module for the actor described by `actor`.
-    pub fn from_module(module: &PluginModule, actor: ActorConfig) -> Result<ExtismEngine, ScriptError> {
+    /// The module's granted env values are added to `actor.resolved_env`.
+    pub fn from_module(module: &PluginModule, mut actor: ActorConfig) -> Result<ExtismEngine, ScriptError> {
         let plugin = instantiate(module)?;
+        for (name, value) in &module.grants.env {
+            actor.resolved_env.entry(name.clone()).or_insert_with(|| value.clone());
+        }
         let config_json = serde_json::to_string(&actor).expect("ActorConfig always serialises");
         Ok(ExtismEngine {
             module: module.clone(),
@@ -78,42 +98,44 @@ impl ExtismEngine {
     /// Runs the entry point once with `payload`. Messages the plugin sends with
     /// `__send_output` go to `sink` during the call; the returned map holds the outputs the
     /// call returned. The state changes only if the call succeeds: `__set_state` writes, then
-    /// a non-null returned `state` replaces the whole state.
+    /// a non-null returned `state` replaces the whole state. A call over a limit fails with
+    /// [`ScriptError::LimitExceeded`]; after any failed call the state is the one from before.
     pub fn process(
         &mut self,
         payload: &HashMap<String, Message>,
         sink: Option<&OutputSink>,
     ) -> Result<HashMap<String, Message>, ScriptError> {
+        let limits = self.module.limits;
         let input = self.encode_context(payload);
-        let context = CallContext::new(self.actor.clone(), self.state.clone(), sink.cloned());
-        let call = self
-            .plugin
-            .call_with_host_context::<&[u8], &[u8], _>(&*self.module.entry_point, input.as_bytes(), context.clone())
-            .map(|bytes| serde_json::from_slice::<ActorResult>(bytes));
-        let result = match call {
-            Ok(Ok(result)) => result,
-            Ok(Err(e)) => {
-                return Err(ScriptError::InvalidResult { actor: self.actor.to_string(), reason: e.to_string() })
-            }
+        let context = CallContext::new(self.actor.clone(), self.state.clone(), sink.cloned()).with_budget(limits.max_output_bytes);
+        let call = self.plugin.call_with_host_context::<&[u8], &[u8], _>(
+            &*self.module.entry_point,
+            input.as_bytes(),
+            context.clone(),
+        );
+        let bytes = match call {
+            Ok(bytes) => bytes,
             Err(e) => {
-                let reason = describe_failure(&e);
+                let limit = context.lock().exceeded.or_else(|| exceeded_limit(&e));
+                let error = match limit {
+                    Some(limit) => ScriptError::LimitExceeded { actor: self.actor.to_string(), limit: limits.describe(limit) },
+                    None => ScriptError::Call { actor: self.actor.to_string(), reason: describe_failure(&e) },
+                };
                 self.replace_instance();
-                return Err(ScriptError::Call { actor: self.actor.to_string(), reason });
+                return Err(error);
             }
         };
+        if bytes.len() as u64 > limits.max_output_bytes {
+            return Err(ScriptError::LimitExceeded { actor: self.actor.to_string(), limit: limits.describe(Limit::Output) });
+        }
+        let returned = decode::actor_result(bytes)
+            .map_err(|reason| ScriptError::InvalidResult { actor: self.actor.to_string(), reason })?;
         let mut state = std::mem::take(&mut context.lock().state);
-        match result.state {
-            None | Some(Value::Null) => {}
-            Some(Value::Object(new_state)) => state = new_state,
-            Some(other) => {
-                return Err(ScriptError::InvalidResult {
-                    actor: self.actor.to_string(),
-                    reason: format!("`state` must be an object or null, got {other}"),
-                })
-            }
+        if let Some(new_state) = returned.state {
+            state = new_state;
         }
         self.state = state;
-        Ok(result.outputs)
+        Ok(returned.outputs)
     }
 
     /// `{"payload":..,"config":..,"state":..}` with the cached config text spliced in.
@@ -144,6 +166,17 @@ impl ExtismEngine {
 fn instantiate(module: &PluginModule) -> Result<extism::Plugin, ScriptError> {
     extism::Plugin::new_from_compiled(&module.compiled)
         .map_err(|e| ScriptError::Load { plugin: module.name.to_string(), reason: format!("{e:#}") })
+}
+
+/// Which limit stopped a call, from the error Extism reports: its epoch timeout says
+/// `timeout`, its memory limiter `oom`, fuel exhaustion `plugin ran out of fuel`.
+fn exceeded_limit(error: &extism::Error) -> Option<Limit> {
+    error.chain().find_map(|cause| match cause.to_string().as_str() {
+        "timeout" => Some(Limit::Time),
+        "oom" => Some(Limit::Memory),
+        "plugin ran out of fuel" => Some(Limit::Fuel),
+        _ => None,
+    })
 }
 
 /// One line for a failed call: the plugin's own error message, or the trap without the wasm

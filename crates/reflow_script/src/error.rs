@@ -18,6 +18,14 @@ pub enum ScriptError {
     #[error("actor {actor}: plugin call failed: {reason}")]
     Call { actor: String, reason: String },
 
+    #[error("{plugin}: {source}")]
+    Grant { plugin: String, source: crate::GrantError },
+
+    /// A call stopped for going over one of its [`Limits`](crate::Limits); `limit` names it
+    /// with its value ("the 10 s call time limit").
+    #[error("actor {actor}: exceeded {limit}")]
+    LimitExceeded { actor: String, limit: String },
+
     #[error("actor {actor}: the plugin returned an invalid ActorResult: {reason}")]
     InvalidResult { actor: String, reason: String },
 }

@@ -6,8 +6,8 @@
 //! actor-specific may live in the functions themselves.
 
 use crate::engine::OutputSink;
+use crate::Limit;
 use extism::{CurrentPlugin, Function, UserData, Val, ValType, EXTISM_ENV_MODULE, PTR};
-use reflow_abi::Message;
 use serde_json::{Map, Value};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -21,6 +21,11 @@ pub(crate) struct CallState {
     pub actor: Arc<str>,
     pub state: Map<String, Value>,
     pub sink: Option<OutputSink>,
+    /// Bytes the call may still pass to `__send_output`, and to `__set_state`.
+    pub send_budget: u64,
+    pub state_budget: u64,
+    /// Set when a host function refused to go over a limit, so the call's error names it.
+    pub exceeded: Option<Limit>,
 }
 
 #[derive(Clone)]
@@ -28,7 +33,40 @@ pub(crate) struct CallContext(Arc<Mutex<CallState>>);
 
 impl CallContext {
     pub fn new(actor: Arc<str>, state: Map<String, Value>, sink: Option<OutputSink>) -> Self {
-        CallContext(Arc::new(Mutex::new(CallState { actor, state, sink })))
+        CallContext(Arc::new(Mutex::new(CallState {
+            actor,
+            state,
+            sink,
+            send_budget: u64::MAX,
+            state_budget: u64::MAX,
+            exceeded: None,
+        })))
+    }
+
+    /// Caps what the call may pass to `__send_output` (in total) and to `__set_state`.
+    pub fn with_budget(self, bytes: u64) -> Self {
+        {
+            let mut state = self.lock();
+            state.send_budget = bytes;
+            state.state_budget = bytes;
+        }
+        self
+    }
+
+    /// Takes `n` bytes from a budget, or records that the output limit was exceeded.
+    fn spend(&self, n: usize, budget: fn(&mut CallState) -> &mut u64, function: &str) -> HostResult {
+        let mut state = self.lock();
+        let left = budget(&mut state);
+        match left.checked_sub(n as u64) {
+            Some(rest) => {
+                *left = rest;
+                Ok(())
+            }
+            None => {
+                state.exceeded = Some(Limit::Output);
+                Err(extism::Error::msg(format!("{function}: the call's output limit is exceeded")))
+            }
+        }
     }
 
     pub fn for_metadata(plugin: &str) -> Self {
@@ -52,15 +90,20 @@ fn context(plugin: &mut CurrentPlugin, function: &str) -> Result<CallContext, ex
 }
 
 fn read_str(plugin: &mut CurrentPlugin, arg: &Val, function: &str, what: &str) -> Result<String, extism::Error> {
+    // A handle the kernel does not know (the plugin passed a wild number) is refused here,
+    // before Extism's own message, which names its plugin id instead of the argument.
+    // Handle 0 is the empty text.
+    if arg.i64() != Some(0) && plugin.memory_from_val(arg).is_none() {
+        return Err(extism::Error::msg(format!("{function}: {what}: not a valid memory handle ({arg:?})")));
+    }
     plugin
         .memory_get_val::<&str>(arg)
         .map(str::to_string)
         .map_err(|e| extism::Error::msg(format!("{function}: cannot read {what}: {e}")))
 }
 
-fn read_json(plugin: &mut CurrentPlugin, arg: &Val, function: &str, what: &str) -> Result<Value, extism::Error> {
-    let text = read_str(plugin, arg, function, what)?;
-    serde_json::from_str(&text).map_err(|e| extism::Error::msg(format!("{function}: {what} is not valid JSON: {e}")))
+fn read_json(text: &str, function: &str, what: &str) -> Result<Value, extism::Error> {
+    serde_json::from_str(text).map_err(|e| extism::Error::msg(format!("{function}: {what} is not valid JSON: {e}")))
 }
 
 fn get_state(plugin: &mut CurrentPlugin, inputs: &[Val], outputs: &mut [Val], _: UserData<()>) -> HostResult {
@@ -75,27 +118,18 @@ fn get_state(plugin: &mut CurrentPlugin, inputs: &[Val], outputs: &mut [Val], _:
 fn set_state(plugin: &mut CurrentPlugin, inputs: &[Val], _: &mut [Val], _: UserData<()>) -> HostResult {
     let ctx = context(plugin, "__set_state")?;
     let key = read_str(plugin, &inputs[0], "__set_state", "the key")?;
-    let value = read_json(plugin, &inputs[1], "__set_state", "the value")?;
+    let text = read_str(plugin, &inputs[1], "__set_state", "the value")?;
+    ctx.spend(key.len() + text.len(), |s| &mut s.state_budget, "__set_state")?;
+    let value = read_json(&text, "__set_state", "the value")?;
     ctx.lock().state.insert(key, value);
     Ok(())
 }
 
 fn send_output(plugin: &mut CurrentPlugin, inputs: &[Val], _: &mut [Val], _: UserData<()>) -> HostResult {
     let ctx = context(plugin, "__send_output")?;
-    let outputs = match read_json(plugin, &inputs[0], "__send_output", "the outputs")? {
-        Value::Object(map) => map,
-        other => {
-            return Err(extism::Error::msg(format!(
-                "__send_output: expected a JSON object {{port: message}}, got {other}"
-            )))
-        }
-    };
-    let mut messages = Vec::with_capacity(outputs.len());
-    for (port, value) in outputs {
-        let message = Message::from_json(value)
-            .map_err(|e| extism::Error::msg(format!("__send_output: port {port:?}: {e}")))?;
-        messages.push((port, message));
-    }
+    let text = read_str(plugin, &inputs[0], "__send_output", "the outputs")?;
+    ctx.spend(text.len(), |s| &mut s.send_budget, "__send_output")?;
+    let messages = crate::decode::sent_outputs(&text).map_err(|e| extism::Error::msg(format!("__send_output: {e}")))?;
     // Release the lock before calling out: the sink may block on a full downstream queue.
     let sink = ctx.lock().sink.clone();
     if let Some(sink) = sink {

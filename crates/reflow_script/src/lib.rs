@@ -10,20 +10,28 @@
 //!   reused for every message, never re-instantiated per message.
 //! - [`ScriptActor`] is an engine with a name and ports: what a flow network schedules.
 //!
+//! - [`Grants`] and [`Limits`] are the sandbox: what a plugin may touch (nothing by default)
+//!   and how much memory, time, fuel and output one call may use. Both are engine-neutral.
+//! - [`decode`] reads what a plugin hands the host, which is untrusted input.
+//!
 //! A trap, a loop or a bad module fails this actor only, as a [`ScriptError`] naming the actor
-//! or plugin. Sandbox decisions live here alone: plugins get WASI with nothing granted. This
-//! crate knows no graph.
+//! or plugin; after a failed call the instance is replaced and the actor's state is the one
+//! from before the call. Sandbox decisions live here alone (docs/security.md). This crate knows
+//! no graph.
 
 mod actor;
 mod config;
+pub mod decode;
 mod engine;
 mod error;
+mod grants;
 mod host_functions;
 mod module;
 
 pub use actor::ScriptActor;
-pub use config::{Limits, ScriptConfig, ScriptEnvironment, ScriptRuntime};
+pub use config::{Limit, Limits, ScriptConfig, ScriptEnvironment, ScriptRuntime};
 pub use engine::{ExtismEngine, OutputSink};
 pub use error::ScriptError;
+pub use grants::{GrantError, Grants, PathGrant};
 pub use module::PluginModule;
 pub use reflow_abi::{ActorConfig, ActorContext, ActorResult, Message, PluginMetadata, PortDefinition};

@@ -2,7 +2,7 @@
 
 use crate::engine::new_plugin_builder;
 use crate::host_functions::CallContext;
-use crate::{Limits, ScriptConfig, ScriptError};
+use crate::{Grants, Limits, ScriptConfig, ScriptError};
 use reflow_abi::PluginMetadata;
 use std::sync::Arc;
 use wasmparser::{ExternalKind, Parser, Payload, TypeRef};
@@ -17,6 +17,9 @@ pub struct PluginModule {
     pub(crate) compiled: Arc<extism::CompiledPlugin>,
     pub(crate) entry_point: Arc<str>,
     pub(crate) metadata: Arc<PluginMetadata>,
+    /// The sandbox every instance of this module gets (`ScriptConfig.packages`, parsed).
+    pub(crate) grants: Arc<Grants>,
+    pub(crate) limits: Limits,
 }
 
 /// What the binary says about itself, read before Extism sees it so that errors are ours.
@@ -56,15 +59,19 @@ fn inspect(name: &str, bytes: &[u8]) -> Result<ModuleShape, ScriptError> {
 
 impl PluginModule {
     /// Checks and compiles `config.source`, then reads the metadata once. `name` is how errors
-    /// refer to the plugin (its file path, usually).
+    /// refer to the plugin (its file path, usually). Every instance gets `limits` and the
+    /// grants of `config.packages` (none when `None`).
     pub fn load(name: &str, config: &ScriptConfig, limits: Limits) -> Result<PluginModule, ScriptError> {
+        let grants = Grants::from_packages(config.packages.as_ref())
+            .map_err(|source| ScriptError::Grant { plugin: name.to_string(), source })?;
+        check_grants(name, &grants)?;
         let shape = inspect(name, &config.source)?;
         for export in [METADATA_EXPORT, config.entry_point.as_str()] {
             if !shape.function_exports.iter().any(|e| e == export) {
                 return Err(ScriptError::MissingExport { plugin: name.to_string(), export: export.to_string() });
             }
         }
-        let builder = new_plugin_builder(&config.source, shape.imports_wasi, limits);
+        let builder = new_plugin_builder(&config.source, shape.imports_wasi, limits, &grants);
         let compiled = extism::CompiledPlugin::new(builder)
             .map_err(|e| ScriptError::Load { plugin: name.to_string(), reason: format!("{e:#}") })?;
         let compiled = Arc::new(compiled);
@@ -75,7 +82,19 @@ impl PluginModule {
             compiled,
             entry_point: config.entry_point.as_str().into(),
             metadata: Arc::new(metadata),
+            grants: Arc::new(grants),
+            limits,
         })
+    }
+
+    /// What every instance may touch.
+    pub fn grants(&self) -> &Grants {
+        &self.grants
+    }
+
+    /// The limits every call runs under.
+    pub fn limits(&self) -> Limits {
+        self.limits
     }
 
     /// The plugin's self-description, read once at load.
@@ -87,6 +106,23 @@ impl PluginModule {
     pub fn name(&self) -> &str {
         &self.name
     }
+}
+
+/// A granted directory must exist: say so now, naming the grant, rather than fail every call.
+fn check_grants(name: &str, grants: &Grants) -> Result<(), ScriptError> {
+    for path in &grants.paths {
+        if !path.host.is_dir() {
+            let mode = if path.writable { "rw" } else { "ro" };
+            return Err(ScriptError::Grant {
+                plugin: name.to_string(),
+                source: crate::GrantError {
+                    grant: format!("fs:{mode}:{}={}", path.host.display(), path.guest),
+                    reason: format!("{} is not a directory", path.host.display()),
+                },
+            });
+        }
+    }
+    Ok(())
 }
 
 fn read_metadata(name: &str, compiled: &extism::CompiledPlugin) -> Result<PluginMetadata, ScriptError> {

@@ -1,0 +1,171 @@
+//! A process's sandbox and failure policy, read from its graph metadata. The graph is where a
+//! user says what one process may touch and how much it may use, so these keys live beside
+//! `metadata.config` (docs/graph-format.md, docs/security.md):
+//!
+//! ```json
+//! "fetch": {"component": "http_get.wasm", "metadata": {
+//!   "sandbox": {"grants": ["http:127.0.0.1"], "timeout_ms": 2000, "max_memory_pages": 256,
+//!               "max_output_bytes": 65536, "fuel": 100000000},
+//!   "on_failure": {"max_restarts": 3, "backoff_ms": 100, "then": "stop"}
+//! }}
+//! ```
+//!
+//! Every key is optional: limits default to the run's (the CLI flags), grants to none, the
+//! failure policy to [`FailurePolicy::default`]. Unknown keys are errors, so a misspelt limit
+//! is never silently the default.
+
+use crate::graph::Process;
+use crate::scheduler::{Escalation, FailurePolicy};
+use reflow_script::{Grants, Limits};
+use serde_json::{Map, Value};
+use std::path::Path;
+use std::time::Duration;
+
+/// The `metadata` keys read here.
+pub const SANDBOX_KEY: &str = "sandbox";
+pub const ON_FAILURE_KEY: &str = "on_failure";
+
+/// What one process runs with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProcessSettings {
+    /// Grant strings ([`Grants`] syntax), relative `fs:` paths made relative to the graph.
+    pub grants: Vec<String>,
+    pub limits: Limits,
+    pub policy: FailurePolicy,
+}
+
+/// Reads `process`'s settings; `defaults` are the run's limits, `base_dir` the graph's folder.
+pub fn read(process: &Process, defaults: Limits, base_dir: &Path) -> Result<ProcessSettings, String> {
+    let mut settings = ProcessSettings { grants: Vec::new(), limits: defaults, policy: FailurePolicy::default() };
+    if let Some(sandbox) = object(&process.metadata, SANDBOX_KEY)? {
+        read_sandbox(sandbox, base_dir, &mut settings)?;
+    }
+    if let Some(policy) = object(&process.metadata, ON_FAILURE_KEY)? {
+        settings.policy = read_policy(policy)?;
+    }
+    Ok(settings)
+}
+
+fn object<'a>(metadata: &'a Map<String, Value>, key: &str) -> Result<Option<&'a Map<String, Value>>, String> {
+    match metadata.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Object(map)) => Ok(Some(map)),
+        Some(other) => Err(format!("metadata.{key} must be an object, got {other}")),
+    }
+}
+
+fn number(key: &str, value: &Value) -> Result<u64, String> {
+    value.as_u64().ok_or_else(|| format!("{key} must be a whole number >= 0, got {value}"))
+}
+
+fn read_sandbox(sandbox: &Map<String, Value>, base_dir: &Path, settings: &mut ProcessSettings) -> Result<(), String> {
+    let limits = &mut settings.limits;
+    for (key, value) in sandbox {
+        let name = format!("metadata.sandbox.{key}");
+        match key.as_str() {
+            "grants" => {
+                let list = value.as_array().ok_or_else(|| format!("{name} must be a list of strings, got {value}"))?;
+                for grant in list {
+                    let grant = grant.as_str().ok_or_else(|| format!("{name} must be a list of strings, got {grant}"))?;
+                    // Parse now, to report a bad grant with the process; keep the string.
+                    Grants::parse(&[grant]).map_err(|e| format!("{name}: {e}"))?;
+                    settings.grants.push(resolve_fs_grant(grant, base_dir));
+                }
+            }
+            "max_memory_pages" => {
+                limits.max_memory_pages =
+                    u32::try_from(number(&name, value)?).map_err(|_| format!("{name} is too large: {value}"))?
+            }
+            "timeout_ms" => limits.call_timeout = Duration::from_millis(number(&name, value)?),
+            "max_output_bytes" => limits.max_output_bytes = number(&name, value)?,
+            "fuel" => limits.fuel = if value.is_null() { None } else { Some(number(&name, value)?) },
+            _ => {
+                return Err(format!(
+                    "unknown key {name} (known: grants, max_memory_pages, timeout_ms, max_output_bytes, fuel)"
+                ))
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `fs:ro:data=/data` in `graphs/g.json` grants `graphs/data`, as relative plugin paths are.
+fn resolve_fs_grant(grant: &str, base_dir: &Path) -> String {
+    let Some(rest) = grant.strip_prefix("fs:") else { return grant.to_string() };
+    let Some((mode, mapping)) = rest.split_once(':') else { return grant.to_string() };
+    let (host, guest) = mapping.split_once('=').unwrap_or((mapping, mapping));
+    if Path::new(host).is_absolute() {
+        return grant.to_string();
+    }
+    format!("fs:{mode}:{}={guest}", base_dir.join(host).display())
+}
+
+fn read_policy(policy: &Map<String, Value>) -> Result<FailurePolicy, String> {
+    let mut read = FailurePolicy::default();
+    for (key, value) in policy {
+        let name = format!("metadata.on_failure.{key}");
+        match key.as_str() {
+            "max_restarts" => {
+                read.max_restarts = if value.is_null() {
+                    None
+                } else {
+                    Some(u32::try_from(number(&name, value)?).map_err(|_| format!("{name} is too large: {value}"))?)
+                }
+            }
+            "backoff_ms" => read.backoff = Duration::from_millis(number(&name, value)?.min(60_000)),
+            "then" => {
+                read.then = match value.as_str() {
+                    Some("stop") => Escalation::StopActor,
+                    Some("fail") => Escalation::FailGraph,
+                    _ => return Err(format!("{name} must be \"stop\" or \"fail\", got {value}")),
+                }
+            }
+            _ => return Err(format!("unknown key {name} (known: max_restarts, backoff_ms, then)")),
+        }
+    }
+    Ok(read)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn process(metadata: Value) -> Process {
+        let mut graph = crate::Graph::new("t");
+        let mut p = graph.add_process("p", "p.wasm").unwrap().clone();
+        p.metadata = metadata.as_object().unwrap().clone();
+        p
+    }
+
+    #[test]
+    fn every_key_is_read() {
+        let p = process(json!({"sandbox": {"grants": ["fs:ro:data=/data", "http:127.0.0.1"], "timeout_ms": 250,
+            "max_memory_pages": 32, "max_output_bytes": 1000, "fuel": 5},
+            "on_failure": {"max_restarts": 2, "backoff_ms": 10, "then": "fail"}}));
+        let s = read(&p, Limits::default(), Path::new("/g")).unwrap();
+        assert_eq!(s.grants, ["fs:ro:/g/data=/data", "http:127.0.0.1"]);
+        assert_eq!(s.limits, Limits { max_memory_pages: 32, call_timeout: Duration::from_millis(250), max_output_bytes: 1000, fuel: Some(5) });
+        assert_eq!(s.policy, FailurePolicy { max_restarts: Some(2), backoff: Duration::from_millis(10), then: Escalation::FailGraph });
+    }
+
+    #[test]
+    fn nothing_set_means_the_defaults() {
+        let s = read(&process(json!({"x": 1})), Limits::default(), Path::new("/g")).unwrap();
+        assert_eq!(s, ProcessSettings { grants: vec![], limits: Limits::default(), policy: FailurePolicy::default() });
+    }
+
+    #[test]
+    fn mistakes_are_named() {
+        for (metadata, expected) in [
+            (json!({"sandbox": {"timeout": 5}}), "unknown key metadata.sandbox.timeout"),
+            (json!({"sandbox": {"grants": ["disk:/"]}}), "invalid grant \"disk:/\""),
+            (json!({"sandbox": {"max_memory_pages": -1}}), "metadata.sandbox.max_memory_pages must be a whole number"),
+            (json!({"sandbox": []}), "metadata.sandbox must be an object"),
+            (json!({"on_failure": {"then": "explode"}}), "must be \"stop\" or \"fail\""),
+        ] {
+            let err = read(&process(metadata), Limits::default(), Path::new("/g")).unwrap_err();
+            assert!(err.contains(expected), "{err}");
+        }
+    }
+}

@@ -1,0 +1,67 @@
+//! Reading what a plugin hands the host. Everything here is untrusted input: a plugin may
+//! return any bytes, so every function returns an error text instead of panicking, and the
+//! caller names the actor. Shared by every engine, and fuzzed (tests/decode.rs).
+
+use reflow_abi::{ActorResult, Message};
+use serde_json::{Map, Value};
+use std::collections::HashMap;
+
+/// What one `process` call returned: its outputs by port, and its new state (`None`: no change).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Returned {
+    pub outputs: HashMap<String, Message>,
+    pub state: Option<Map<String, Value>>,
+}
+
+/// Reads the `ActorResult` JSON of a `process` call.
+pub fn actor_result(bytes: &[u8]) -> Result<Returned, String> {
+    let result: ActorResult = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+    let state = match result.state {
+        None | Some(Value::Null) => None,
+        Some(Value::Object(state)) => Some(state),
+        Some(other) => return Err(format!("`state` must be an object or null, got {}", brief(&other))),
+    };
+    Ok(Returned { outputs: result.outputs, state })
+}
+
+/// Reads the argument of `__send_output`: a JSON object `{port: message-or-plain-value}`.
+pub fn sent_outputs(text: &str) -> Result<Vec<(String, Message)>, String> {
+    let value: Value = serde_json::from_str(text).map_err(|e| format!("the outputs are not valid JSON: {e}"))?;
+    let Value::Object(outputs) = value else {
+        return Err(format!("expected a JSON object {{port: message}}, got {}", brief(&value)));
+    };
+    outputs
+        .into_iter()
+        .map(|(port, value)| Message::from_json(value).map(|m| (port.clone(), m)).map_err(|e| format!("port {port:?}: {e}")))
+        .collect()
+}
+
+/// A value for an error line: at most 80 characters of its JSON.
+fn brief(value: &Value) -> String {
+    let text = value.to_string();
+    match text.char_indices().nth(80) {
+        Some((cut, _)) => format!("{}...", &text[..cut]),
+        None => text,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_result_with_state_and_plain_values_decodes() {
+        let r = actor_result(br#"{"outputs":{"out":5},"state":{"n":1}}"#).unwrap();
+        assert_eq!(r.outputs["out"], Message::Integer(5));
+        assert_eq!(r.state.unwrap()["n"], 1);
+        assert_eq!(actor_result(br#"{"outputs":{}}"#).unwrap().state, None);
+    }
+
+    #[test]
+    fn wrong_shapes_are_errors() {
+        assert!(actor_result(b"not json").is_err());
+        assert!(actor_result(br#"{"outputs":{},"state":[1]}"#).unwrap_err().contains("`state` must be an object"));
+        assert!(sent_outputs("[1]").unwrap_err().contains("expected a JSON object"));
+        assert!(sent_outputs(r#"{"p":{"type":"Integer","data":"x"}}"#).unwrap_err().starts_with("port \"p\""));
+    }
+}
