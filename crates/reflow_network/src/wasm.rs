@@ -29,6 +29,7 @@ impl Component for WasmComponent {
         self.actor.process(&payload, out.sink().clone()).map_err(|e| match e {
             ScriptError::Call { reason, .. } => ComponentError(reason),
             ScriptError::InvalidResult { reason, .. } => ComponentError(format!("invalid ActorResult: {reason}")),
+            ScriptError::LimitExceeded { limit, .. } => ComponentError(format!("exceeded {limit}")),
             other => ComponentError(other.to_string()),
         })
     }

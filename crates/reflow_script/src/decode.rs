@@ -15,6 +15,11 @@ pub struct Returned {
 
 /// Reads the `ActorResult` JSON of a `process` call.
 pub fn actor_result(bytes: &[u8]) -> Result<Returned, String> {
+    // serde would also read a struct from a JSON array (`[outputs, state]`): the ABI says object.
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        let start = String::from_utf8_lossy(&bytes[..bytes.len().min(40)]).into_owned();
+        return Err(format!("expected a JSON object {{\"outputs\": .., \"state\": ..}}, got {start:?}"));
+    }
     let result: ActorResult = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
     let state = match result.state {
         None | Some(Value::Null) => None,
@@ -60,6 +65,7 @@ mod tests {
     #[test]
     fn wrong_shapes_are_errors() {
         assert!(actor_result(b"not json").is_err());
+        assert!(actor_result(b"[{}, {}]").unwrap_err().starts_with("expected a JSON object"));
         assert!(actor_result(br#"{"outputs":{},"state":[1]}"#).unwrap_err().contains("`state` must be an object"));
         assert!(sent_outputs("[1]").unwrap_err().contains("expected a JSON object"));
         assert!(sent_outputs(r#"{"p":{"type":"Integer","data":"x"}}"#).unwrap_err().starts_with("port \"p\""));

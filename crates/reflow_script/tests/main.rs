@@ -11,3 +11,7 @@ mod host_functions;
 mod errors;
 /// The Go SDK's plugins (examples/go) through the host.
 mod go_plugins;
+/// Hostile plugins against the sandbox: limits, grants, bad host calls, isolation.
+mod sandbox;
+/// Decoding what plugins return, on arbitrary input (proptest).
+mod decode;

@@ -63,3 +63,47 @@ pub fn state_of(engine: &ExtismEngine) -> Value {
 pub fn object(json: Value) -> Map<String, Value> {
     json.as_object().unwrap().clone()
 }
+
+/// An actor under a sandbox test. The sandbox tests (`sandbox.rs`) reach the engine only
+/// through this trait and [`start_sandboxed`], so that they can run unchanged against another
+/// engine implementing the same ABI: implement the trait for it and switch `start_sandboxed`.
+pub trait SandboxedActor {
+    fn call(&mut self, payload: Value) -> Result<HashMap<String, Message>, reflow_script::ScriptError>;
+    fn call_with_sink(&mut self, payload: Value, sink: &OutputSink) -> Result<HashMap<String, Message>, reflow_script::ScriptError>;
+    fn state(&self) -> Value;
+}
+
+impl SandboxedActor for ExtismEngine {
+    fn call(&mut self, json: Value) -> Result<HashMap<String, Message>, reflow_script::ScriptError> {
+        self.process(&payload(json), None)
+    }
+
+    fn call_with_sink(&mut self, json: Value, sink: &OutputSink) -> Result<HashMap<String, Message>, reflow_script::ScriptError> {
+        self.process(&payload(json), Some(sink))
+    }
+
+    fn state(&self) -> Value {
+        state_of(self)
+    }
+}
+
+/// Starts plugin `name` as actor `actor` with `grants` (grant strings), `limits` and its
+/// per-process `config`: the one place the sandbox tests name an engine.
+pub fn start_sandboxed(
+    name: &str,
+    actor: &str,
+    grants: &[&str],
+    limits: Limits,
+    config: Value,
+) -> Result<Box<dyn SandboxedActor>, reflow_script::ScriptError> {
+    let packages = (!grants.is_empty()).then(|| grants.iter().map(|g| g.to_string()).collect());
+    let script = ScriptConfig { packages, ..ScriptConfig::new(plugin_bytes(name)) };
+    let module = PluginModule::load(name, &script, limits)?;
+    let actor = ActorConfig {
+        node_id: actor.to_string(),
+        component: module.metadata().component.clone(),
+        config: config.as_object().cloned().unwrap_or_default(),
+        ..ActorConfig::default()
+    };
+    Ok(Box::new(ExtismEngine::from_module(&module, actor)?))
+}

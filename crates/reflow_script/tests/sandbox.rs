@@ -1,0 +1,254 @@
+//! The sandbox, one hostile plugin at a time: limits stop a call and name the actor and the
+//! limit, the next call runs on a fresh instance with the state from before, nothing outside
+//! the plugin is reachable without a grant and the granted thing is. Every test goes through
+//! `support::start_sandboxed`, so another engine can run the same tests.
+
+use crate::support::*;
+use reflow_script::{Limits, Message, ScriptError};
+use serde_json::{json, Value};
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+fn start(name: &str, grants: &[&str], limits: Limits, config: Value) -> Box<dyn SandboxedActor> {
+    start_sandboxed(name, "hostile", grants, limits, config).unwrap_or_else(|e| panic!("starting {name}: {e}"))
+}
+
+fn limit_error(err: ScriptError) -> String {
+    match err {
+        ScriptError::LimitExceeded { actor, limit } => {
+            assert_eq!(actor, "hostile");
+            limit
+        }
+        other => panic!("expected a limit error, got {other:?}"),
+    }
+}
+
+/// Two counted messages, the hostile one, then one more counted message: the count goes on
+/// from before the failed call, on a fresh instance.
+fn fails_then_recovers(actor: &mut dyn SandboxedActor) -> ScriptError {
+    actor.call(json!({"in": 1})).unwrap();
+    actor.call(json!({"in": 2})).unwrap();
+    let err = actor.call(json!({"in": 3})).unwrap_err();
+    assert_eq!(actor.state(), json!({"count": 2}), "a failed call leaves the state as it was");
+    let out = actor.call(json!({"in": 4})).unwrap();
+    assert_eq!(out["count"], Message::Integer(3), "the restarted instance carries the state from before");
+    err
+}
+
+#[test]
+fn an_infinite_loop_is_stopped_by_the_call_time_limit() {
+    let limits = Limits { call_timeout: Duration::from_millis(200), ..Limits::default() };
+    let mut actor = start("infinite_loop.wasm", &[], limits, json!({}));
+    let err = fails_then_recovers(&mut *actor);
+    assert_eq!(err.to_string(), "actor hostile: exceeded the 200 ms call time limit");
+}
+
+#[test]
+fn an_infinite_loop_is_stopped_by_the_fuel_limit() {
+    let limits = Limits { fuel: Some(20_000_000), call_timeout: Duration::from_secs(600), ..Limits::default() };
+    let mut actor = start("infinite_loop.wasm", &[], limits, json!({}));
+    let err = fails_then_recovers(&mut *actor);
+    assert_eq!(limit_error(err), "the fuel limit of 20000000 units");
+}
+
+#[test]
+fn a_memory_bomb_hits_the_page_limit() {
+    let limits = Limits { max_memory_pages: 256, ..Limits::default() };
+    let mut actor = start("memory_bomb.wasm", &[], limits, json!({}));
+    let err = fails_then_recovers(&mut *actor);
+    assert_eq!(err.to_string(), "actor hostile: exceeded the 256-page (16 MiB) memory limit");
+}
+
+#[test]
+fn repeated_memory_bombs_do_not_accumulate_memory() {
+    // Ten bombs of up to 64 MiB each: replaced instances must give their memory back, so the
+    // process grows by about one bomb, not ten (measured, with a generous bound).
+    let limits = Limits { max_memory_pages: 1024, ..Limits::default() };
+    let mut actor = start("memory_bomb.wasm", &[], limits, json!({}));
+    let before = resident_kib();
+    for _ in 0..10 {
+        assert!(matches!(actor.call(json!({"in": 3})), Err(ScriptError::LimitExceeded { .. })));
+    }
+    let grown = resident_kib().saturating_sub(before);
+    eprintln!("resident memory grew by {grown} KiB over 10 memory bombs of 64 MiB");
+    assert!(grown < 4 * 64 * 1024, "grew by {grown} KiB");
+}
+
+/// The process's resident set size, from /proc (0 where there is none).
+fn resident_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+#[test]
+fn a_panic_keeps_the_state_from_before_the_call() {
+    let mut actor = start("failing.wasm", &[], Limits::default(), json!({}));
+    actor.call(json!({"in": 1})).unwrap();
+    let err = actor.call(json!({"panic": true})).unwrap_err();
+    assert!(matches!(&err, ScriptError::Call { actor, .. } if actor == "hostile"), "{err}");
+    assert_eq!(actor.state(), json!({"echoed": 1}));
+    actor.call(json!({"in": 2})).unwrap();
+    assert_eq!(actor.state(), json!({"echoed": 2}));
+}
+
+#[test]
+fn gigantic_outputs_are_capped_whichever_way_they_come() {
+    let limits = Limits { max_output_bytes: 10_000, ..Limits::default() };
+    let mut actor = start("flood.wasm", &[], limits, json!({}));
+    let out = actor.call(json!({"return": 5_000})).unwrap();
+    assert_eq!(out["out"], Message::String("x".repeat(5_000)));
+    for port in ["return", "send", "state"] {
+        let err = actor.call(json!({port: 50_000})).unwrap_err();
+        assert_eq!(err.to_string(), "actor hostile: exceeded the 10000-byte output limit", "on {port}");
+    }
+    assert_eq!(actor.state(), json!({}), "the refused __set_state left no trace");
+    let recorder = Recorder::default();
+    actor.call_with_sink(json!({"send": 100}), &recorder.sink()).unwrap();
+    assert_eq!(recorder.take().len(), 1, "the actor still works after its capped calls");
+}
+
+#[test]
+fn bad_host_calls_are_clean_errors_naming_the_actor_and_the_function() {
+    let mut actor = start("bad_host_calls.wasm", &[], Limits::default(), json!({}));
+    for (which, expected) in [
+        ("offset", "__send_output: the outputs: not a valid memory handle"),
+        ("json", "__send_output: the outputs are not valid JSON"),
+        ("shape", "__send_output: expected a JSON object {port: message}, got [1,2,3]"),
+        ("message", "__send_output: port \"out\": a Integer message needs an integer"),
+        ("state", "__set_state: the value is not valid JSON"),
+        ("key", "__set_state: cannot read the key"),
+    ] {
+        let err = actor.call(json!({"in": which})).unwrap_err();
+        let text = err.to_string();
+        assert!(text.starts_with("actor hostile: plugin call failed: "), "{which}: {text}");
+        assert!(text.contains(expected), "{which}: {text}");
+        assert!(!text.contains('\n'), "{which}: one line: {text}");
+    }
+    assert_eq!(actor.state(), json!({}));
+    let out = actor.call(json!({"in": "nothing bad"})).unwrap();
+    assert_eq!(out["out"], Message::String("nothing bad".into()));
+}
+
+/// A fresh directory holding `greeting.txt`.
+fn data_dir(test: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("reflow-sandbox-{}-{test}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("greeting.txt"), "hello from the host").unwrap();
+    dir
+}
+
+#[test]
+fn files_are_unreachable_without_a_grant() {
+    let dir = data_dir("denied");
+    // Even the host path itself, which exists, is not visible inside the sandbox.
+    for path in ["/data/greeting.txt".to_string(), dir.join("greeting.txt").display().to_string()] {
+        let mut actor = start("read_file.wasip1.wasm", &[], Limits::default(), json!({"path": path}));
+        let err = actor.call(json!({"in": 1})).unwrap_err().to_string();
+        assert!(err.contains(&format!("cannot read {path}")), "{err}");
+    }
+}
+
+#[test]
+fn a_read_only_grant_reads_but_cannot_write() {
+    let dir = data_dir("ro");
+    let grant = format!("fs:ro:{}=/data", dir.display());
+    let mut actor = start("read_file.wasip1.wasm", &[&grant], Limits::default(), json!({"path": "/data/greeting.txt"}));
+    let out = actor.call(json!({"in": 1})).unwrap();
+    assert_eq!(out["text"], Message::String("hello from the host".into()));
+    let err = actor.call(json!({"in": "write"})).unwrap_err().to_string();
+    assert!(err.contains("cannot write /data/greeting.txt"), "{err}");
+    assert_eq!(std::fs::read_to_string(dir.join("greeting.txt")).unwrap(), "hello from the host");
+}
+
+#[test]
+fn a_read_write_grant_writes_inside_its_directory_only() {
+    let dir = data_dir("rw");
+    let grant = format!("fs:rw:{}=/data", dir.display());
+    let mut actor = start("read_file.wasip1.wasm", &[&grant], Limits::default(), json!({"path": "/data/out.txt"}));
+    actor.call(json!({"in": "write"})).unwrap();
+    assert_eq!(std::fs::read_to_string(dir.join("out.txt")).unwrap(), "written by read_file");
+    let mut escape = start("read_file.wasip1.wasm", &[&grant], Limits::default(), json!({"path": "/data/../escaped.txt"}));
+    assert!(escape.call(json!({"in": "write"})).is_err());
+    assert!(!dir.parent().unwrap().join("escaped.txt").exists());
+}
+
+#[test]
+fn a_grant_of_a_missing_directory_fails_at_load_naming_it() {
+    let err = start_sandboxed("read_file.wasip1.wasm", "a", &["fs:ro:/no/such/dir=/data"], Limits::default(), json!({}))
+        .err()
+        .unwrap();
+    assert!(matches!(err, ScriptError::Grant { .. }), "{err}");
+    assert!(err.to_string().contains("/no/such/dir is not a directory"), "{err}");
+    let err = start_sandboxed("doubler.wasm", "a", &["disk:/"], Limits::default(), json!({})).err().unwrap();
+    assert!(err.to_string().contains("invalid grant \"disk:/\""), "{err}");
+}
+
+#[test]
+fn the_environment_is_empty_unless_granted_and_then_only_as_config() {
+    let mut actor = start("read_file.wasip1.wasm", &[], Limits::default(), json!({}));
+    let out = actor.call(json!({"in": "env"})).unwrap();
+    assert_eq!(out["env"], Message::Object(json!({"wasi": [], "granted": {}})), "no host variable leaks in");
+    let mut actor = start("read_file.wasip1.wasm", &["env:MODE=test"], Limits::default(), json!({}));
+    let out = actor.call(json!({"in": "env"})).unwrap();
+    assert_eq!(out["env"], Message::Object(json!({"wasi": [], "granted": {"MODE": "test"}})));
+}
+
+/// A loopback HTTP server answering every request with `body`; counts the requests it saw.
+fn loopback_server(body: &'static str) -> (String, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let seen = Arc::new(AtomicUsize::new(0));
+    let counter = seen.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut line = String::new();
+            while reader.read_line(&mut line).is_ok_and(|n| n > 0) && line != "\r\n" {
+                line.clear();
+            }
+            counter.fetch_add(1, Ordering::SeqCst);
+            let _ = write!(stream, "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
+        }
+    });
+    (format!("http://127.0.0.1:{port}/hello"), seen)
+}
+
+#[test]
+fn http_is_refused_without_a_grant_and_served_with_one() {
+    let (url, seen) = loopback_server("hello over loopback");
+    let mut denied = start("http_get.wasm", &[], Limits::default(), json!({"url": url}));
+    let err = denied.call(json!({"in": 1})).unwrap_err().to_string();
+    assert!(err.contains(&format!("HTTP request to {url} is not allowed")), "{err}");
+    let mut other_host = start("http_get.wasm", &["http:example.com"], Limits::default(), json!({"url": url}));
+    assert!(other_host.call(json!({"in": 1})).is_err());
+    assert_eq!(seen.load(Ordering::SeqCst), 0, "no refused request reached the server");
+
+    let mut granted = start("http_get.wasm", &["http:127.0.0.1"], Limits::default(), json!({"url": url}));
+    let out = granted.call(json!({"in": 1})).unwrap();
+    assert_eq!(out["body"], Message::String("hello over loopback".into()));
+    assert_eq!(out["status"], Message::Integer(200));
+    assert_eq!(seen.load(Ordering::SeqCst), 1);
+}
+
+#[test]
+fn two_instances_of_one_plugin_have_separate_state() {
+    let no_trigger = json!({"trigger": -1});
+    let mut a = start("infinite_loop.wasm", &[], Limits::default(), no_trigger.clone());
+    let mut b = start("infinite_loop.wasm", &[], Limits::default(), no_trigger);
+    for n in 0..3 {
+        a.call(json!({"in": n})).unwrap();
+    }
+    let out = b.call(json!({"in": 7})).unwrap();
+    assert_eq!(out["count"], Message::Integer(1));
+    assert_eq!((a.state(), b.state()), (json!({"count": 3}), json!({"count": 1})));
+}
