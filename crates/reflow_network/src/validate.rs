@@ -173,8 +173,15 @@ fn find_port<'a>(declared: &'a [PortDefinition], name: &str, case_sensitive: boo
     })
 }
 
+/// The `error` outport validation adds to every component that does not declare one.
+fn virtual_error_port() -> PortDefinition {
+    PortDefinition::new(crate::scheduler::ERROR_PORT, "the messages of failed calls, with the error", "Object", false)
+}
+
+/// The names of the ports a component declares (not the virtual `error` port), for messages.
 fn names(declared: &[PortDefinition]) -> Vec<String> {
-    declared.iter().map(|p| p.name.clone()).collect()
+    let virtual_port = virtual_error_port();
+    declared.iter().filter(|p| **p != virtual_port).map(|p| p.name.clone()).collect()
 }
 
 fn ports(metadata: &PluginMetadata, direction: PortDirection) -> &[PortDefinition] {
@@ -206,12 +213,7 @@ pub fn validate(
             Ok(mut meta) => {
                 // Every actor has an `error` outport (failed calls), declared or not.
                 if !meta.outports.iter().any(|p| p.name == crate::scheduler::ERROR_PORT) {
-                    meta.outports.push(PortDefinition::new(
-                        crate::scheduler::ERROR_PORT,
-                        "the messages of failed calls, with the error",
-                        "Object",
-                        false,
-                    ));
+                    meta.outports.push(virtual_error_port());
                 }
                 metadata.insert(process.name(), meta);
             }

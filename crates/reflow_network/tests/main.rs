@@ -6,3 +6,5 @@
 
 // Graph files: the FBP JSON loader and writer, validation, the shared fixtures, fuzzing.
 mod graph;
+// Hostile plugins in graphs: limits, grants, supervision, error ports and dead letters.
+mod sandbox;
