@@ -39,6 +39,8 @@ pub(crate) fn new_plugin_builder(bytes: &[u8], wasi: bool, limits: Limits, grant
 /// actor's state, which lives here (in the host), not in the plugin.
 pub struct ExtismEngine {
     module: PluginModule,
+    /// This actor's own compilation of the module (see [`PluginModule::compile_for_actor`]).
+    compiled: Arc<extism::CompiledPlugin>,
     plugin: extism::Plugin,
     actor: Arc<str>,
     /// `ActorContext.config`, serialised once: it does not change between messages.
@@ -62,13 +64,15 @@ impl ExtismEngine {
     /// Starts an instance of an already compiled module for the actor described by `actor`.
     /// The module's granted env values are added to `actor.resolved_env`.
     pub fn from_module(module: &PluginModule, mut actor: ActorConfig) -> Result<ExtismEngine, ScriptError> {
-        let plugin = instantiate(module)?;
+        let compiled = module.compile_for_actor()?;
+        let plugin = instantiate(module, &compiled)?;
         for (name, value) in &module.grants.env {
             actor.resolved_env.entry(name.clone()).or_insert_with(|| value.clone());
         }
         let config_json = serde_json::to_string(&actor).expect("ActorConfig always serialises");
         Ok(ExtismEngine {
             module: module.clone(),
+            compiled,
             plugin,
             actor: actor.node_id.as_str().into(),
             config_json,
@@ -156,15 +160,15 @@ impl ExtismEngine {
     /// After a failed call the instance may be in any state (a trap mid-allocation, a
     /// half-run Go scheduler): start a fresh one. The actor's state is host-side and survives.
     fn replace_instance(&mut self) {
-        match instantiate(&self.module) {
+        match instantiate(&self.module, &self.compiled) {
             Ok(plugin) => self.plugin = plugin,
             Err(e) => tracing::error!(actor = %self.actor, "cannot restart the plugin instance: {e}"),
         }
     }
 }
 
-fn instantiate(module: &PluginModule) -> Result<extism::Plugin, ScriptError> {
-    extism::Plugin::new_from_compiled(&module.compiled)
+fn instantiate(module: &PluginModule, compiled: &extism::CompiledPlugin) -> Result<extism::Plugin, ScriptError> {
+    extism::Plugin::new_from_compiled(compiled)
         .map_err(|e| ScriptError::Load { plugin: module.name.to_string(), reason: format!("{e:#}") })
 }
 

@@ -4,7 +4,7 @@ use crate::engine::new_plugin_builder;
 use crate::host_functions::CallContext;
 use crate::{Grants, Limits, ScriptConfig, ScriptError};
 use reflow_abi::PluginMetadata;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use wasmparser::{ExternalKind, Parser, Payload, TypeRef};
 
 /// The name of the export every plugin has besides its entry point.
@@ -14,12 +14,18 @@ pub const METADATA_EXPORT: &str = "get_metadata";
 #[derive(Clone)]
 pub struct PluginModule {
     pub(crate) name: Arc<str>,
-    pub(crate) compiled: Arc<extism::CompiledPlugin>,
+    /// The compilation made at load (it read the metadata), handed to the first actor; each
+    /// later actor compiles its own (see [`PluginModule::compile_for_actor`]).
+    unclaimed: Arc<Mutex<Option<Arc<extism::CompiledPlugin>>>>,
     pub(crate) entry_point: Arc<str>,
     pub(crate) metadata: Arc<PluginMetadata>,
     /// The sandbox every instance of this module gets (`ScriptConfig.packages`, parsed).
     pub(crate) grants: Arc<Grants>,
     pub(crate) limits: Limits,
+    /// The bytes and whether they import WASI, to compile again for each actor (see
+    /// [`PluginModule::compile_for_actor`]).
+    source: Arc<[u8]>,
+    imports_wasi: bool,
 }
 
 /// What the binary says about itself, read before Extism sees it so that errors are ours.
@@ -79,12 +85,28 @@ impl PluginModule {
         let metadata = read_metadata(name, &compiled)?;
         Ok(PluginModule {
             name: name.into(),
-            compiled,
+            unclaimed: Arc::new(Mutex::new(Some(compiled))),
             entry_point: config.entry_point.as_str().into(),
             metadata: Arc::new(metadata),
             grants: Arc::new(grants),
             limits,
+            source: config.source.as_slice().into(),
+            imports_wasi: shape.imports_wasi,
         })
+    }
+
+    /// The module compiled again, into an Extism engine of the actor's own. Extism stops a
+    /// call that runs past its time limit by bumping its *engine's* epoch, which interrupts
+    /// every call running on that engine: actors sharing one would kill each other's calls.
+    /// Wasmtime's module cache makes this a lookup after the first compilation.
+    pub(crate) fn compile_for_actor(&self) -> Result<Arc<extism::CompiledPlugin>, ScriptError> {
+        if let Some(compiled) = self.unclaimed.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            return Ok(compiled);
+        }
+        let builder = new_plugin_builder(&self.source, self.imports_wasi, self.limits, &self.grants);
+        extism::CompiledPlugin::new(builder)
+            .map(Arc::new)
+            .map_err(|e| ScriptError::Load { plugin: self.name.to_string(), reason: format!("{e:#}") })
     }
 
     /// What every instance may touch.

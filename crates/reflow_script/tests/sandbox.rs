@@ -252,3 +252,28 @@ fn two_instances_of_one_plugin_have_separate_state() {
     assert_eq!(out["count"], Message::Integer(1));
     assert_eq!((a.state(), b.state()), (json!({"count": 3}), json!({"count": 1})));
 }
+
+#[test]
+fn one_actors_timeout_does_not_interrupt_a_sibling_sharing_its_plugin() {
+    // Actor a loops and is stopped by its 2 s limit. Meanwhile actor b, started from the same
+    // loaded plugin 1 s later, is held inside `__send_output` until a's call has ended, then
+    // finishes well within its own limit: it must succeed.
+    let limits = Limits { call_timeout: Duration::from_secs(2), ..Limits::default() };
+    let (mut a, mut b) = start_pair_sandboxed("infinite_loop.wasm", limits, json!({})).unwrap();
+    let (a_done, a_ended) = std::sync::mpsc::channel();
+    let looping = std::thread::spawn(move || {
+        let result = a.call(json!({"in": 3}));
+        a_done.send(()).unwrap();
+        result
+    });
+    std::thread::sleep(Duration::from_secs(1));
+    let a_ended = std::sync::Mutex::new(a_ended);
+    let hold: reflow_script::OutputSink = Arc::new(move |_: &str, _: Message| {
+        let _ = a_ended.lock().unwrap().recv_timeout(Duration::from_secs(30));
+    });
+    let b_result = b.call_with_sink(json!({"in": 1}), &hold);
+    let a_result = looping.join().unwrap();
+    assert!(matches!(a_result, Err(ScriptError::LimitExceeded { .. })), "{a_result:?}");
+    let out = b_result.unwrap_or_else(|e| panic!("b was interrupted by a's timeout: {e}"));
+    assert_eq!(out["count"], Message::Integer(1));
+}

@@ -1,6 +1,7 @@
 //! Hostile: loops forever on its trigger value. Any other Integer on `in` is counted in the
-//! state (`count`) and echoed on `out`, so a test can see that a restart kept the count from
-//! before the looping call. The trigger is `config.trigger` (default 3).
+//! state (`count`, returned) and echoed on `out` (sent with `__send_output` during the call),
+//! so a test can see that a restart kept the count from before the looping call, and can hold
+//! a call inside the host. The trigger is `config.trigger` (default 3).
 
 use reflow_wasm::*;
 use serde_json::json;
@@ -25,8 +26,9 @@ fn process(context: ActorContext) -> Result<ActorResult, String> {
             spins = std::hint::black_box(spins.wrapping_add(1));
         }
     }
+    send_output(HashMap::from([("out".to_string(), Message::Integer(*n))]));
     let count = context.state.get("count").and_then(|v| v.as_i64()).unwrap_or(0) + 1;
-    let outputs = HashMap::from([("out".to_string(), Message::Integer(*n)), ("count".to_string(), Message::Integer(count))]);
+    let outputs = HashMap::from([("count".to_string(), Message::Integer(count))]);
     Ok(ActorResult { outputs, state: Some(json!({"count": count})) })
 }
 
