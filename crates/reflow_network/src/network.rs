@@ -40,8 +40,11 @@ pub enum NetworkError {
 pub struct PluginCatalog {
     base_dir: PathBuf,
     limits: Limits,
-    modules: RefCell<HashMap<(PathBuf, Vec<String>, Limits), Result<PluginModule, String>>>,
+    modules: RefCell<HashMap<ModuleKey, Result<PluginModule, String>>>,
 }
+
+/// A plugin file with the grants and limits it was compiled for.
+type ModuleKey = (PathBuf, Vec<String>, Limits);
 
 impl PluginCatalog {
     pub fn new(base_dir: &Path, limits: Limits) -> PluginCatalog {

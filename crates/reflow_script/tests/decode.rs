@@ -14,7 +14,7 @@ fn any_json() -> impl Strategy<Value = Value> {
         any::<i64>().prop_map(Value::from),
         any::<i32>().prop_map(|i| Value::from(f64::from(i) / 8.0)),
         "[a-zA-Z0-9 \"\\\\]{0,8}".prop_map(Value::String),
-        prop::sample::select(vec!["Flow", "Integer", "String", "Stream", "Error", "Nope"]).prop_map(|t| Value::from(t)),
+        prop::sample::select(vec!["Flow", "Integer", "String", "Stream", "Error", "Nope"]).prop_map(Value::from),
     ];
     leaf.prop_recursive(4, 48, 6, |inner| {
         prop_oneof![

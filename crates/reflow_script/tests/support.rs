@@ -108,13 +108,15 @@ pub fn start_sandboxed(
     Ok(Box::new(ExtismEngine::from_module(&module, actor)?))
 }
 
+pub type ActorBox = Box<dyn SandboxedActor + Send>;
+
 /// Two actors started from one loaded plugin, as a graph starts the processes that share a
 /// plugin file and settings.
 pub fn start_pair_sandboxed(
     name: &str,
     limits: Limits,
     config: Value,
-) -> Result<(Box<dyn SandboxedActor + Send>, Box<dyn SandboxedActor + Send>), reflow_script::ScriptError> {
+) -> Result<(ActorBox, ActorBox), reflow_script::ScriptError> {
     let module = PluginModule::load(name, &ScriptConfig::new(plugin_bytes(name)), limits)?;
     let actor = |node: &str| ActorConfig {
         node_id: node.to_string(),
