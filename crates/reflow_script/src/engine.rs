@@ -174,7 +174,7 @@ fn instantiate(module: &PluginModule, compiled: &extism::CompiledPlugin) -> Resu
 
 /// Which limit stopped a call, from the error Extism reports: its epoch timeout says
 /// `timeout`, its memory limiter `oom`, fuel exhaustion `plugin ran out of fuel`.
-fn exceeded_limit(error: &extism::Error) -> Option<Limit> {
+pub(crate) fn exceeded_limit(error: &extism::Error) -> Option<Limit> {
     error.chain().find_map(|cause| match cause.to_string().as_str() {
         "timeout" => Some(Limit::Time),
         "oom" => Some(Limit::Memory),

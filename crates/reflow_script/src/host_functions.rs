@@ -24,6 +24,9 @@ pub(crate) struct CallState {
     /// Bytes the call may still pass to `__send_output`, and to `__set_state`.
     pub send_budget: u64,
     pub state_budget: u64,
+    /// Bytes of log lines the call may still write; past it, lines are dropped (once warned).
+    pub log_budget: u64,
+    pub log_capped: bool,
     /// Set when a host function refused to go over a limit, so the call's error names it.
     pub exceeded: Option<Limit>,
 }
@@ -39,16 +42,20 @@ impl CallContext {
             sink,
             send_budget: u64::MAX,
             state_budget: u64::MAX,
+            log_budget: u64::MAX,
+            log_capped: false,
             exceeded: None,
         })))
     }
 
-    /// Caps what the call may pass to `__send_output` (in total) and to `__set_state`.
+    /// Caps what the call may pass to `__send_output` (in total), to `__set_state`, and to the
+    /// log functions.
     pub fn with_budget(self, bytes: u64) -> Self {
         {
             let mut state = self.lock();
             state.send_budget = bytes;
             state.state_budget = bytes;
+            state.log_budget = bytes;
         }
         self
     }
@@ -148,9 +155,30 @@ macro_rules! plugin_log {
             if let Some(handle) = plugin.memory_from_val(&inputs[0]) {
                 plugin.memory_free(handle)?;
             }
-            let actor = plugin.host_context::<CallContext>().map(|c| c.lock().actor.clone()).ok();
-            let actor = actor.as_deref().unwrap_or("?");
-            tracing::$level!(target: PLUGIN_LOG_TARGET, actor, "{text}");
+            let Ok(ctx) = plugin.host_context::<CallContext>().map(|c| c.clone()) else {
+                tracing::$level!(target: PLUGIN_LOG_TARGET, actor = "?", "{text}");
+                return Ok(());
+            };
+            let mut state = ctx.lock();
+            // A plugin logging without end must not flood the host's log: lines past the
+            // call's output limit are dropped, with one warning. Logging never fails a call.
+            if state.log_capped {
+                return Ok(());
+            }
+            match state.log_budget.checked_sub(text.len() as u64) {
+                Some(left) => {
+                    state.log_budget = left;
+                    tracing::$level!(target: PLUGIN_LOG_TARGET, actor = &*state.actor, "{text}");
+                }
+                None => {
+                    state.log_capped = true;
+                    tracing::warn!(
+                        target: PLUGIN_LOG_TARGET,
+                        "actor {}: log output over the call's output limit; its further log lines are dropped",
+                        state.actor
+                    );
+                }
+            }
             Ok(())
         }
     };

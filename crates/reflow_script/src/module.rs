@@ -82,7 +82,7 @@ impl PluginModule {
             .map_err(|e| ScriptError::Load { plugin: name.to_string(), reason: format!("{e:#}") })?;
         let compiled = Arc::new(compiled);
 
-        let metadata = read_metadata(name, &compiled)?;
+        let metadata = read_metadata(name, &compiled, limits)?;
         Ok(PluginModule {
             name: name.into(),
             unclaimed: Arc::new(Mutex::new(Some(compiled))),
@@ -147,13 +147,16 @@ fn check_grants(name: &str, grants: &Grants) -> Result<(), ScriptError> {
     Ok(())
 }
 
-fn read_metadata(name: &str, compiled: &extism::CompiledPlugin) -> Result<PluginMetadata, ScriptError> {
+fn read_metadata(name: &str, compiled: &extism::CompiledPlugin, limits: Limits) -> Result<PluginMetadata, ScriptError> {
     let fail = |reason: String| ScriptError::Metadata { plugin: name.to_string(), reason };
     let mut plugin = extism::Plugin::new_from_compiled(compiled)
         .map_err(|e| ScriptError::Load { plugin: name.to_string(), reason: format!("{e:#}") })?;
     let context = CallContext::for_metadata(name);
     let bytes: Vec<u8> = plugin
         .call_with_host_context::<&[u8], Vec<u8>, _>(METADATA_EXPORT, &[], context)
-        .map_err(|e| fail(format!("{e:#}")))?;
+        .map_err(|e| match crate::engine::exceeded_limit(&e) {
+            Some(limit) => fail(format!("exceeded {}", limits.describe(limit))),
+            None => fail(format!("{e:#}")),
+        })?;
     serde_json::from_slice(&bytes).map_err(|e| fail(e.to_string()))
 }

@@ -277,3 +277,36 @@ fn one_actors_timeout_does_not_interrupt_a_sibling_sharing_its_plugin() {
     let out = b_result.unwrap_or_else(|e| panic!("b was interrupted by a's timeout: {e}"));
     assert_eq!(out["count"], Message::Integer(1));
 }
+
+#[test]
+fn a_log_flood_is_cut_at_the_output_limit_without_failing_the_call() {
+    #[derive(Clone, Default)]
+    struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
+    impl Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_env_filter("reflow_script=info")
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    let limits = Limits { max_output_bytes: 10_000, ..Limits::default() };
+    let mut actor = start("flood.wasm", &[], limits, json!({}));
+    // Plugin logs run on the calling thread, so a thread-local subscriber sees them.
+    tracing::subscriber::with_default(subscriber, || {
+        actor.call(json!({"log": 1_000})).expect("logging never fails a call");
+        actor.call(json!({"log": 10})).unwrap();
+    });
+    let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let lines = text.lines().filter(|l| l.contains("xxxxxxxxxx")).count();
+    assert_eq!(lines, 100 + 10, "10000 bytes of 100-byte lines in the first call, all 10 in the next");
+    assert_eq!(text.matches("further log lines are dropped").count(), 1, "{text}");
+}

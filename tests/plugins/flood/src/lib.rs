@@ -1,6 +1,7 @@
 //! Hostile: gigantic outputs. An Integer `n` on `return` returns a String of `n` bytes on
 //! `out`; on `send` it sends one with `__send_output`; on `state` it writes one into the
-//! state with `__set_state`. The host caps what one call may hand it.
+//! state with `__set_state`; on `log` it logs `n` lines of 100 bytes. The host caps what one
+//! call may hand it.
 
 use reflow_wasm::*;
 use serde_json::json;
@@ -14,6 +15,7 @@ fn metadata() -> PluginMetadata {
             port_def!("return", "bytes to return", "Integer"),
             port_def!("send", "bytes to send", "Integer"),
             port_def!("state", "bytes to store", "Integer"),
+            port_def!("log", "100-byte lines to log", "Integer"),
         ],
         outports: vec![port_def!("out", "n bytes of text", "String")],
         config_schema: None,
@@ -34,6 +36,11 @@ fn process(context: ActorContext) -> Result<ActorResult, String> {
     }
     if let Some(Message::Integer(n)) = context.payload.get("state") {
         set_state("blob", &json!(text(n)));
+    }
+    if let Some(Message::Integer(n)) = context.payload.get("log") {
+        for i in 0..*n {
+            log_info(&format!("{i:>10} {}", "x".repeat(89)));
+        }
     }
     Ok(ActorResult { outputs, state: None })
 }
