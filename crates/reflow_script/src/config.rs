@@ -69,7 +69,8 @@ pub struct Limits {
     /// Wall-clock time one call may take.
     pub call_timeout: Duration,
     /// Bytes one call may hand the host: its returned output, and separately the total of its
-    /// `__send_output` messages and of its `__set_state` values (also an HTTP response's size).
+    /// `__send_output` messages, of its `__set_state` values and of its log lines. The actor's
+    /// whole state stays within it too; it also caps an HTTP response.
     pub max_output_bytes: u64,
     /// CPU fuel (about one unit per wasm instruction) one call may burn; `None`: unmetered.
     /// Metering slows wasm down, so it is off unless asked for.

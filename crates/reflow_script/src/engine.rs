@@ -134,9 +134,18 @@ impl ExtismEngine {
         }
         let returned = decode::actor_result(bytes)
             .map_err(|reason| ScriptError::InvalidResult { actor: self.actor.to_string(), reason })?;
-        let mut state = std::mem::take(&mut context.lock().state);
-        if let Some(new_state) = returned.state {
-            state = new_state;
+        let (mut state, wrote_keys) = {
+            let mut call = context.lock();
+            (std::mem::take(&mut call.state), call.state_budget != limits.max_output_bytes)
+        };
+        match returned.state {
+            Some(new_state) => state = new_state,
+            // `__set_state` adds keys call after call: the whole state must stay within the
+            // output limit too (a returned state already does, being part of the output).
+            None if wrote_keys && state_size(&state) > limits.max_output_bytes => {
+                return Err(ScriptError::LimitExceeded { actor: self.actor.to_string(), limit: limits.describe(Limit::Output) });
+            }
+            None => {}
         }
         self.state = state;
         Ok(returned.outputs)
@@ -170,6 +179,11 @@ impl ExtismEngine {
 fn instantiate(module: &PluginModule, compiled: &extism::CompiledPlugin) -> Result<extism::Plugin, ScriptError> {
     extism::Plugin::new_from_compiled(compiled)
         .map_err(|e| ScriptError::Load { plugin: module.name.to_string(), reason: format!("{e:#}") })
+}
+
+/// The bytes of `state` as JSON.
+fn state_size(state: &Map<String, Value>) -> u64 {
+    serde_json::to_string(state).map_or(u64::MAX, |text| text.len() as u64)
 }
 
 /// Which limit stopped a call, from the error Extism reports: its epoch timeout says

@@ -110,6 +110,11 @@ fn gigantic_outputs_are_capped_whichever_way_they_come() {
         assert_eq!(err.to_string(), "actor hostile: exceeded the 10000-byte output limit", "on {port}");
     }
     assert_eq!(actor.state(), json!({}), "the refused __set_state left no trace");
+    // __set_state adds a key per call: the state as a whole stays within the limit.
+    actor.call(json!({"state": 6_000})).unwrap();
+    let err = actor.call(json!({"state": 6_000})).unwrap_err();
+    assert_eq!(err.to_string(), "actor hostile: exceeded the 10000-byte output limit");
+    assert_eq!(actor.state().as_object().unwrap().keys().collect::<Vec<_>>(), ["blob0"]);
     let recorder = Recorder::default();
     actor.call_with_sink(json!({"send": 100}), &recorder.sink()).unwrap();
     assert_eq!(recorder.take().len(), 1, "the actor still works after its capped calls");

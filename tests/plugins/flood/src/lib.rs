@@ -1,7 +1,7 @@
 //! Hostile: gigantic outputs. An Integer `n` on `return` returns a String of `n` bytes on
 //! `out`; on `send` it sends one with `__send_output`; on `state` it writes one into the
-//! state with `__set_state`; on `log` it logs `n` lines of 100 bytes. The host caps what one
-//! call may hand it.
+//! state with `__set_state`, under a new key each time; on `log` it logs `n` lines of 100
+//! bytes. The host caps what one call may hand it.
 
 use reflow_wasm::*;
 use serde_json::json;
@@ -35,7 +35,7 @@ fn process(context: ActorContext) -> Result<ActorResult, String> {
         send_output(HashMap::from([("out".to_string(), Message::String(text(n)))]));
     }
     if let Some(Message::Integer(n)) = context.payload.get("state") {
-        set_state("blob", &json!(text(n)));
+        set_state(&format!("blob{}", context.state.len()), &json!(text(n)));
     }
     if let Some(Message::Integer(n)) = context.payload.get("log") {
         for i in 0..*n {
