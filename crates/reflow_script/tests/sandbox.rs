@@ -315,3 +315,11 @@ fn a_log_flood_is_cut_at_the_output_limit_without_failing_the_call() {
     assert_eq!(lines, 100 + 10, "10000 bytes of 100-byte lines in the first call, all 10 in the next");
     assert_eq!(text.matches("further log lines are dropped").count(), 1, "{text}");
 }
+
+#[test]
+fn a_plugin_looping_in_get_metadata_fails_to_load_naming_the_limit() {
+    let limits = Limits { call_timeout: Duration::from_millis(200), ..Limits::default() };
+    let err = start_sandboxed("loop_metadata.wasm", "a", &[], limits, json!({})).err().unwrap();
+    assert!(matches!(err, ScriptError::Metadata { .. }), "{err:?}");
+    assert_eq!(err.to_string(), "loop_metadata.wasm: invalid metadata from `get_metadata`: exceeded the 200 ms call time limit");
+}
