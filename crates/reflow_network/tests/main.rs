@@ -6,3 +6,5 @@
 
 // Graph files: the FBP JSON loader and writer, validation, the shared fixtures, fuzzing.
 mod graph;
+// Running networks: WASM pipelines, fan-out/fan-in, ordering, back-pressure, failures.
+mod run;
