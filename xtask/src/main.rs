@@ -7,7 +7,9 @@
 //!   `target/plugins/`. Installs the wasm toolchain it needs when missing (see `toolchain.rs`).
 //! - `demo`: build-plugins, then `reflow run examples/graphs/demo.json`.
 //! - `test`: build-plugins, then the Rust workspace tests and the Go SDK tests.
+//! - `bench`: the benchmark suite under RUST_BACKTRACE=0 and =1, written to docs/performance.md.
 
+mod bench;
 mod plugins;
 mod toolchain;
 
@@ -33,7 +35,8 @@ fn main() -> Result<()> {
             run(cmd.current_dir(&root))?;
             plugins::test_go(&root)
         }
-        _ => bail!("usage: cargo xtask <build-plugins | demo | test [cargo test args]>"),
+        Some("bench") => bench::bench(&root),
+        _ => bail!("usage: cargo xtask <build-plugins | demo | test [cargo test args] | bench>"),
     }
 }
 
