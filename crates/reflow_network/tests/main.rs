@@ -6,3 +6,5 @@
 
 // Graph files: the FBP JSON loader and writer, validation, the shared fixtures, fuzzing.
 mod graph;
+// Durable actor state: restore on start, commit before release, redelivery, limits.
+mod state;
