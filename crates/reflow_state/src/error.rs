@@ -13,7 +13,7 @@ pub enum StateError {
 
     /// Not a redb file, a damaged one, or one without our format marker. Never reset: the file
     /// is left as it is for the user to inspect, move away or restore.
-    #[error("{path}: the state store is damaged or is not a Reflow state store ({reason}); it was left untouched: move it away to start afresh, or restore a backup with `reflow state import`")]
+    #[error("{path}: the state store is damaged or is not a Reflow state store ({reason}); it was left untouched: move it away to start afresh (and `reflow state import` a backup, if you have one)")]
     Corrupt { path: PathBuf, reason: String },
 
     #[error("{path}: incompatible state store: {reason}; it was left untouched")]
