@@ -35,12 +35,14 @@ fn counter_graph(n: i64) -> Value {
     })
 }
 
+type Check = Box<dyn Fn(&str, &Message) + Send + Sync>;
+
 /// Records exported messages; `check` runs on each as it arrives (the sending actor is
 /// blocked meanwhile, so the check sees the store exactly as it was when the message left).
 #[derive(Default)]
 struct Recorder {
     seen: Mutex<Vec<(String, Value)>>,
-    check: Option<Box<dyn Fn(&str, &Message) + Send + Sync>>,
+    check: Option<Check>,
 }
 
 impl Observer for Recorder {
