@@ -21,6 +21,14 @@ pub fn open_or_create(graph: &Path, store: &StoreArgs) -> Result<DbStore> {
 }
 
 pub fn state(command: &StateCommand) -> Result<()> {
+    let (StateCommand::Show(args)
+    | StateCommand::Export { state: args, .. }
+    | StateCommand::Import { state: args, .. }
+    | StateCommand::Clear { state: args, .. }) = command;
+    // The graph id comes from the file name: a mistyped name would silently show nothing.
+    if !args.graph.is_file() {
+        bail!("{}: no such graph file", args.graph.display());
+    }
     match command {
         StateCommand::Show(args) => show(args),
         StateCommand::Export { state, output } => export(state, output.as_deref()),

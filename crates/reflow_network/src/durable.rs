@@ -111,7 +111,10 @@ impl Component for DurableComponent {
         let result = self.inner.process(payload, &self.holding);
         let produced = self.take_held();
         if let Err(e) = result {
-            // The engine left the state as it was; what the call sent stays sent (docs/abi.md).
+            // The engine keeps the state of a failed call unchanged; restoring the committed one
+            // anyway keeps memory and store equal whatever engine runs the plugin. What the
+            // call sent stays sent (docs/abi.md).
+            self.inner.actor_mut().engine_mut().set_state(before);
             release(produced, out);
             return Err(e);
         }

@@ -142,3 +142,13 @@ fn show_and_export_of_a_graph_without_state() {
     assert_eq!(export(&graph, &dir.path().join("none").display().to_string())["actors"], json!({}));
     assert!(!dir.path().join(".reflow").exists() && !dir.path().join("none").exists());
 }
+
+#[test]
+fn a_state_command_on_a_missing_graph_file_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("typo.json").display().to_string();
+    for command in ["show", "export", "clear"] {
+        let stderr = reflow_err(&["state", command, &missing]);
+        assert!(stderr.contains("typo.json: no such graph file"), "{stderr}");
+    }
+}
