@@ -31,7 +31,7 @@ fn main() -> Result<()> {
             let mut cmd = cargo();
             cmd.args(["test", "--workspace"]).args(&args[1..]);
             run(cmd.current_dir(&root))?;
-            plugins::test_go_sdk(&root)
+            plugins::test_go(&root)
         }
         _ => bail!("usage: cargo xtask <build-plugins | demo | test [cargo test args]>"),
     }

@@ -1,10 +1,15 @@
-//! End-to-end tests of the `reflow` binary, run as a child process as a user would run it.
-//!
-//! Topic modules are folders (`tests/state/mod.rs`), not `tests/*.rs` files, which cargo
-//! would also build as test binaries of their own.
+//! End-to-end tests of the `reflow` binary: what a user types, what they see, the exit code.
+//! Plugins come from `cargo xtask build-plugins`.
 
-// Helpers: the binary, graph files over the built plugins, parsing what `reflow run` prints.
 mod support;
+
+// `reflow inspect` and `reflow call` on the example plugins, and their errors.
+mod call;
+// `reflow run` and `reflow validate` on graph files.
+mod run;
+// Graph files over the built plugins, and what `reflow run` and `reflow state export` print,
+// for the two state topics below.
+mod graphs;
 // `reflow run --state-dir`, the default state directory, `reflow state show|export|import|clear`.
 mod state;
 // SIGKILL in the middle of a run, restart, and the guarantee of docs/state.md.

@@ -131,7 +131,7 @@ pub fn run(actors: Vec<ActorSpec>, routes: &[Route], exports: &[Export], options
     let mut handles = Vec::with_capacity(n);
     for (index, (spec, inbox)) in actors.into_iter().zip(receivers).enumerate() {
         let sent = Arc::new(AtomicU64::new(0));
-        let outputs = outputs_for(index, &spec.name, routes, exports, &inboxes, &observer, &sent, &options.stop);
+        let outputs = outputs_for(index, routes, exports, &inboxes, &observer, &sent, &options.stop);
         let failures = failures.clone();
         let observer = observer.clone();
         let name = spec.name.clone();
@@ -161,10 +161,8 @@ pub fn run(actors: Vec<ActorSpec>, routes: &[Route], exports: &[Export], options
 
 /// Builds the sending side of one actor: each outport fans out to every connected inbox and,
 /// if exported, to the observer.
-#[allow(clippy::too_many_arguments)]
 fn outputs_for(
     index: usize,
-    _name: &str,
     routes: &[Route],
     exports: &[Export],
     inboxes: &[Inbox],

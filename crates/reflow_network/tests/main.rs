@@ -6,5 +6,7 @@
 
 // Graph files: the FBP JSON loader and writer, validation, the shared fixtures, fuzzing.
 mod graph;
+// Running networks: WASM pipelines, fan-out/fan-in, ordering, back-pressure, failures.
+mod run;
 // Durable actor state: restore on start, commit before release, redelivery, limits.
 mod state;

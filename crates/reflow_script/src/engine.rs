@@ -1,6 +1,7 @@
 //! One live plugin instance and its actor's host-side state.
 
-use crate::host_functions::{host_functions, CallContext};
+use crate::call_state::CallState;
+use crate::module::PluginInstance;
 use crate::{Limits, PluginModule, ScriptConfig, ScriptError};
 use reflow_abi::{ActorConfig, ActorResult, Message, PluginMetadata};
 use serde_json::{Map, Value};
@@ -10,20 +11,12 @@ use std::sync::Arc;
 /// Where messages sent with `__send_output` go, as they are sent (during the call).
 pub type OutputSink = Arc<dyn Fn(&str, Message) + Send + Sync>;
 
-/// The Extism setup every plugin gets: our host functions, the limits, and WASI with nothing
-/// granted when the module imports it (no preopened dirs, no env, no args).
-pub(crate) fn new_plugin_builder(bytes: &[u8], wasi: bool, limits: Limits) -> extism::PluginBuilder<'static> {
-    let manifest = extism::Manifest::new([extism::Wasm::data(bytes.to_vec())])
-        .with_timeout(limits.call_timeout)
-        .with_memory_max(limits.max_memory_pages);
-    extism::PluginBuilder::new(manifest).with_wasi(wasi).with_functions(host_functions())
-}
-
 /// Runs one actor's plugin: one instance kept warm and reused for every message, and the
-/// actor's state, which lives here (in the host), not in the plugin.
+/// actor's state, which lives here (in the host), not in the plugin. The instance runs on the
+/// module's backend (our wasmtime engine by default, or the `extism` crate).
 pub struct ExtismEngine {
     module: PluginModule,
-    plugin: extism::Plugin,
+    instance: PluginInstance,
     actor: Arc<str>,
     /// `ActorContext.config`, serialised once: it does not change between messages.
     config_json: String,
@@ -45,15 +38,10 @@ impl ExtismEngine {
 
     /// Starts an instance of an already compiled module for the actor described by `actor`.
     pub fn from_module(module: &PluginModule, actor: ActorConfig) -> Result<ExtismEngine, ScriptError> {
-        let plugin = instantiate(module)?;
+        let name: Arc<str> = actor.node_id.as_str().into();
+        let instance = module.instantiate(name.clone())?;
         let config_json = serde_json::to_string(&actor).expect("ActorConfig always serialises");
-        Ok(ExtismEngine {
-            module: module.clone(),
-            plugin,
-            actor: actor.node_id.as_str().into(),
-            config_json,
-            state: Map::new(),
-        })
+        Ok(ExtismEngine { module: module.clone(), instance, actor: name, config_json, state: Map::new() })
     }
 
     pub fn metadata(&self) -> &PluginMetadata {
@@ -85,35 +73,38 @@ impl ExtismEngine {
         sink: Option<&OutputSink>,
     ) -> Result<HashMap<String, Message>, ScriptError> {
         let input = self.encode_context(payload);
-        let context = CallContext::new(self.actor.clone(), self.state.clone(), sink.cloned());
-        let call = self
-            .plugin
-            .call_with_host_context::<&[u8], &[u8], _>(&*self.module.entry_point, input.as_bytes(), context.clone())
-            .map(|bytes| serde_json::from_slice::<ActorResult>(bytes));
-        let result = match call {
-            Ok(Ok(result)) => result,
-            Ok(Err(e)) => {
-                return Err(ScriptError::InvalidResult { actor: self.actor.to_string(), reason: e.to_string() })
-            }
-            Err(e) => {
-                let reason = describe_failure(&e);
+        let call = CallState { actor: self.actor.clone(), state: self.state.clone(), sink: sink.cloned() };
+        let (output, call) = match self.instance.call(&self.module.entry_point, input.as_bytes(), call) {
+            Ok(done) => done,
+            Err(reason) => {
                 self.replace_instance();
                 return Err(ScriptError::Call { actor: self.actor.to_string(), reason });
             }
         };
-        let mut state = std::mem::take(&mut context.lock().state);
+        let invalid = |reason: String| ScriptError::InvalidResult { actor: self.actor.to_string(), reason };
+        let result: ActorResult = serde_json::from_slice(&output).map_err(|e| invalid(e.to_string()))?;
+        let mut state = call.state;
         match result.state {
             None | Some(Value::Null) => {}
             Some(Value::Object(new_state)) => state = new_state,
-            Some(other) => {
-                return Err(ScriptError::InvalidResult {
-                    actor: self.actor.to_string(),
-                    reason: format!("`state` must be an object or null, got {other}"),
-                })
-            }
+            Some(other) => return Err(invalid(format!("`state` must be an object or null, got {other}"))),
         }
         self.state = state;
         Ok(result.outputs)
+    }
+
+    /// Calls any export with raw bytes, bypassing the `ActorContext` encoding (the actor's
+    /// state is neither passed nor changed): for tests, benchmarks and plugins with extra
+    /// exports. A failure replaces the instance, as in [`ExtismEngine::process`].
+    pub fn call_export(&mut self, export: &str, input: &[u8]) -> Result<Vec<u8>, ScriptError> {
+        let call = CallState { actor: self.actor.clone(), state: Map::new(), sink: None };
+        match self.instance.call(export, input, call) {
+            Ok((output, _)) => Ok(output),
+            Err(reason) => {
+                self.replace_instance();
+                Err(ScriptError::Call { actor: self.actor.to_string(), reason })
+            }
+        }
     }
 
     /// `{"payload":..,"config":..,"state":..}` with the cached config text spliced in.
@@ -134,27 +125,9 @@ impl ExtismEngine {
     /// After a failed call the instance may be in any state (a trap mid-allocation, a
     /// half-run Go scheduler): start a fresh one. The actor's state is host-side and survives.
     fn replace_instance(&mut self) {
-        match instantiate(&self.module) {
-            Ok(plugin) => self.plugin = plugin,
+        match self.module.instantiate(self.actor.clone()) {
+            Ok(instance) => self.instance = instance,
             Err(e) => tracing::error!(actor = %self.actor, "cannot restart the plugin instance: {e}"),
         }
     }
-}
-
-fn instantiate(module: &PluginModule) -> Result<extism::Plugin, ScriptError> {
-    extism::Plugin::new_from_compiled(&module.compiled)
-        .map_err(|e| ScriptError::Load { plugin: module.name.to_string(), reason: format!("{e:#}") })
-}
-
-/// One line for a failed call: the plugin's own error message, or the trap without the wasm
-/// backtrace Extism attaches (frame addresses help nobody reading a graph's error report).
-fn describe_failure(error: &extism::Error) -> String {
-    let parts: Vec<String> = error
-        .chain()
-        .map(|cause| cause.to_string())
-        .filter(|text| !text.starts_with("error while executing at wasm backtrace"))
-        .filter_map(|text| text.lines().next().map(|line| line.trim().to_string()))
-        .filter(|line| !line.is_empty())
-        .collect();
-    parts.join(": ")
 }

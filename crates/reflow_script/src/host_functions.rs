@@ -1,38 +1,20 @@
-//! The host side of the plugin's imports: `__get_state`, `__set_state`, `__send_output`
+//! The Extism-crate backend's host functions: `__get_state`, `__set_state`, `__send_output`
 //! (`extism:host/user`) and Extism's log functions, rerouted to our `tracing` target.
 //!
 //! Host functions find the actor they serve through Extism's per-call host context, a
 //! [`CallContext`] set for each call. A compiled module is shared by many actors, so nothing
 //! actor-specific may live in the functions themselves.
 
-use crate::engine::OutputSink;
+use crate::call_state::{plugin_log, send_outputs, CallState};
 use extism::{CurrentPlugin, Function, UserData, Val, ValType, EXTISM_ENV_MODULE, PTR};
-use reflow_abi::Message;
-use serde_json::{Map, Value};
 use std::sync::{Arc, Mutex, MutexGuard};
-
-/// The `tracing` target of plugin log lines and plugin-originated warnings, so that
-/// `RUST_LOG=reflow_script=debug` shows them.
-pub const PLUGIN_LOG_TARGET: &str = "reflow_script::plugin";
-
-/// What one call may touch: the actor's state (a working copy, kept only if the call
-/// succeeds) and where sent messages go.
-pub(crate) struct CallState {
-    pub actor: Arc<str>,
-    pub state: Map<String, Value>,
-    pub sink: Option<OutputSink>,
-}
 
 #[derive(Clone)]
 pub(crate) struct CallContext(Arc<Mutex<CallState>>);
 
 impl CallContext {
-    pub fn new(actor: Arc<str>, state: Map<String, Value>, sink: Option<OutputSink>) -> Self {
-        CallContext(Arc::new(Mutex::new(CallState { actor, state, sink })))
-    }
-
-    pub fn for_metadata(plugin: &str) -> Self {
-        CallContext::new(plugin.into(), Map::new(), None)
+    pub fn new(state: CallState) -> Self {
+        CallContext(Arc::new(Mutex::new(state)))
     }
 
     pub fn lock(&self) -> MutexGuard<'_, CallState> {
@@ -51,23 +33,23 @@ fn context(plugin: &mut CurrentPlugin, function: &str) -> Result<CallContext, ex
         .map_err(|_| extism::Error::msg(format!("{function} called outside a process call")))
 }
 
-fn read_str(plugin: &mut CurrentPlugin, arg: &Val, function: &str, what: &str) -> Result<String, extism::Error> {
+fn read_bytes(plugin: &mut CurrentPlugin, arg: &Val, function: &str, what: &str) -> Result<Vec<u8>, extism::Error> {
     plugin
-        .memory_get_val::<&str>(arg)
-        .map(str::to_string)
+        .memory_get_val::<&[u8]>(arg)
+        .map(<[u8]>::to_vec)
         .map_err(|e| extism::Error::msg(format!("{function}: cannot read {what}: {e}")))
 }
 
-fn read_json(plugin: &mut CurrentPlugin, arg: &Val, function: &str, what: &str) -> Result<Value, extism::Error> {
-    let text = read_str(plugin, arg, function, what)?;
-    serde_json::from_str(&text).map_err(|e| extism::Error::msg(format!("{function}: {what} is not valid JSON: {e}")))
+fn read_str(plugin: &mut CurrentPlugin, arg: &Val, function: &str, what: &str) -> Result<String, extism::Error> {
+    String::from_utf8(read_bytes(plugin, arg, function, what)?)
+        .map_err(|_| extism::Error::msg(format!("{function}: {what} is not UTF-8")))
 }
 
 fn get_state(plugin: &mut CurrentPlugin, inputs: &[Val], outputs: &mut [Val], _: UserData<()>) -> HostResult {
     let ctx = context(plugin, "__get_state")?;
     let key = read_str(plugin, &inputs[0], "__get_state", "the key")?;
-    let value = ctx.lock().state.get(&key).cloned().unwrap_or(Value::Null);
-    let handle = plugin.memory_new(value.to_string())?;
+    let value = ctx.lock().get(&key);
+    let handle = plugin.memory_new(value)?;
     outputs[0] = plugin.memory_to_val(handle);
     Ok(())
 }
@@ -75,38 +57,21 @@ fn get_state(plugin: &mut CurrentPlugin, inputs: &[Val], outputs: &mut [Val], _:
 fn set_state(plugin: &mut CurrentPlugin, inputs: &[Val], _: &mut [Val], _: UserData<()>) -> HostResult {
     let ctx = context(plugin, "__set_state")?;
     let key = read_str(plugin, &inputs[0], "__set_state", "the key")?;
-    let value = read_json(plugin, &inputs[1], "__set_state", "the value")?;
-    ctx.lock().state.insert(key, value);
-    Ok(())
+    let value = read_bytes(plugin, &inputs[1], "__set_state", "the value")?;
+    let result = ctx.lock().set(key, &value);
+    result.map_err(extism::Error::msg)
 }
 
 fn send_output(plugin: &mut CurrentPlugin, inputs: &[Val], _: &mut [Val], _: UserData<()>) -> HostResult {
     let ctx = context(plugin, "__send_output")?;
-    let outputs = match read_json(plugin, &inputs[0], "__send_output", "the outputs")? {
-        Value::Object(map) => map,
-        other => {
-            return Err(extism::Error::msg(format!(
-                "__send_output: expected a JSON object {{port: message}}, got {other}"
-            )))
-        }
-    };
-    let mut messages = Vec::with_capacity(outputs.len());
-    for (port, value) in outputs {
-        let message = Message::from_json(value)
-            .map_err(|e| extism::Error::msg(format!("__send_output: port {port:?}: {e}")))?;
-        messages.push((port, message));
-    }
-    // Release the lock before calling out: the sink may block on a full downstream queue.
+    let outputs = read_bytes(plugin, &inputs[0], "__send_output", "the outputs")?;
+    // Deliver outside the lock: the sink may block on a full downstream queue. The state is
+    // not touched by sending, so a snapshot of the sink is enough.
     let sink = ctx.lock().sink.clone();
-    if let Some(sink) = sink {
-        for (port, message) in messages {
-            sink(&port, message);
-        }
-    }
-    Ok(())
+    send_outputs(sink.as_ref(), &outputs).map_err(extism::Error::msg)
 }
 
-macro_rules! plugin_log {
+macro_rules! extism_log {
     ($name:ident, $level:ident) => {
         fn $name(plugin: &mut CurrentPlugin, inputs: &[Val], _: &mut [Val], _: UserData<()>) -> HostResult {
             let text = read_str(plugin, &inputs[0], stringify!($name), "the log line")?;
@@ -115,35 +80,34 @@ macro_rules! plugin_log {
                 plugin.memory_free(handle)?;
             }
             let actor = plugin.host_context::<CallContext>().map(|c| c.lock().actor.clone()).ok();
-            let actor = actor.as_deref().unwrap_or("?");
-            tracing::$level!(target: PLUGIN_LOG_TARGET, actor, "{text}");
+            plugin_log(tracing::Level::$level, actor.as_deref().unwrap_or("?"), &text);
             Ok(())
         }
     };
 }
 
-plugin_log!(log_trace, trace);
-plugin_log!(log_debug, debug);
-plugin_log!(log_info, info);
-plugin_log!(log_warn, warn);
-plugin_log!(log_error, error);
+extism_log!(log_trace, TRACE);
+extism_log!(log_debug, DEBUG);
+extism_log!(log_info, INFO);
+extism_log!(log_warn, WARN);
+extism_log!(log_error, ERROR);
+
+type HostFn = fn(&mut CurrentPlugin, &[Val], &mut [Val], UserData<()>) -> HostResult;
 
 /// Every host function a plugin may import, fresh for one compiled module.
 pub(crate) fn host_functions() -> Vec<Function> {
-    let user = |name: &str, params: Vec<ValType>, results: Vec<ValType>, f| {
+    let user = |name: &str, params: Vec<ValType>, results: Vec<ValType>, f: HostFn| {
         Function::new(name, params, results, UserData::new(()), f)
     };
-    let env_log = |name: &str, f| Function::new(name, [PTR], [], UserData::new(()), f).with_namespace(EXTISM_ENV_MODULE);
+    let env_log = |name: &str, f: HostFn| Function::new(name, [PTR], [], UserData::new(()), f).with_namespace(EXTISM_ENV_MODULE);
     vec![
-        user("__get_state", vec![PTR], vec![PTR], get_state as HostFn),
-        user("__set_state", vec![PTR, PTR], vec![], set_state as HostFn),
-        user("__send_output", vec![PTR], vec![], send_output as HostFn),
-        env_log("log_trace", log_trace as HostFn),
-        env_log("log_debug", log_debug as HostFn),
-        env_log("log_info", log_info as HostFn),
-        env_log("log_warn", log_warn as HostFn),
-        env_log("log_error", log_error as HostFn),
+        user("__get_state", vec![PTR], vec![PTR], get_state),
+        user("__set_state", vec![PTR, PTR], vec![], set_state),
+        user("__send_output", vec![PTR], vec![], send_output),
+        env_log("log_trace", log_trace),
+        env_log("log_debug", log_debug),
+        env_log("log_info", log_info),
+        env_log("log_warn", log_warn),
+        env_log("log_error", log_error),
     ]
 }
-
-type HostFn = fn(&mut CurrentPlugin, &[Val], &mut [Val], UserData<()>) -> HostResult;

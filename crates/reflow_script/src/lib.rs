@@ -8,6 +8,9 @@
 //!   [`PluginMetadata`](reflow_abi::PluginMetadata) read. Many actors share one module.
 //! - [`ExtismEngine`] is one live plugin instance plus the actor's host-side state; it is
 //!   reused for every message, never re-instantiated per message.
+//! - A [`Backend`] runs the instances: by default our own implementation of the Extism ABI
+//!   on wasmtime (`wasmtime_backend`, the fast path), or the `extism` crate itself (the
+//!   reference the differential tests compare against).
 //! - [`ScriptActor`] is an engine with a name and ports: what a flow network schedules.
 //!
 //! A trap, a loop or a bad module fails this actor only, as a [`ScriptError`] naming the actor
@@ -15,14 +18,18 @@
 //! crate knows no graph.
 
 mod actor;
+mod call_state;
 mod config;
 mod engine;
 mod error;
+mod extism_backend;
 mod host_functions;
 mod module;
+mod wasmtime_backend;
 
 pub use actor::ScriptActor;
-pub use config::{Limits, ScriptConfig, ScriptEnvironment, ScriptRuntime};
+pub use call_state::PLUGIN_LOG_TARGET;
+pub use config::{Backend, Limits, ScriptConfig, ScriptEnvironment, ScriptRuntime};
 pub use engine::{ExtismEngine, OutputSink};
 pub use error::ScriptError;
 pub use module::PluginModule;

@@ -1,8 +1,9 @@
-//! A plugin compiled and checked once, shared by every actor that runs it.
+//! A plugin checked and compiled once, shared by every actor that runs it.
 
-use crate::engine::new_plugin_builder;
-use crate::host_functions::CallContext;
-use crate::{Limits, ScriptConfig, ScriptError};
+use crate::call_state::CallState;
+use crate::extism_backend::{self, ExtismInstance};
+use crate::wasmtime_backend::{WasmtimeInstance, WasmtimeModule};
+use crate::{Backend, Limits, ScriptConfig, ScriptError};
 use reflow_abi::PluginMetadata;
 use std::sync::Arc;
 use wasmparser::{ExternalKind, Parser, Payload, TypeRef};
@@ -10,16 +11,23 @@ use wasmparser::{ExternalKind, Parser, Payload, TypeRef};
 /// The name of the export every plugin has besides its entry point.
 pub const METADATA_EXPORT: &str = "get_metadata";
 
+#[derive(Clone)]
+enum Compiled {
+    Wasmtime(Arc<WasmtimeModule>),
+    Extism(Arc<extism::CompiledPlugin>),
+}
+
 /// A compiled plugin with its metadata. Cheap to clone; instances are made from it.
 #[derive(Clone)]
 pub struct PluginModule {
     pub(crate) name: Arc<str>,
-    pub(crate) compiled: Arc<extism::CompiledPlugin>,
+    compiled: Compiled,
     pub(crate) entry_point: Arc<str>,
     pub(crate) metadata: Arc<PluginMetadata>,
+    pub(crate) limits: Limits,
 }
 
-/// What the binary says about itself, read before Extism sees it so that errors are ours.
+/// What the binary says about itself, read before any engine sees it so that errors are ours.
 struct ModuleShape {
     function_exports: Vec<String>,
     imports_wasi: bool,
@@ -55,27 +63,44 @@ fn inspect(name: &str, bytes: &[u8]) -> Result<ModuleShape, ScriptError> {
 }
 
 impl PluginModule {
-    /// Checks and compiles `config.source`, then reads the metadata once. `name` is how errors
-    /// refer to the plugin (its file path, usually).
+    /// Checks and compiles `config.source` on the default backend, then reads the metadata
+    /// once. `name` is how errors refer to the plugin (its file path, usually).
     pub fn load(name: &str, config: &ScriptConfig, limits: Limits) -> Result<PluginModule, ScriptError> {
+        PluginModule::load_on(Backend::default(), name, config, limits)
+    }
+
+    /// As [`PluginModule::load`], on a chosen backend.
+    pub fn load_on(backend: Backend, name: &str, config: &ScriptConfig, limits: Limits) -> Result<PluginModule, ScriptError> {
         let shape = inspect(name, &config.source)?;
         for export in [METADATA_EXPORT, config.entry_point.as_str()] {
             if !shape.function_exports.iter().any(|e| e == export) {
                 return Err(ScriptError::MissingExport { plugin: name.to_string(), export: export.to_string() });
             }
         }
-        let builder = new_plugin_builder(&config.source, shape.imports_wasi, limits);
-        let compiled = extism::CompiledPlugin::new(builder)
-            .map_err(|e| ScriptError::Load { plugin: name.to_string(), reason: format!("{e:#}") })?;
-        let compiled = Arc::new(compiled);
-
-        let metadata = read_metadata(name, &compiled)?;
-        Ok(PluginModule {
+        let load_error = |reason: String| ScriptError::Load { plugin: name.to_string(), reason };
+        let compiled = match backend {
+            Backend::Wasmtime => Compiled::Wasmtime(Arc::new(WasmtimeModule::compile(&config.source).map_err(load_error)?)),
+            Backend::Extism => {
+                Compiled::Extism(Arc::new(extism_backend::compile(&config.source, shape.imports_wasi, limits).map_err(load_error)?))
+            }
+        };
+        let mut module = PluginModule {
             name: name.into(),
             compiled,
             entry_point: config.entry_point.as_str().into(),
-            metadata: Arc::new(metadata),
-        })
+            metadata: Arc::default(),
+            limits,
+        };
+        module.metadata = Arc::new(module.read_metadata()?);
+        Ok(module)
+    }
+
+    fn read_metadata(&self) -> Result<PluginMetadata, ScriptError> {
+        let fail = |reason: String| ScriptError::Metadata { plugin: self.name.to_string(), reason };
+        let mut instance = self.instantiate(self.name.clone())?;
+        let call = CallState { actor: self.name.clone(), state: Default::default(), sink: None };
+        let (bytes, _) = instance.call(METADATA_EXPORT, &[], call).map_err(fail)?;
+        serde_json::from_slice(&bytes).map_err(|e| fail(e.to_string()))
     }
 
     /// The plugin's self-description, read once at load.
@@ -87,15 +112,37 @@ impl PluginModule {
     pub fn name(&self) -> &str {
         &self.name
     }
+
+    pub fn backend(&self) -> Backend {
+        match self.compiled {
+            Compiled::Wasmtime(_) => Backend::Wasmtime,
+            Compiled::Extism(_) => Backend::Extism,
+        }
+    }
+
+    /// A fresh live instance for the actor named `actor`.
+    pub(crate) fn instantiate(&self, actor: Arc<str>) -> Result<PluginInstance, ScriptError> {
+        let load_error = |reason: String| ScriptError::Load { plugin: self.name.to_string(), reason };
+        Ok(match &self.compiled {
+            Compiled::Wasmtime(module) => PluginInstance::Wasmtime(WasmtimeInstance::new(module, actor, self.limits).map_err(load_error)?),
+            Compiled::Extism(compiled) => PluginInstance::Extism(ExtismInstance::new(compiled).map_err(load_error)?),
+        })
+    }
 }
 
-fn read_metadata(name: &str, compiled: &extism::CompiledPlugin) -> Result<PluginMetadata, ScriptError> {
-    let fail = |reason: String| ScriptError::Metadata { plugin: name.to_string(), reason };
-    let mut plugin = extism::Plugin::new_from_compiled(compiled)
-        .map_err(|e| ScriptError::Load { plugin: name.to_string(), reason: format!("{e:#}") })?;
-    let context = CallContext::for_metadata(name);
-    let bytes: Vec<u8> = plugin
-        .call_with_host_context::<&[u8], Vec<u8>, _>(METADATA_EXPORT, &[], context)
-        .map_err(|e| fail(format!("{e:#}")))?;
-    serde_json::from_slice(&bytes).map_err(|e| fail(e.to_string()))
+/// One live instance on either backend.
+pub(crate) enum PluginInstance {
+    Wasmtime(WasmtimeInstance),
+    Extism(ExtismInstance),
+}
+
+impl PluginInstance {
+    /// Calls `function` with `input`: its output bytes and the call state as the plugin left
+    /// it, or the reason it failed, in one line.
+    pub fn call(&mut self, function: &str, input: &[u8], call: CallState) -> Result<(Vec<u8>, CallState), String> {
+        match self {
+            PluginInstance::Wasmtime(instance) => instance.call(function, input, call),
+            PluginInstance::Extism(instance) => instance.call(function, input, call),
+        }
+    }
 }

@@ -11,3 +11,5 @@ mod host_functions;
 mod errors;
 /// The Go SDK's plugins (examples/go) through the host.
 mod go_plugins;
+/// The wasmtime backend against the `extism` crate on every plugin, and byte-exact echoes.
+mod differential;

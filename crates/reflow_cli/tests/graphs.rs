@@ -1,11 +1,11 @@
-//! What every end-to-end test needs: the `reflow` binary, graph files over the built plugins,
-//! and the exported messages `reflow run` prints (one JSON line each).
+//! Graph files over the built plugins for the state tests, the `reflow` command as a child
+//! process, and the exported messages `reflow run` prints (one JSON line each).
 
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-pub fn reflow() -> Command {
+pub fn reflow_command() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_reflow"));
     command.env("RUST_BACKTRACE", "0").env_remove("RUST_LOG");
     command
@@ -13,14 +13,14 @@ pub fn reflow() -> Command {
 
 /// Runs `reflow ARGS`; panics with its stderr unless the exit status is `success`.
 pub fn reflow_ok(args: &[&str]) -> Output {
-    let output = reflow().args(args).output().unwrap();
+    let output = reflow_command().args(args).output().unwrap();
     assert!(output.status.success(), "reflow {args:?} failed:\n{}", String::from_utf8_lossy(&output.stderr));
     output
 }
 
 /// Runs `reflow ARGS` expecting failure; returns its stderr.
 pub fn reflow_err(args: &[&str]) -> String {
-    let output = reflow().args(args).output().unwrap();
+    let output = reflow_command().args(args).output().unwrap();
     assert!(!output.status.success(), "reflow {args:?} succeeded:\n{}", String::from_utf8_lossy(&output.stdout));
     String::from_utf8(output.stderr).unwrap()
 }

@@ -6,7 +6,7 @@
 //! prints each exported message as one line as it is released, so the lines a killed run
 //! printed are exactly what its consumer saw.
 
-use crate::support::*;
+use crate::graphs::*;
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
 use std::os::unix::process::ExitStatusExt;
@@ -34,7 +34,7 @@ impl Seen {
 /// Starts `reflow run`, reads until `kill_after` counts were printed, SIGKILLs it, and
 /// collects everything it printed before it died.
 fn killed_run(graph: &str, state: &str, kill_after: usize) -> Seen {
-    let mut child = reflow()
+    let mut child = reflow_command()
         .args(["run", graph, "--state-dir", state])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())

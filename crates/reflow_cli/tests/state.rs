@@ -1,6 +1,6 @@
 //! Resuming with `reflow run`, and the `reflow state` commands, on the real binary.
 
-use crate::support::*;
+use crate::graphs::*;
 use serde_json::json;
 
 #[test]
@@ -108,7 +108,7 @@ fn a_state_over_the_cap_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state").display().to_string();
     let graph = write_graph(&dir.path().join("g.json"), &counter_graph(10, false));
-    let output = reflow().args(["run", &graph, "--state-dir", &state, "--max-state-bytes", "11"]).output().unwrap();
+    let output = reflow_command().args(["run", &graph, "--state-dir", &state, "--max-state-bytes", "11"]).output().unwrap();
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
