@@ -20,6 +20,7 @@ use crate::component::{Component, ComponentError, Outputs};
 use crate::wasm::WasmComponent;
 use reflow_abi::{Message, PluginMetadata};
 use reflow_state::{ActorKey, ActorRecord, Pending, StateStore};
+use serde_json::{Map, Value};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
@@ -60,6 +61,11 @@ pub struct DurableComponent {
     redeliver: Vec<(String, Message)>,
     /// The store holds pending messages for this actor: settle them when the actor finishes.
     unsettled: bool,
+    /// The state as last committed (or restored): what the actor goes back to when a call
+    /// fails, and what "unchanged" means.
+    committed: Map<String, Value>,
+    /// A call started and never returned (it panicked, and the scheduler caught it).
+    interrupted: bool,
 }
 
 impl DurableComponent {
@@ -76,7 +82,7 @@ impl DurableComponent {
                     .map_err(|e| format!("a pending message on port {:?} in the state store does not decode: {e}", p.port))
             })
             .collect::<Result<Vec<_>, String>>()?;
-        inner.actor_mut().engine_mut().set_state(record.state);
+        inner.actor_mut().engine_mut().set_state(record.state.clone());
         let held: Held = Arc::default();
         let holding = {
             let held = held.clone();
@@ -87,7 +93,17 @@ impl DurableComponent {
                 Arc::new(AtomicBool::new(false)),
             )
         };
-        Ok(DurableComponent { inner, store, key, held, holding, redeliver, unsettled })
+        Ok(DurableComponent {
+            inner,
+            store,
+            key,
+            held,
+            holding,
+            redeliver,
+            unsettled,
+            committed: record.state,
+            interrupted: false,
+        })
     }
 
     fn take_held(&self) -> Vec<(String, Message)> {
@@ -107,19 +123,25 @@ impl Component for DurableComponent {
     }
 
     fn process(&mut self, payload: HashMap<String, Message>, out: &Outputs) -> Result<(), ComponentError> {
-        let before = self.inner.actor().engine().state().clone();
+        if self.interrupted {
+            // The last call panicked half-way: forget what it produced and the state it left.
+            self.take_held();
+            self.inner.actor_mut().engine_mut().set_state(self.committed.clone());
+        }
+        self.interrupted = true;
         let result = self.inner.process(payload, &self.holding);
+        self.interrupted = false;
         let produced = self.take_held();
         if let Err(e) = result {
             // The engine keeps the state of a failed call unchanged; restoring the committed one
             // anyway keeps memory and store equal whatever engine runs the plugin. What the
             // call sent stays sent (docs/abi.md).
-            self.inner.actor_mut().engine_mut().set_state(before);
+            self.inner.actor_mut().engine_mut().set_state(self.committed.clone());
             release(produced, out);
             return Err(e);
         }
         let state = self.inner.actor().engine().state();
-        if produced.is_empty() && *state == before {
+        if produced.is_empty() && *state == self.committed {
             // Nothing to make durable: the store already holds this state.
             return Ok(());
         }
@@ -128,9 +150,10 @@ impl Component for DurableComponent {
             pending: produced.iter().map(|(port, m)| Pending { port: port.clone(), message: m.to_json() }).collect(),
         };
         if let Err(e) = self.store.commit(&self.key, &record) {
-            self.inner.actor_mut().engine_mut().set_state(before);
+            self.inner.actor_mut().engine_mut().set_state(self.committed.clone());
             return Err(ComponentError(format!("state not committed, so the call is void and its messages are not sent: {e}")));
         }
+        self.committed = record.state;
         self.unsettled = !record.pending.is_empty();
         release(produced, out);
         Ok(())
