@@ -7,3 +7,10 @@ mod support;
 mod call;
 // `reflow run` and `reflow validate` on graph files.
 mod run;
+// Graph files over the built plugins, and what `reflow run` and `reflow state export` print,
+// for the two state topics below.
+mod graphs;
+// `reflow run --state-dir`, the default state directory, `reflow state show|export|import|clear`.
+mod state;
+// SIGKILL in the middle of a run, restart, and the guarantee of docs/state.md.
+mod crash;

@@ -11,11 +11,14 @@
 //!   plugin compiled once) and [`Network::run`] runs it to the end, returning a
 //!   [`RunReport`].
 //! - [`scheduler`] documents when `process` is called and how a run ends.
+//! - [`Network::with_state`] keeps plugin actors' state in a `reflow_state` store
+//!   ([`durable`]: commit before release, redelivery after a crash; `docs/state.md`).
 //!
 //! It knows no editor protocol.
 
 pub mod builtins;
 pub mod component;
+pub mod durable;
 pub mod graph;
 pub mod loader;
 pub mod network;
@@ -24,6 +27,7 @@ pub mod validate;
 pub mod wasm;
 
 pub use component::{Component, ComponentError, Outputs};
+pub use durable::{default_state_dir, graph_id, StateBinding};
 pub use graph::{EditError, Graph};
 pub use loader::{load_graph, GraphError};
 pub use network::{Network, NetworkError, Plan, PluginCatalog};

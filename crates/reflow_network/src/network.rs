@@ -3,6 +3,7 @@
 
 use crate::builtins;
 use crate::component::Component;
+use crate::durable::{DurableComponent, StateBinding};
 use crate::graph::{Graph, Process};
 use crate::scheduler::{self, ActorSpec, Export, Observer, Route, RunOptions, RunReport};
 use crate::validate::{validate, ComponentCatalog, ValidationError};
@@ -75,6 +76,8 @@ pub struct Network {
     file: PathBuf,
     graph: Graph,
     catalog: PluginCatalog,
+    /// Where plugin actors keep their state; `None`: in the actors only, lost at the end.
+    state: Option<StateBinding>,
 }
 
 impl Network {
@@ -89,7 +92,18 @@ impl Network {
         let base_dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
         let catalog = PluginCatalog::new(&base_dir, limits);
         validate(&graph, file, &catalog).map_err(NetworkError::Invalid)?;
-        Ok(Network { file: file.to_path_buf(), graph, catalog })
+        Ok(Network { file: file.to_path_buf(), graph, catalog, state: None })
+    }
+
+    /// Keeps every plugin actor's state in `binding`'s store: restored when an instance
+    /// starts, committed after each call before its messages are released (`docs/state.md`).
+    pub fn with_state(mut self, binding: StateBinding) -> Network {
+        self.state = Some(binding);
+        self
+    }
+
+    pub fn state(&self) -> Option<&StateBinding> {
+        self.state.as_ref()
     }
 
     pub fn graph(&self) -> &Graph {
@@ -161,7 +175,14 @@ impl Network {
                 ..ActorConfig::default()
             };
             let actor = ScriptActor::new(&module, config).map_err(|e| e.to_string())?;
-            Ok(Box::new(WasmComponent::new(actor)))
+            let component = WasmComponent::new(actor);
+            match &self.state {
+                None => Ok(Box::new(component)),
+                Some(binding) => {
+                    let key = reflow_state::ActorKey::new(binding.graph_id.as_str(), process.name());
+                    Ok(Box::new(DurableComponent::restore(component, binding.store.clone(), key)?))
+                }
+            }
         } else {
             builtins::create(&process.component, &process.config, base_dir)
                 .unwrap_or_else(|| Err(format!("unknown component {:?}", process.component)))

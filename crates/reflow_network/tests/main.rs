@@ -8,3 +8,5 @@
 mod graph;
 // Running networks: WASM pipelines, fan-out/fan-in, ordering, back-pressure, failures.
 mod run;
+// Durable actor state: restore on start, commit before release, redelivery, limits.
+mod state;
