@@ -25,7 +25,7 @@ fn main() -> Result<()> {
         Some("demo") => {
             plugins::build_all(&root)?;
             let mut cmd = cargo();
-            cmd.args(["run", "--quiet", "-p", "reflow_cli", "--", "run", "examples/graphs/demo.json"]);
+            cmd.args(["run", "--quiet", "-p", "reflow_cli", "--", "run", "--ephemeral", "examples/graphs/demo.json"]);
             run(cmd.current_dir(&root))
         }
         Some("test") => {
