@@ -8,7 +8,9 @@
 //!   `target/plugins/`. Installs the wasm toolchain it needs when missing (see `toolchain.rs`).
 //! - `demo`: build-plugins, then `reflow run examples/graphs/demo.json`.
 //! - `test`: build-plugins, then the Rust workspace tests and the Go SDK tests.
+//! - `bench`: the benchmark suite under RUST_BACKTRACE=0 and =1, written to docs/performance.md.
 
+mod bench;
 mod plugins;
 mod toolchain;
 
@@ -24,7 +26,7 @@ fn main() -> Result<()> {
         Some("demo") => {
             plugins::build_all(&root)?;
             let mut cmd = cargo();
-            cmd.args(["run", "--quiet", "-p", "reflow_cli", "--", "run", "examples/graphs/demo.json"]);
+            cmd.args(["run", "--quiet", "-p", "reflow_cli", "--", "run", "--ephemeral", "examples/graphs/demo.json"]);
             run(cmd.current_dir(&root))
         }
         Some("test") => {
@@ -32,9 +34,10 @@ fn main() -> Result<()> {
             let mut cmd = cargo();
             cmd.args(["test", "--workspace"]).args(&args[1..]);
             run(cmd.current_dir(&root))?;
-            plugins::test_go_sdk(&root)
+            plugins::test_go(&root)
         }
-        _ => bail!("usage: cargo xtask <build-plugins | demo | test [cargo test args]>"),
+        Some("bench") => bench::bench(&root),
+        _ => bail!("usage: cargo xtask <build-plugins | demo | test [cargo test args] | bench>"),
     }
 }
 

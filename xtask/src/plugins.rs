@@ -103,7 +103,16 @@ fn build_go_plugin(dir: &Path, out: &Path) -> Result<()> {
     run(&mut cmd)
 }
 
-pub fn test_go_sdk(root: &Path) -> Result<()> {
-    eprintln!("xtask: go test in sdk/go");
-    run(Command::new(go_command()?).current_dir(root.join("sdk/go")).args(["test", "./..."]))
+/// `go test` of the SDK and of every Go plugin that has tests (they run natively).
+pub fn test_go(root: &Path) -> Result<()> {
+    let go = go_command()?;
+    let mut modules = vec![root.join("sdk/go")];
+    for parent in GO_PLUGIN_DIRS {
+        modules.extend(subdirs_with(&root.join(parent), "go.mod")?);
+    }
+    for module in modules {
+        eprintln!("xtask: go test in {}", module.display());
+        run(Command::new(&go).current_dir(&module).args(["test", "./..."]))?;
+    }
+    Ok(())
 }

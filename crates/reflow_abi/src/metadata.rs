@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 /// The answer of a plugin's `get_metadata` export.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct PluginMetadata {
     pub component: String,
     #[serde(default, deserialize_with = "crate::null_as_default")]

@@ -20,6 +20,9 @@ pub enum Command {
     Run(RunArgs),
     /// Check a graph (components, ports, required inports, cycles) without running it.
     Validate(ValidateArgs),
+    /// Inspect, back up, restore or reset the actor state a graph keeps between runs.
+    #[command(subcommand)]
+    State(StateCommand),
 }
 
 #[derive(Args)]
@@ -31,6 +34,59 @@ pub struct RunArgs {
     pub queue_capacity: usize,
     #[command(flatten)]
     pub limits: LimitArgs,
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Keep actor state in memory only: start from empty state, store nothing.
+    #[arg(long, conflicts_with = "state_dir")]
+    pub ephemeral: bool,
+}
+
+/// Where actor state is stored (docs/state.md).
+#[derive(Args, Clone)]
+pub struct StoreArgs {
+    /// The state directory [default: .reflow/state in the graph file's folder].
+    #[arg(long, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+    /// The largest state one actor may commit, in bytes of JSON.
+    #[arg(long, default_value_t = reflow_state::DEFAULT_MAX_STATE_BYTES)]
+    pub max_state_bytes: usize,
+}
+
+#[derive(Subcommand)]
+pub enum StateCommand {
+    /// Print each actor's stored state, one line per process.
+    Show(StateArgs),
+    /// Write the graph's state as JSON (to stdout, or --output FILE).
+    Export {
+        #[command(flatten)]
+        state: StateArgs,
+        /// Write to this file instead of stdout.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+    /// Replace the graph's whole state with an export (FILE, or - for stdin).
+    Import {
+        #[command(flatten)]
+        state: StateArgs,
+        /// The export to read.
+        file: PathBuf,
+    },
+    /// Forget the graph's state (or one process's, with --process).
+    Clear {
+        #[command(flatten)]
+        state: StateArgs,
+        /// Only this process.
+        #[arg(long)]
+        process: Option<String>,
+    },
+}
+
+#[derive(Args)]
+pub struct StateArgs {
+    /// The graph file (FBP JSON); its state is stored under its file name without extension.
+    pub graph: PathBuf,
+    #[command(flatten)]
+    pub store: StoreArgs,
 }
 
 #[derive(Args)]

@@ -2,11 +2,12 @@
 
 use crate::args::{RunArgs, ValidateArgs};
 use anyhow::{bail, Result};
-use reflow_network::{ActorFailure, ActorStats, DeadLetter, Network, Observer, RunOptions};
+use reflow_network::{graph_id, ActorFailure, ActorStats, DeadLetter, Network, Observer, RunOptions, StateBinding};
 use reflow_script::{Limits, Message};
 use serde_json::json;
 use std::io::Write;
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
 
 /// Prints what reaches the graph's outports (stdout, JSON lines) and failures (stderr) as
 /// they happen.
@@ -28,7 +29,12 @@ impl Observer for Printer {
 }
 
 pub fn run(args: &RunArgs) -> Result<()> {
-    let network = Network::load(&args.graph, args.limits.to_limits())?;
+    let mut network = Network::load(&args.graph, args.limits.to_limits())?;
+    // Only plugin actors have state to keep; a graph of built-ins leaves no state directory.
+    if !args.ephemeral && network.graph().processes().any(|p| p.is_plugin()) {
+        let store = crate::state::open_or_create(&args.graph, &args.store)?;
+        network = network.with_state(StateBinding { store: Arc::new(store), graph_id: graph_id(&args.graph) });
+    }
     let options = RunOptions { queue_capacity: args.queue_capacity, ..RunOptions::default() };
     let stop = options.stop.clone();
     // First Ctrl-C: sources stop, messages in flight finish. Second: leave at once.
@@ -38,7 +44,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
         }
         eprintln!("reflow: stopping (messages in flight finish; Ctrl-C again to quit now)");
     });
-    let report = network.run(&options, std::sync::Arc::new(Printer))?;
+    let report = network.run(&options, Arc::new(Printer))?;
     print_summary(&report.actors);
     if let Some(reason) = &report.graph_failed {
         bail!("{}: the graph failed: {reason}", args.graph.display());

@@ -13,11 +13,14 @@
 //! - [`scheduler`] documents when `process` is called, how a run ends, and how failures are
 //!   supervised; [`sandbox`] reads each process's grants, limits and failure policy from its
 //!   graph metadata.
+//! - [`Network::with_state`] keeps plugin actors' state in a `reflow_state` store
+//!   ([`durable`]: commit before release, redelivery after a crash; `docs/state.md`).
 //!
 //! It knows no editor protocol.
 
 pub mod builtins;
 pub mod component;
+pub mod durable;
 pub mod graph;
 pub mod loader;
 pub mod network;
@@ -27,6 +30,7 @@ pub mod validate;
 pub mod wasm;
 
 pub use component::{Component, ComponentError, Outputs};
+pub use durable::{default_state_dir, graph_id, StateBinding};
 pub use graph::{EditError, Graph};
 pub use loader::{load_graph, GraphError};
 pub use network::{Network, NetworkError, Plan, PluginCatalog};

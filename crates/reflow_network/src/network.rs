@@ -3,6 +3,7 @@
 
 use crate::builtins;
 use crate::component::Component;
+use crate::durable::{DurableComponent, StateBinding};
 use crate::graph::{Graph, Process};
 use crate::sandbox::{self, ProcessSettings};
 use crate::scheduler::{self, ActorSpec, Export, Observer, Route, RunOptions, RunReport};
@@ -94,6 +95,8 @@ pub struct Network {
     catalog: PluginCatalog,
     /// Each process's sandbox and failure policy, by process name.
     settings: HashMap<String, ProcessSettings>,
+    /// Where plugin actors keep their state; `None`: in the actors only, lost at the end.
+    state: Option<StateBinding>,
 }
 
 impl Network {
@@ -121,7 +124,18 @@ impl Network {
         if !problems.is_empty() {
             return Err(NetworkError::Settings(problems));
         }
-        Ok(Network { file: file.to_path_buf(), graph, catalog, settings })
+        Ok(Network { file: file.to_path_buf(), graph, catalog, settings, state: None })
+    }
+
+    /// Keeps every plugin actor's state in `binding`'s store: restored when an instance
+    /// starts, committed after each call before its messages are released (`docs/state.md`).
+    pub fn with_state(mut self, binding: StateBinding) -> Network {
+        self.state = Some(binding);
+        self
+    }
+
+    pub fn state(&self) -> Option<&StateBinding> {
+        self.state.as_ref()
     }
 
     pub fn graph(&self) -> &Graph {
@@ -200,7 +214,14 @@ impl Network {
                 ..ActorConfig::default()
             };
             let actor = ScriptActor::new(&module, config).map_err(|e| e.to_string())?;
-            Ok(Box::new(WasmComponent::new(actor)))
+            let component = WasmComponent::new(actor);
+            match &self.state {
+                None => Ok(Box::new(component)),
+                Some(binding) => {
+                    let key = reflow_state::ActorKey::new(binding.graph_id.as_str(), process.name());
+                    Ok(Box::new(DurableComponent::restore(component, binding.store.clone(), key)?))
+                }
+            }
         } else {
             builtins::create(&process.component, &process.config, base_dir)
                 .unwrap_or_else(|| Err(format!("unknown component {:?}", process.component)))

@@ -244,7 +244,7 @@ pub fn run(actors: Vec<ActorSpec>, routes: &[Route], exports: &[Export], options
     let mut handles = Vec::with_capacity(n);
     for (index, (spec, inbox)) in actors.into_iter().zip(receivers).enumerate() {
         let sent = Arc::new(AtomicU64::new(0));
-        let outputs = outputs_for(index, &spec.name, routes, exports, &inboxes, &observer, &sent, &options.stop);
+        let outputs = outputs_for(index, routes, exports, &inboxes, &observer, &sent, &options.stop);
         let error_connected = routes.iter().any(|r| r.from == index && r.outport == ERROR_PORT)
             || exports.iter().any(|e| e.actor == index && e.port == ERROR_PORT);
         let reports = reports.clone();
@@ -275,10 +275,8 @@ pub fn run(actors: Vec<ActorSpec>, routes: &[Route], exports: &[Export], options
 
 /// Builds the sending side of one actor: each outport fans out to every connected inbox and,
 /// if exported, to the observer.
-#[allow(clippy::too_many_arguments)]
 fn outputs_for(
     index: usize,
-    _name: &str,
     routes: &[Route],
     exports: &[Export],
     inboxes: &[Inbox],

@@ -17,6 +17,10 @@ impl WasmComponent {
     pub fn actor(&self) -> &ScriptActor {
         &self.actor
     }
+
+    pub fn actor_mut(&mut self) -> &mut ScriptActor {
+        &mut self.actor
+    }
 }
 
 impl Component for WasmComponent {

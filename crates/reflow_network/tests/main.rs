@@ -8,3 +8,7 @@
 mod graph;
 // Hostile plugins in graphs: limits, grants, supervision, error ports and dead letters.
 mod sandbox;
+// Running networks: WASM pipelines, fan-out/fan-in, ordering, back-pressure, failures.
+mod run;
+// Durable actor state: restore on start, commit before release, redelivery, limits.
+mod state;

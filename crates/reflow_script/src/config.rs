@@ -18,6 +18,28 @@ pub enum ScriptRuntime {
     Extism,
 }
 
+/// What executes plugin instances. Both run the same plugins (any Extism PDK) with the same
+/// host functions and limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Backend {
+    /// Our implementation of the Extism ABI directly on wasmtime: the per-message fast path.
+    #[default]
+    Wasmtime,
+    /// The `extism` crate's `Plugin`: the reference implementation.
+    Extism,
+}
+
+impl std::str::FromStr for Backend {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "wasmtime" => Ok(Backend::Wasmtime),
+            "extism" => Ok(Backend::Extism),
+            other => Err(format!("unknown engine {other:?} (wasmtime or extism)")),
+        }
+    }
+}
+
 /// A plugin to run, as the specification writes it:
 ///
 /// ```

@@ -1,7 +1,8 @@
 //! One live plugin instance and its actor's host-side state.
 
-use crate::host_functions::{host_functions, CallContext};
-use crate::{decode, Grants, Limit, Limits, PluginModule, ScriptConfig, ScriptError};
+use crate::call_state::CallState;
+use crate::module::{CallFailure, PluginInstance};
+use crate::{decode, Limit, Limits, PluginModule, ScriptConfig, ScriptError};
 use reflow_abi::{ActorConfig, Message, PluginMetadata};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
@@ -10,38 +11,12 @@ use std::sync::Arc;
 /// Where messages sent with `__send_output` go, as they are sent (during the call).
 pub type OutputSink = Arc<dyn Fn(&str, Message) + Send + Sync>;
 
-/// The Extism setup every plugin gets: our host functions, the limits, and only what `grants`
-/// allows: WASI (when the module imports it) with the granted directories preopened and no
-/// env or args, HTTP to the granted hosts only, the granted env values as Extism config.
-pub(crate) fn new_plugin_builder(bytes: &[u8], wasi: bool, limits: Limits, grants: &Grants) -> extism::PluginBuilder<'static> {
-    let mut manifest = extism::Manifest::new([extism::Wasm::data(bytes.to_vec())])
-        .with_timeout(limits.call_timeout)
-        .with_memory_max(limits.max_memory_pages)
-        .with_config(grants.env.iter().map(|(k, v)| (k.clone(), v.clone())));
-    manifest.memory.max_http_response_bytes = Some(limits.max_output_bytes);
-    if !grants.http_hosts.is_empty() {
-        manifest = manifest.with_allowed_hosts(grants.http_hosts.iter().cloned());
-    }
-    for path in &grants.paths {
-        // Extism's convention: a `ro:` prefix on the host path preopens it read-only.
-        let host = path.host.display().to_string();
-        let host = if path.writable { host } else { format!("ro:{host}") };
-        manifest = manifest.with_allowed_path(host, &path.guest);
-    }
-    let mut builder = extism::PluginBuilder::new(manifest).with_wasi(wasi).with_functions(host_functions());
-    if let Some(fuel) = limits.fuel {
-        builder = builder.with_fuel_limit(fuel);
-    }
-    builder
-}
-
 /// Runs one actor's plugin: one instance kept warm and reused for every message, and the
-/// actor's state, which lives here (in the host), not in the plugin.
+/// actor's state, which lives here (in the host), not in the plugin. The instance runs on the
+/// module's backend (our wasmtime engine by default, or the `extism` crate).
 pub struct ExtismEngine {
     module: PluginModule,
-    /// This actor's own compilation of the module (see [`PluginModule::compile_for_actor`]).
-    compiled: Arc<extism::CompiledPlugin>,
-    plugin: extism::Plugin,
+    instance: PluginInstance,
     actor: Arc<str>,
     /// `ActorContext.config`, serialised once: it does not change between messages.
     config_json: String,
@@ -64,20 +39,13 @@ impl ExtismEngine {
     /// Starts an instance of an already compiled module for the actor described by `actor`.
     /// The module's granted env values are added to `actor.resolved_env`.
     pub fn from_module(module: &PluginModule, mut actor: ActorConfig) -> Result<ExtismEngine, ScriptError> {
-        let compiled = module.compile_for_actor()?;
-        let plugin = instantiate(module, &compiled)?;
-        for (name, value) in &module.grants.env {
-            actor.resolved_env.entry(name.clone()).or_insert_with(|| value.clone());
+        let name: Arc<str> = actor.node_id.as_str().into();
+        let instance = module.instantiate(name.clone())?;
+        for (key, value) in &module.grants.env {
+            actor.resolved_env.entry(key.clone()).or_insert_with(|| value.clone());
         }
         let config_json = serde_json::to_string(&actor).expect("ActorConfig always serialises");
-        Ok(ExtismEngine {
-            module: module.clone(),
-            compiled,
-            plugin,
-            actor: actor.node_id.as_str().into(),
-            config_json,
-            state: Map::new(),
-        })
+        Ok(ExtismEngine { module: module.clone(), instance, actor: name, config_json, state: Map::new() })
     }
 
     pub fn metadata(&self) -> &PluginMetadata {
@@ -111,44 +79,57 @@ impl ExtismEngine {
     ) -> Result<HashMap<String, Message>, ScriptError> {
         let limits = self.module.limits;
         let input = self.encode_context(payload);
-        let context = CallContext::new(self.actor.clone(), self.state.clone(), sink.cloned()).with_budget(limits.max_output_bytes);
-        let call = self.plugin.call_with_host_context::<&[u8], &[u8], _>(
-            &*self.module.entry_point,
-            input.as_bytes(),
-            context.clone(),
-        );
-        let bytes = match call {
-            Ok(bytes) => bytes,
-            Err(e) => {
-                let limit = context.lock().exceeded.or_else(|| exceeded_limit(&e));
-                let error = match limit {
-                    Some(limit) => ScriptError::LimitExceeded { actor: self.actor.to_string(), limit: limits.describe(limit) },
-                    None => ScriptError::Call { actor: self.actor.to_string(), reason: describe_failure(&e) },
-                };
+        let call = CallState::new(self.actor.clone(), self.state.clone(), sink.cloned()).with_budget(limits.max_output_bytes);
+        let (output, call) = match self.instance.call(&self.module.entry_point, input.as_bytes(), call) {
+            Ok(done) => done,
+            Err(failure) => {
                 self.replace_instance();
-                return Err(error);
+                return Err(self.failed(failure));
             }
         };
-        if bytes.len() as u64 > limits.max_output_bytes {
-            return Err(ScriptError::LimitExceeded { actor: self.actor.to_string(), limit: limits.describe(Limit::Output) });
+        let over_output = || ScriptError::LimitExceeded { actor: self.actor.to_string(), limit: limits.describe(Limit::Output) };
+        if output.len() as u64 > limits.max_output_bytes {
+            return Err(over_output());
         }
-        let returned = decode::actor_result(bytes)
+        let returned = decode::actor_result(&output)
             .map_err(|reason| ScriptError::InvalidResult { actor: self.actor.to_string(), reason })?;
-        let (mut state, wrote_keys) = {
-            let mut call = context.lock();
-            (std::mem::take(&mut call.state), call.state_budget != limits.max_output_bytes)
-        };
+        let wrote_keys = call.wrote_state(limits.max_output_bytes);
+        let mut state = call.state;
         match returned.state {
             Some(new_state) => state = new_state,
             // `__set_state` adds keys call after call: the whole state must stay within the
             // output limit too (a returned state already does, being part of the output).
-            None if wrote_keys && state_size(&state) > limits.max_output_bytes => {
-                return Err(ScriptError::LimitExceeded { actor: self.actor.to_string(), limit: limits.describe(Limit::Output) });
-            }
+            None if wrote_keys && state_size(&state) > limits.max_output_bytes => return Err(over_output()),
             None => {}
         }
         self.state = state;
         Ok(returned.outputs)
+    }
+
+    /// Calls any export with raw bytes, bypassing the `ActorContext` encoding (the actor's
+    /// state is neither passed nor changed): for tests, benchmarks and plugins with extra
+    /// exports. A failure replaces the instance, as in [`ExtismEngine::process`].
+    pub fn call_export(&mut self, export: &str, input: &[u8]) -> Result<Vec<u8>, ScriptError> {
+        let limits = self.module.limits;
+        let call = CallState::new(self.actor.clone(), Map::new(), None).with_budget(limits.max_output_bytes);
+        match self.instance.call(export, input, call) {
+            Ok((output, _)) if output.len() as u64 > limits.max_output_bytes => {
+                Err(ScriptError::LimitExceeded { actor: self.actor.to_string(), limit: limits.describe(Limit::Output) })
+            }
+            Ok((output, _)) => Ok(output),
+            Err(failure) => {
+                self.replace_instance();
+                Err(self.failed(failure))
+            }
+        }
+    }
+
+    /// The error for a failed call: the limit it hit, or the reason.
+    fn failed(&self, failure: CallFailure) -> ScriptError {
+        match failure.limit {
+            Some(limit) => ScriptError::LimitExceeded { actor: self.actor.to_string(), limit: self.module.limits.describe(limit) },
+            None => ScriptError::Call { actor: self.actor.to_string(), reason: failure.reason },
+        }
     }
 
     /// `{"payload":..,"config":..,"state":..}` with the cached config text spliced in.
@@ -169,43 +150,13 @@ impl ExtismEngine {
     /// After a failed call the instance may be in any state (a trap mid-allocation, a
     /// half-run Go scheduler): start a fresh one. The actor's state is host-side and survives.
     fn replace_instance(&mut self) {
-        match instantiate(&self.module, &self.compiled) {
-            Ok(plugin) => self.plugin = plugin,
-            Err(e) => tracing::error!(actor = %self.actor, "cannot restart the plugin instance: {e}"),
+        if let Err(e) = self.instance.restart(&self.module, self.actor.clone()) {
+            tracing::error!(actor = %self.actor, "cannot restart the plugin instance: {e}");
         }
     }
-}
-
-fn instantiate(module: &PluginModule, compiled: &extism::CompiledPlugin) -> Result<extism::Plugin, ScriptError> {
-    extism::Plugin::new_from_compiled(compiled)
-        .map_err(|e| ScriptError::Load { plugin: module.name.to_string(), reason: format!("{e:#}") })
 }
 
 /// The bytes of `state` as JSON.
 fn state_size(state: &Map<String, Value>) -> u64 {
     serde_json::to_string(state).map_or(u64::MAX, |text| text.len() as u64)
-}
-
-/// Which limit stopped a call, from the error Extism reports: its epoch timeout says
-/// `timeout`, its memory limiter `oom`, fuel exhaustion `plugin ran out of fuel`.
-pub(crate) fn exceeded_limit(error: &extism::Error) -> Option<Limit> {
-    error.chain().find_map(|cause| match cause.to_string().as_str() {
-        "timeout" => Some(Limit::Time),
-        "oom" => Some(Limit::Memory),
-        "plugin ran out of fuel" => Some(Limit::Fuel),
-        _ => None,
-    })
-}
-
-/// One line for a failed call: the plugin's own error message, or the trap without the wasm
-/// backtrace Extism attaches (frame addresses help nobody reading a graph's error report).
-fn describe_failure(error: &extism::Error) -> String {
-    let parts: Vec<String> = error
-        .chain()
-        .map(|cause| cause.to_string())
-        .filter(|text| !text.starts_with("error while executing at wasm backtrace"))
-        .filter_map(|text| text.lines().next().map(|line| line.trim().to_string()))
-        .filter(|line| !line.is_empty())
-        .collect();
-    parts.join(": ")
 }

@@ -8,10 +8,17 @@
 //!   [`PluginMetadata`](reflow_abi::PluginMetadata) read. Many actors share one module.
 //! - [`ExtismEngine`] is one live plugin instance plus the actor's host-side state; it is
 //!   reused for every message, never re-instantiated per message.
+//! - A [`Backend`] runs the instances: by default our own implementation of the Extism ABI
+//!   on wasmtime (`wasmtime_backend`, the fast path), or the `extism` crate itself (the
+//!   reference the differential tests compare against).
 //! - [`ScriptActor`] is an engine with a name and ports: what a flow network schedules.
 //!
 //! - [`Grants`] and [`Limits`] are the sandbox: what a plugin may touch (nothing by default)
-//!   and how much memory, time, fuel and output one call may use. Both are engine-neutral.
+//!   and how much memory, time, fuel and output one call may use. Both are backend-neutral,
+//!   but the wasmtime backend has no HTTP client, no read-only directory and no fuel
+//!   metering: a module granted `http:` hosts or an `fs:ro:` directory, or limited in fuel,
+//!   is loaded on the Extism backend whatever [`Backend`] was asked for
+//!   ([`PluginModule::load_on`], [`PluginModule::backend`]).
 //! - [`decode`] reads what a plugin hands the host, which is untrusted input.
 //!
 //! A trap, a loop or a bad module fails this actor only, as a [`ScriptError`] naming the actor
@@ -20,16 +27,20 @@
 //! no graph.
 
 mod actor;
+mod call_state;
 mod config;
 pub mod decode;
 mod engine;
 mod error;
+mod extism_backend;
 mod grants;
 mod host_functions;
 mod module;
+mod wasmtime_backend;
 
 pub use actor::ScriptActor;
-pub use config::{Limit, Limits, ScriptConfig, ScriptEnvironment, ScriptRuntime};
+pub use call_state::PLUGIN_LOG_TARGET;
+pub use config::{Backend, Limit, Limits, ScriptConfig, ScriptEnvironment, ScriptRuntime};
 pub use engine::{ExtismEngine, OutputSink};
 pub use error::ScriptError;
 pub use grants::{GrantError, Grants, PathGrant};

@@ -1,34 +1,48 @@
-//! A plugin compiled and checked once, shared by every actor that runs it.
+//! A plugin checked and compiled once, shared by every actor that runs it.
 
-use crate::engine::new_plugin_builder;
-use crate::host_functions::CallContext;
-use crate::{Grants, Limits, ScriptConfig, ScriptError};
+use crate::call_state::CallState;
+use crate::extism_backend::{ExtismInstance, ExtismModule};
+use crate::wasmtime_backend::{WasmtimeInstance, WasmtimeModule};
+use crate::{Backend, Grants, Limit, Limits, ScriptConfig, ScriptError};
 use reflow_abi::PluginMetadata;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use wasmparser::{ExternalKind, Parser, Payload, TypeRef};
 
 /// The name of the export every plugin has besides its entry point.
 pub const METADATA_EXPORT: &str = "get_metadata";
 
+#[derive(Clone)]
+enum Compiled {
+    Wasmtime(Arc<WasmtimeModule>),
+    Extism(Arc<ExtismModule>),
+}
+
+/// Why a call failed, in one line, and the limit it hit if that was the reason.
+#[derive(Debug)]
+pub(crate) struct CallFailure {
+    pub limit: Option<Limit>,
+    pub reason: String,
+}
+
+impl From<String> for CallFailure {
+    fn from(reason: String) -> Self {
+        CallFailure { limit: None, reason }
+    }
+}
+
 /// A compiled plugin with its metadata. Cheap to clone; instances are made from it.
 #[derive(Clone)]
 pub struct PluginModule {
     pub(crate) name: Arc<str>,
-    /// The compilation made at load (it read the metadata), handed to the first actor; each
-    /// later actor compiles its own (see [`PluginModule::compile_for_actor`]).
-    unclaimed: Arc<Mutex<Option<Arc<extism::CompiledPlugin>>>>,
+    compiled: Compiled,
     pub(crate) entry_point: Arc<str>,
     pub(crate) metadata: Arc<PluginMetadata>,
     /// The sandbox every instance of this module gets (`ScriptConfig.packages`, parsed).
     pub(crate) grants: Arc<Grants>,
     pub(crate) limits: Limits,
-    /// The bytes and whether they import WASI, to compile again for each actor (see
-    /// [`PluginModule::compile_for_actor`]).
-    source: Arc<[u8]>,
-    imports_wasi: bool,
 }
 
-/// What the binary says about itself, read before Extism sees it so that errors are ours.
+/// What the binary says about itself, read before any engine sees it so that errors are ours.
 struct ModuleShape {
     function_exports: Vec<String>,
     imports_wasi: bool,
@@ -64,49 +78,75 @@ fn inspect(name: &str, bytes: &[u8]) -> Result<ModuleShape, ScriptError> {
 }
 
 impl PluginModule {
-    /// Checks and compiles `config.source`, then reads the metadata once. `name` is how errors
-    /// refer to the plugin (its file path, usually). Every instance gets `limits` and the
-    /// grants of `config.packages` (none when `None`).
+    /// Checks and compiles `config.source` on the default backend, then reads the metadata
+    /// once. `name` is how errors refer to the plugin (its file path, usually).
     pub fn load(name: &str, config: &ScriptConfig, limits: Limits) -> Result<PluginModule, ScriptError> {
+        PluginModule::load_on(Backend::default(), name, config, limits)
+    }
+
+    /// As [`PluginModule::load`], on a chosen backend. Every instance gets `limits` and the
+    /// grants of `config.packages` (none when `None`).
+    ///
+    /// Some sandbox features exist on the Extism backend only: a module granted HTTP hosts or
+    /// a read-only directory, or limited in fuel, is loaded there even when `backend` is
+    /// [`Backend::Wasmtime`] (see [`PluginModule::backend`]; docs/security.md).
+    pub fn load_on(backend: Backend, name: &str, config: &ScriptConfig, limits: Limits) -> Result<PluginModule, ScriptError> {
         let grants = Grants::from_packages(config.packages.as_ref())
             .map_err(|source| ScriptError::Grant { plugin: name.to_string(), source })?;
         check_grants(name, &grants)?;
+        let backend = match (backend, extism_only(&grants, limits)) {
+            (Backend::Wasmtime, Some(why)) => {
+                tracing::debug!(plugin = name, "loaded on the Extism backend: {why}");
+                Backend::Extism
+            }
+            (backend, _) => backend,
+        };
         let shape = inspect(name, &config.source)?;
         for export in [METADATA_EXPORT, config.entry_point.as_str()] {
             if !shape.function_exports.iter().any(|e| e == export) {
                 return Err(ScriptError::MissingExport { plugin: name.to_string(), export: export.to_string() });
             }
         }
-        let builder = new_plugin_builder(&config.source, shape.imports_wasi, limits, &grants);
-        let compiled = extism::CompiledPlugin::new(builder)
-            .map_err(|e| ScriptError::Load { plugin: name.to_string(), reason: format!("{e:#}") })?;
-        let compiled = Arc::new(compiled);
-
-        let metadata = read_metadata(name, &compiled, limits)?;
-        Ok(PluginModule {
+        let load_error = |reason: String| ScriptError::Load { plugin: name.to_string(), reason };
+        let compiled = match backend {
+            Backend::Wasmtime => Compiled::Wasmtime(Arc::new(WasmtimeModule::compile(&config.source).map_err(load_error)?)),
+            Backend::Extism => Compiled::Extism(Arc::new(
+                ExtismModule::compile(&config.source, shape.imports_wasi, limits, &grants).map_err(load_error)?,
+            )),
+        };
+        let mut module = PluginModule {
             name: name.into(),
-            unclaimed: Arc::new(Mutex::new(Some(compiled))),
+            compiled,
             entry_point: config.entry_point.as_str().into(),
-            metadata: Arc::new(metadata),
+            metadata: Arc::default(),
             grants: Arc::new(grants),
             limits,
-            source: config.source.as_slice().into(),
-            imports_wasi: shape.imports_wasi,
-        })
+        };
+        module.metadata = Arc::new(module.read_metadata()?);
+        Ok(module)
     }
 
-    /// The module compiled again, into an Extism engine of the actor's own. Extism stops a
-    /// call that runs past its time limit by bumping its *engine's* epoch, which interrupts
-    /// every call running on that engine: actors sharing one would kill each other's calls.
-    /// Wasmtime's module cache makes this a lookup after the first compilation.
-    pub(crate) fn compile_for_actor(&self) -> Result<Arc<extism::CompiledPlugin>, ScriptError> {
-        if let Some(compiled) = self.unclaimed.lock().unwrap_or_else(|p| p.into_inner()).take() {
-            return Ok(compiled);
+    fn read_metadata(&self) -> Result<PluginMetadata, ScriptError> {
+        let fail = |reason: String| ScriptError::Metadata { plugin: self.name.to_string(), reason };
+        let load_error = |reason: String| ScriptError::Load { plugin: self.name.to_string(), reason };
+        let mut instance = match &self.compiled {
+            Compiled::Extism(module) => PluginInstance::Extism(ExtismInstance::for_metadata(module).map_err(load_error)?),
+            Compiled::Wasmtime(_) => self.instantiate(self.name.clone())?,
+        };
+        let call = CallState::new(self.name.clone(), Default::default(), None).with_budget(self.limits.max_output_bytes);
+        let (bytes, _) = instance.call(METADATA_EXPORT, &[], call).map_err(|failure| match failure.limit {
+            Some(limit) => fail(format!("exceeded {}", self.limits.describe(limit))),
+            None => fail(failure.reason),
+        })?;
+        if bytes.len() as u64 > self.limits.max_output_bytes {
+            return Err(fail(format!("exceeded {}", self.limits.describe(Limit::Output))));
         }
-        let builder = new_plugin_builder(&self.source, self.imports_wasi, self.limits, &self.grants);
-        extism::CompiledPlugin::new(builder)
-            .map(Arc::new)
-            .map_err(|e| ScriptError::Load { plugin: self.name.to_string(), reason: format!("{e:#}") })
+        serde_json::from_slice(&bytes).map_err(|e| fail(e.to_string()))
+    }
+
+    /// The plugin's self-description, read once at load.
+    pub fn metadata(&self) -> &PluginMetadata {
+        &self.metadata
     }
 
     /// What every instance may touch.
@@ -119,14 +159,44 @@ impl PluginModule {
         self.limits
     }
 
-    /// The plugin's self-description, read once at load.
-    pub fn metadata(&self) -> &PluginMetadata {
-        &self.metadata
-    }
-
     /// How errors name this plugin.
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// The backend this module runs on (the one asked for, unless its grants or limits need
+    /// the Extism backend).
+    pub fn backend(&self) -> Backend {
+        match self.compiled {
+            Compiled::Wasmtime(_) => Backend::Wasmtime,
+            Compiled::Extism(_) => Backend::Extism,
+        }
+    }
+
+    /// A fresh live instance for the actor named `actor`.
+    pub(crate) fn instantiate(&self, actor: Arc<str>) -> Result<PluginInstance, ScriptError> {
+        let load_error = |reason: String| ScriptError::Load { plugin: self.name.to_string(), reason };
+        Ok(match &self.compiled {
+            Compiled::Wasmtime(module) => {
+                PluginInstance::Wasmtime(WasmtimeInstance::new(module, actor, self.limits, &self.grants).map_err(load_error)?)
+            }
+            Compiled::Extism(module) => PluginInstance::Extism(ExtismInstance::new(module).map_err(load_error)?),
+        })
+    }
+}
+
+/// Why a module must run on the Extism backend, if it must: our wasmtime backend has no HTTP
+/// client, no read-only preopened directory (wasi-common 43 has no read-only mode) and runs
+/// on an engine without fuel metering.
+fn extism_only(grants: &Grants, limits: Limits) -> Option<&'static str> {
+    if !grants.http_hosts.is_empty() {
+        Some("it is granted HTTP hosts")
+    } else if grants.paths.iter().any(|p| !p.writable) {
+        Some("it is granted a read-only directory")
+    } else if limits.fuel.is_some() {
+        Some("its limits meter fuel")
+    } else {
+        None
     }
 }
 
@@ -147,16 +217,31 @@ fn check_grants(name: &str, grants: &Grants) -> Result<(), ScriptError> {
     Ok(())
 }
 
-fn read_metadata(name: &str, compiled: &extism::CompiledPlugin, limits: Limits) -> Result<PluginMetadata, ScriptError> {
-    let fail = |reason: String| ScriptError::Metadata { plugin: name.to_string(), reason };
-    let mut plugin = extism::Plugin::new_from_compiled(compiled)
-        .map_err(|e| ScriptError::Load { plugin: name.to_string(), reason: format!("{e:#}") })?;
-    let context = CallContext::for_metadata(name);
-    let bytes: Vec<u8> = plugin
-        .call_with_host_context::<&[u8], Vec<u8>, _>(METADATA_EXPORT, &[], context)
-        .map_err(|e| match crate::engine::exceeded_limit(&e) {
-            Some(limit) => fail(format!("exceeded {}", limits.describe(limit))),
-            None => fail(format!("{e:#}")),
-        })?;
-    serde_json::from_slice(&bytes).map_err(|e| fail(e.to_string()))
+/// One live instance on either backend.
+pub(crate) enum PluginInstance {
+    Wasmtime(WasmtimeInstance),
+    Extism(ExtismInstance),
+}
+
+impl PluginInstance {
+    /// Calls `function` with `input`: its output bytes and the call state as the plugin left
+    /// it, or the reason it failed, in one line.
+    pub fn call(&mut self, function: &str, input: &[u8], call: CallState) -> Result<(Vec<u8>, CallState), CallFailure> {
+        match self {
+            PluginInstance::Wasmtime(instance) => instance.call(function, input, call),
+            PluginInstance::Extism(instance) => instance.call(function, input, call),
+        }
+    }
+
+    /// After a failed call the instance may be in any state (a trap mid-allocation, a
+    /// half-run Go scheduler): a fresh one, on the same engine.
+    pub fn restart(&mut self, module: &PluginModule, actor: Arc<str>) -> Result<(), ScriptError> {
+        match self {
+            PluginInstance::Wasmtime(_) => *self = module.instantiate(actor)?,
+            PluginInstance::Extism(instance) => {
+                instance.restart().map_err(|reason| ScriptError::Load { plugin: module.name.to_string(), reason })?
+            }
+        }
+        Ok(())
+    }
 }

@@ -15,3 +15,5 @@ mod go_plugins;
 mod sandbox;
 /// Decoding what plugins return, on arbitrary input (proptest).
 mod decode;
+/// The wasmtime backend against the `extism` crate on every plugin, and byte-exact echoes.
+mod differential;

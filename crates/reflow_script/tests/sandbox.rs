@@ -1,7 +1,7 @@
 //! The sandbox, one hostile plugin at a time: limits stop a call and name the actor and the
 //! limit, the next call runs on a fresh instance with the state from before, nothing outside
 //! the plugin is reachable without a grant and the granted thing is. Every test goes through
-//! `support::start_sandboxed`, so another engine can run the same tests.
+//! `support::start_sandboxed` and runs on both backends (`support::on_both_backends`).
 
 use crate::support::*;
 use reflow_script::{Limits, Message, ScriptError};
@@ -41,41 +41,49 @@ fn fails_then_recovers(actor: &mut dyn SandboxedActor) -> ScriptError {
 
 #[test]
 fn an_infinite_loop_is_stopped_by_the_call_time_limit() {
-    let limits = Limits { call_timeout: Duration::from_millis(200), ..Limits::default() };
-    let mut actor = start("infinite_loop.wasm", &[], limits, json!({}));
-    let err = fails_then_recovers(&mut *actor);
-    assert_eq!(err.to_string(), "actor hostile: exceeded the 200 ms call time limit");
+    on_both_backends(|| {
+        let limits = Limits { call_timeout: Duration::from_millis(200), ..Limits::default() };
+        let mut actor = start("infinite_loop.wasm", &[], limits, json!({}));
+        let err = fails_then_recovers(&mut *actor);
+        assert_eq!(err.to_string(), "actor hostile: exceeded the 200 ms call time limit");
+    });
 }
 
 #[test]
 fn an_infinite_loop_is_stopped_by_the_fuel_limit() {
-    let limits = Limits { fuel: Some(20_000_000), call_timeout: Duration::from_secs(600), ..Limits::default() };
-    let mut actor = start("infinite_loop.wasm", &[], limits, json!({}));
-    let err = fails_then_recovers(&mut *actor);
-    assert_eq!(limit_error(err), "the fuel limit of 20000000 units");
+    on_both_backends(|| {
+        let limits = Limits { fuel: Some(20_000_000), call_timeout: Duration::from_secs(600), ..Limits::default() };
+        let mut actor = start("infinite_loop.wasm", &[], limits, json!({}));
+        let err = fails_then_recovers(&mut *actor);
+        assert_eq!(limit_error(err), "the fuel limit of 20000000 units");
+    });
 }
 
 #[test]
 fn a_memory_bomb_hits_the_page_limit() {
-    let limits = Limits { max_memory_pages: 256, ..Limits::default() };
-    let mut actor = start("memory_bomb.wasm", &[], limits, json!({}));
-    let err = fails_then_recovers(&mut *actor);
-    assert_eq!(err.to_string(), "actor hostile: exceeded the 256-page (16 MiB) memory limit");
+    on_both_backends(|| {
+        let limits = Limits { max_memory_pages: 256, ..Limits::default() };
+        let mut actor = start("memory_bomb.wasm", &[], limits, json!({}));
+        let err = fails_then_recovers(&mut *actor);
+        assert_eq!(err.to_string(), "actor hostile: exceeded the 256-page (16 MiB) memory limit");
+    });
 }
 
 #[test]
 fn repeated_memory_bombs_do_not_accumulate_memory() {
-    // Ten bombs of up to 64 MiB each: replaced instances must give their memory back, so the
-    // process grows by about one bomb, not ten (measured, with a generous bound).
-    let limits = Limits { max_memory_pages: 1024, ..Limits::default() };
-    let mut actor = start("memory_bomb.wasm", &[], limits, json!({}));
-    let before = resident_kib();
-    for _ in 0..10 {
-        assert!(matches!(actor.call(json!({"in": 3})), Err(ScriptError::LimitExceeded { .. })));
-    }
-    let grown = resident_kib().saturating_sub(before);
-    eprintln!("resident memory grew by {grown} KiB over 10 memory bombs of 64 MiB");
-    assert!(grown < 4 * 64 * 1024, "grew by {grown} KiB");
+    on_both_backends(|| {
+        // Ten bombs of up to 64 MiB each: replaced instances must give their memory back, so the
+        // process grows by about one bomb, not ten (measured, with a generous bound).
+        let limits = Limits { max_memory_pages: 1024, ..Limits::default() };
+        let mut actor = start("memory_bomb.wasm", &[], limits, json!({}));
+        let before = resident_kib();
+        for _ in 0..10 {
+            assert!(matches!(actor.call(json!({"in": 3})), Err(ScriptError::LimitExceeded { .. })));
+        }
+        let grown = resident_kib().saturating_sub(before);
+        eprintln!("resident memory grew by {grown} KiB over 10 memory bombs of 64 MiB");
+        assert!(grown < 4 * 64 * 1024, "grew by {grown} KiB");
+    });
 }
 
 /// The process's resident set size, from /proc (0 where there is none).
@@ -90,56 +98,62 @@ fn resident_kib() -> u64 {
 
 #[test]
 fn a_panic_keeps_the_state_from_before_the_call() {
-    let mut actor = start("failing.wasm", &[], Limits::default(), json!({}));
-    actor.call(json!({"in": 1})).unwrap();
-    let err = actor.call(json!({"panic": true})).unwrap_err();
-    assert!(matches!(&err, ScriptError::Call { actor, .. } if actor == "hostile"), "{err}");
-    assert_eq!(actor.state(), json!({"echoed": 1}));
-    actor.call(json!({"in": 2})).unwrap();
-    assert_eq!(actor.state(), json!({"echoed": 2}));
+    on_both_backends(|| {
+        let mut actor = start("failing.wasm", &[], Limits::default(), json!({}));
+        actor.call(json!({"in": 1})).unwrap();
+        let err = actor.call(json!({"panic": true})).unwrap_err();
+        assert!(matches!(&err, ScriptError::Call { actor, .. } if actor == "hostile"), "{err}");
+        assert_eq!(actor.state(), json!({"echoed": 1}));
+        actor.call(json!({"in": 2})).unwrap();
+        assert_eq!(actor.state(), json!({"echoed": 2}));
+    });
 }
 
 #[test]
 fn gigantic_outputs_are_capped_whichever_way_they_come() {
-    let limits = Limits { max_output_bytes: 10_000, ..Limits::default() };
-    let mut actor = start("flood.wasm", &[], limits, json!({}));
-    let out = actor.call(json!({"return": 5_000})).unwrap();
-    assert_eq!(out["out"], Message::String("x".repeat(5_000)));
-    for port in ["return", "send", "state"] {
-        let err = actor.call(json!({port: 50_000})).unwrap_err();
-        assert_eq!(err.to_string(), "actor hostile: exceeded the 10000-byte output limit", "on {port}");
-    }
-    assert_eq!(actor.state(), json!({}), "the refused __set_state left no trace");
-    // __set_state adds a key per call: the state as a whole stays within the limit.
-    actor.call(json!({"state": 6_000})).unwrap();
-    let err = actor.call(json!({"state": 6_000})).unwrap_err();
-    assert_eq!(err.to_string(), "actor hostile: exceeded the 10000-byte output limit");
-    assert_eq!(actor.state().as_object().unwrap().keys().collect::<Vec<_>>(), ["blob0"]);
-    let recorder = Recorder::default();
-    actor.call_with_sink(json!({"send": 100}), &recorder.sink()).unwrap();
-    assert_eq!(recorder.take().len(), 1, "the actor still works after its capped calls");
+    on_both_backends(|| {
+        let limits = Limits { max_output_bytes: 10_000, ..Limits::default() };
+        let mut actor = start("flood.wasm", &[], limits, json!({}));
+        let out = actor.call(json!({"return": 5_000})).unwrap();
+        assert_eq!(out["out"], Message::String("x".repeat(5_000)));
+        for port in ["return", "send", "state"] {
+            let err = actor.call(json!({port: 50_000})).unwrap_err();
+            assert_eq!(err.to_string(), "actor hostile: exceeded the 10000-byte output limit", "on {port}");
+        }
+        assert_eq!(actor.state(), json!({}), "the refused __set_state left no trace");
+        // __set_state adds a key per call: the state as a whole stays within the limit.
+        actor.call(json!({"state": 6_000})).unwrap();
+        let err = actor.call(json!({"state": 6_000})).unwrap_err();
+        assert_eq!(err.to_string(), "actor hostile: exceeded the 10000-byte output limit");
+        assert_eq!(actor.state().as_object().unwrap().keys().collect::<Vec<_>>(), ["blob0"]);
+        let recorder = Recorder::default();
+        actor.call_with_sink(json!({"send": 100}), &recorder.sink()).unwrap();
+        assert_eq!(recorder.take().len(), 1, "the actor still works after its capped calls");
+    });
 }
 
 #[test]
 fn bad_host_calls_are_clean_errors_naming_the_actor_and_the_function() {
-    let mut actor = start("bad_host_calls.wasm", &[], Limits::default(), json!({}));
-    for (which, expected) in [
-        ("offset", "__send_output: the outputs: not a valid memory handle"),
-        ("json", "__send_output: the outputs are not valid JSON"),
-        ("shape", "__send_output: expected a JSON object {port: message}, got [1,2,3]"),
-        ("message", "__send_output: port \"out\": a Integer message needs an integer"),
-        ("state", "__set_state: the value is not valid JSON"),
-        ("key", "__set_state: cannot read the key"),
-    ] {
-        let err = actor.call(json!({"in": which})).unwrap_err();
-        let text = err.to_string();
-        assert!(text.starts_with("actor hostile: plugin call failed: "), "{which}: {text}");
-        assert!(text.contains(expected), "{which}: {text}");
-        assert!(!text.contains('\n'), "{which}: one line: {text}");
-    }
-    assert_eq!(actor.state(), json!({}));
-    let out = actor.call(json!({"in": "nothing bad"})).unwrap();
-    assert_eq!(out["out"], Message::String("nothing bad".into()));
+    on_both_backends(|| {
+        let mut actor = start("bad_host_calls.wasm", &[], Limits::default(), json!({}));
+        for (which, expected) in [
+            ("offset", "__send_output: the outputs: not a valid memory handle"),
+            ("json", "__send_output: the outputs are not valid JSON"),
+            ("shape", "__send_output: expected a JSON object {port: message}, got [1,2,3]"),
+            ("message", "__send_output: port \"out\": a Integer message needs an integer"),
+            ("state", "__set_state: the value is not valid JSON"),
+            ("key", "__set_state: the key is not UTF-8"),
+        ] {
+            let err = actor.call(json!({"in": which})).unwrap_err();
+            let text = err.to_string();
+            assert!(text.starts_with("actor hostile: plugin call failed: "), "{which}: {text}");
+            assert!(text.contains(expected), "{which}: {text}");
+            assert!(!text.contains('\n'), "{which}: one line: {text}");
+        }
+        assert_eq!(actor.state(), json!({}));
+        let out = actor.call(json!({"in": "nothing bad"})).unwrap();
+        assert_eq!(out["out"], Message::String("nothing bad".into()));
+    });
 }
 
 /// A fresh directory holding `greeting.txt`.
@@ -153,58 +167,68 @@ fn data_dir(test: &str) -> PathBuf {
 
 #[test]
 fn files_are_unreachable_without_a_grant() {
-    let dir = data_dir("denied");
-    // Even the host path itself, which exists, is not visible inside the sandbox.
-    for path in ["/data/greeting.txt".to_string(), dir.join("greeting.txt").display().to_string()] {
-        let mut actor = start("read_file.wasip1.wasm", &[], Limits::default(), json!({"path": path}));
-        let err = actor.call(json!({"in": 1})).unwrap_err().to_string();
-        assert!(err.contains(&format!("cannot read {path}")), "{err}");
-    }
+    on_both_backends(|| {
+        let dir = data_dir("denied");
+        // Even the host path itself, which exists, is not visible inside the sandbox.
+        for path in ["/data/greeting.txt".to_string(), dir.join("greeting.txt").display().to_string()] {
+            let mut actor = start("read_file.wasip1.wasm", &[], Limits::default(), json!({"path": path}));
+            let err = actor.call(json!({"in": 1})).unwrap_err().to_string();
+            assert!(err.contains(&format!("cannot read {path}")), "{err}");
+        }
+    });
 }
 
 #[test]
 fn a_read_only_grant_reads_but_cannot_write() {
-    let dir = data_dir("ro");
-    let grant = format!("fs:ro:{}=/data", dir.display());
-    let mut actor = start("read_file.wasip1.wasm", &[&grant], Limits::default(), json!({"path": "/data/greeting.txt"}));
-    let out = actor.call(json!({"in": 1})).unwrap();
-    assert_eq!(out["text"], Message::String("hello from the host".into()));
-    let err = actor.call(json!({"in": "write"})).unwrap_err().to_string();
-    assert!(err.contains("cannot write /data/greeting.txt"), "{err}");
-    assert_eq!(std::fs::read_to_string(dir.join("greeting.txt")).unwrap(), "hello from the host");
+    on_both_backends(|| {
+        let dir = data_dir("ro");
+        let grant = format!("fs:ro:{}=/data", dir.display());
+        let mut actor = start("read_file.wasip1.wasm", &[&grant], Limits::default(), json!({"path": "/data/greeting.txt"}));
+        let out = actor.call(json!({"in": 1})).unwrap();
+        assert_eq!(out["text"], Message::String("hello from the host".into()));
+        let err = actor.call(json!({"in": "write"})).unwrap_err().to_string();
+        assert!(err.contains("cannot write /data/greeting.txt"), "{err}");
+        assert_eq!(std::fs::read_to_string(dir.join("greeting.txt")).unwrap(), "hello from the host");
+    });
 }
 
 #[test]
 fn a_read_write_grant_writes_inside_its_directory_only() {
-    let dir = data_dir("rw");
-    let grant = format!("fs:rw:{}=/data", dir.display());
-    let mut actor = start("read_file.wasip1.wasm", &[&grant], Limits::default(), json!({"path": "/data/out.txt"}));
-    actor.call(json!({"in": "write"})).unwrap();
-    assert_eq!(std::fs::read_to_string(dir.join("out.txt")).unwrap(), "written by read_file");
-    let mut escape = start("read_file.wasip1.wasm", &[&grant], Limits::default(), json!({"path": "/data/../escaped.txt"}));
-    assert!(escape.call(json!({"in": "write"})).is_err());
-    assert!(!dir.parent().unwrap().join("escaped.txt").exists());
+    on_both_backends(|| {
+        let dir = data_dir("rw");
+        let grant = format!("fs:rw:{}=/data", dir.display());
+        let mut actor = start("read_file.wasip1.wasm", &[&grant], Limits::default(), json!({"path": "/data/out.txt"}));
+        actor.call(json!({"in": "write"})).unwrap();
+        assert_eq!(std::fs::read_to_string(dir.join("out.txt")).unwrap(), "written by read_file");
+        let mut escape = start("read_file.wasip1.wasm", &[&grant], Limits::default(), json!({"path": "/data/../escaped.txt"}));
+        assert!(escape.call(json!({"in": "write"})).is_err());
+        assert!(!dir.parent().unwrap().join("escaped.txt").exists());
+    });
 }
 
 #[test]
 fn a_grant_of_a_missing_directory_fails_at_load_naming_it() {
-    let err = start_sandboxed("read_file.wasip1.wasm", "a", &["fs:ro:/no/such/dir=/data"], Limits::default(), json!({}))
-        .err()
-        .unwrap();
-    assert!(matches!(err, ScriptError::Grant { .. }), "{err}");
-    assert!(err.to_string().contains("/no/such/dir is not a directory"), "{err}");
-    let err = start_sandboxed("doubler.wasm", "a", &["disk:/"], Limits::default(), json!({})).err().unwrap();
-    assert!(err.to_string().contains("invalid grant \"disk:/\""), "{err}");
+    on_both_backends(|| {
+        let err = start_sandboxed("read_file.wasip1.wasm", "a", &["fs:ro:/no/such/dir=/data"], Limits::default(), json!({}))
+            .err()
+            .unwrap();
+        assert!(matches!(err, ScriptError::Grant { .. }), "{err}");
+        assert!(err.to_string().contains("/no/such/dir is not a directory"), "{err}");
+        let err = start_sandboxed("doubler.wasm", "a", &["disk:/"], Limits::default(), json!({})).err().unwrap();
+        assert!(err.to_string().contains("invalid grant \"disk:/\""), "{err}");
+    });
 }
 
 #[test]
 fn the_environment_is_empty_unless_granted_and_then_only_as_config() {
-    let mut actor = start("read_file.wasip1.wasm", &[], Limits::default(), json!({}));
-    let out = actor.call(json!({"in": "env"})).unwrap();
-    assert_eq!(out["env"], Message::Object(json!({"wasi": [], "granted": {}})), "no host variable leaks in");
-    let mut actor = start("read_file.wasip1.wasm", &["env:MODE=test"], Limits::default(), json!({}));
-    let out = actor.call(json!({"in": "env"})).unwrap();
-    assert_eq!(out["env"], Message::Object(json!({"wasi": [], "granted": {"MODE": "test"}})));
+    on_both_backends(|| {
+        let mut actor = start("read_file.wasip1.wasm", &[], Limits::default(), json!({}));
+        let out = actor.call(json!({"in": "env"})).unwrap();
+        assert_eq!(out["env"], Message::Object(json!({"wasi": [], "granted": {}})), "no host variable leaks in");
+        let mut actor = start("read_file.wasip1.wasm", &["env:MODE=test"], Limits::default(), json!({}));
+        let out = actor.call(json!({"in": "env"})).unwrap();
+        assert_eq!(out["env"], Message::Object(json!({"wasi": [], "granted": {"MODE": "test"}})));
+    });
 }
 
 /// A loopback HTTP server answering every request with `body`; counts the requests it saw.
@@ -230,96 +254,124 @@ fn loopback_server(body: &'static str) -> (String, Arc<AtomicUsize>) {
 
 #[test]
 fn http_is_refused_without_a_grant_and_served_with_one() {
-    let (url, seen) = loopback_server("hello over loopback");
-    let mut denied = start("http_get.wasm", &[], Limits::default(), json!({"url": url}));
-    let err = denied.call(json!({"in": 1})).unwrap_err().to_string();
-    assert!(err.contains(&format!("HTTP request to {url} is not allowed")), "{err}");
-    let mut other_host = start("http_get.wasm", &["http:example.com"], Limits::default(), json!({"url": url}));
-    assert!(other_host.call(json!({"in": 1})).is_err());
-    assert_eq!(seen.load(Ordering::SeqCst), 0, "no refused request reached the server");
+    on_both_backends(|| {
+        let (url, seen) = loopback_server("hello over loopback");
+        let mut denied = start("http_get.wasm", &[], Limits::default(), json!({"url": url}));
+        let err = denied.call(json!({"in": 1})).unwrap_err().to_string();
+        assert!(err.contains(&format!("HTTP request to {url} is not allowed")), "{err}");
+        let mut other_host = start("http_get.wasm", &["http:example.com"], Limits::default(), json!({"url": url}));
+        assert!(other_host.call(json!({"in": 1})).is_err());
+        assert_eq!(seen.load(Ordering::SeqCst), 0, "no refused request reached the server");
 
-    let mut granted = start("http_get.wasm", &["http:127.0.0.1"], Limits::default(), json!({"url": url}));
-    let out = granted.call(json!({"in": 1})).unwrap();
-    assert_eq!(out["body"], Message::String("hello over loopback".into()));
-    assert_eq!(out["status"], Message::Integer(200));
-    assert_eq!(seen.load(Ordering::SeqCst), 1);
+        let mut granted = start("http_get.wasm", &["http:127.0.0.1"], Limits::default(), json!({"url": url}));
+        let out = granted.call(json!({"in": 1})).unwrap();
+        assert_eq!(out["body"], Message::String("hello over loopback".into()));
+        assert_eq!(out["status"], Message::Integer(200));
+        assert_eq!(seen.load(Ordering::SeqCst), 1);
+    });
 }
 
 #[test]
 fn two_instances_of_one_plugin_have_separate_state() {
-    let no_trigger = json!({"trigger": -1});
-    let mut a = start("infinite_loop.wasm", &[], Limits::default(), no_trigger.clone());
-    let mut b = start("infinite_loop.wasm", &[], Limits::default(), no_trigger);
-    for n in 0..3 {
-        a.call(json!({"in": n})).unwrap();
-    }
-    let out = b.call(json!({"in": 7})).unwrap();
-    assert_eq!(out["count"], Message::Integer(1));
-    assert_eq!((a.state(), b.state()), (json!({"count": 3}), json!({"count": 1})));
+    on_both_backends(|| {
+        let no_trigger = json!({"trigger": -1});
+        let mut a = start("infinite_loop.wasm", &[], Limits::default(), no_trigger.clone());
+        let mut b = start("infinite_loop.wasm", &[], Limits::default(), no_trigger);
+        for n in 0..3 {
+            a.call(json!({"in": n})).unwrap();
+        }
+        let out = b.call(json!({"in": 7})).unwrap();
+        assert_eq!(out["count"], Message::Integer(1));
+        assert_eq!((a.state(), b.state()), (json!({"count": 3}), json!({"count": 1})));
+    });
 }
 
 #[test]
 fn one_actors_timeout_does_not_interrupt_a_sibling_sharing_its_plugin() {
-    // Actor a loops and is stopped by its 2 s limit. Meanwhile actor b, started from the same
-    // loaded plugin 1 s later, is held inside `__send_output` until a's call has ended, then
-    // finishes well within its own limit: it must succeed.
-    let limits = Limits { call_timeout: Duration::from_secs(2), ..Limits::default() };
-    let (mut a, mut b) = start_pair_sandboxed("infinite_loop.wasm", limits, json!({})).unwrap();
-    let (a_done, a_ended) = std::sync::mpsc::channel();
-    let looping = std::thread::spawn(move || {
-        let result = a.call(json!({"in": 3}));
-        a_done.send(()).unwrap();
-        result
+    on_both_backends(|| {
+        // Actor a loops and is stopped by its 2 s limit. Meanwhile actor b, started from the same
+        // loaded plugin 1 s later, is held inside `__send_output` until a's call has ended, then
+        // finishes well within its own limit: it must succeed.
+        let limits = Limits { call_timeout: Duration::from_secs(2), ..Limits::default() };
+        let (mut a, mut b) = start_pair_sandboxed("infinite_loop.wasm", limits, json!({})).unwrap();
+        let (a_done, a_ended) = std::sync::mpsc::channel();
+        let looping = std::thread::spawn(move || {
+            let result = a.call(json!({"in": 3}));
+            a_done.send(()).unwrap();
+            result
+        });
+        std::thread::sleep(Duration::from_secs(1));
+        let a_ended = std::sync::Mutex::new(a_ended);
+        let hold: reflow_script::OutputSink = Arc::new(move |_: &str, _: Message| {
+            let _ = a_ended.lock().unwrap().recv_timeout(Duration::from_secs(30));
+        });
+        let b_result = b.call_with_sink(json!({"in": 1}), &hold);
+        let a_result = looping.join().unwrap();
+        assert!(matches!(a_result, Err(ScriptError::LimitExceeded { .. })), "{a_result:?}");
+        let out = b_result.unwrap_or_else(|e| panic!("b was interrupted by a's timeout: {e}"));
+        assert_eq!(out["count"], Message::Integer(1));
     });
-    std::thread::sleep(Duration::from_secs(1));
-    let a_ended = std::sync::Mutex::new(a_ended);
-    let hold: reflow_script::OutputSink = Arc::new(move |_: &str, _: Message| {
-        let _ = a_ended.lock().unwrap().recv_timeout(Duration::from_secs(30));
-    });
-    let b_result = b.call_with_sink(json!({"in": 1}), &hold);
-    let a_result = looping.join().unwrap();
-    assert!(matches!(a_result, Err(ScriptError::LimitExceeded { .. })), "{a_result:?}");
-    let out = b_result.unwrap_or_else(|e| panic!("b was interrupted by a's timeout: {e}"));
-    assert_eq!(out["count"], Message::Integer(1));
 }
 
 #[test]
 fn a_log_flood_is_cut_at_the_output_limit_without_failing_the_call() {
-    #[derive(Clone, Default)]
-    struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
-    impl Write for Captured {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
+    on_both_backends(|| {
+        #[derive(Clone, Default)]
+        struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
+        impl Write for Captured {
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(buf);
+                Ok(buf.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
         }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_env_filter("reflow_script=info")
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
-    let limits = Limits { max_output_bytes: 10_000, ..Limits::default() };
-    let mut actor = start("flood.wasm", &[], limits, json!({}));
-    // Plugin logs run on the calling thread, so a thread-local subscriber sees them.
-    tracing::subscriber::with_default(subscriber, || {
-        actor.call(json!({"log": 1_000})).expect("logging never fails a call");
-        actor.call(json!({"log": 10})).unwrap();
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_env_filter("reflow_script=info")
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        let limits = Limits { max_output_bytes: 10_000, ..Limits::default() };
+        let mut actor = start("flood.wasm", &[], limits, json!({}));
+        // Plugin logs run on the calling thread, so a thread-local subscriber sees them.
+        tracing::subscriber::with_default(subscriber, || {
+            actor.call(json!({"log": 1_000})).expect("logging never fails a call");
+            actor.call(json!({"log": 10})).unwrap();
+        });
+        let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        let lines = text.lines().filter(|l| l.contains("xxxxxxxxxx")).count();
+        assert_eq!(lines, 100 + 10, "10000 bytes of 100-byte lines in the first call, all 10 in the next");
+        assert_eq!(text.matches("further log lines are dropped").count(), 1, "{text}");
     });
-    let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
-    let lines = text.lines().filter(|l| l.contains("xxxxxxxxxx")).count();
-    assert_eq!(lines, 100 + 10, "10000 bytes of 100-byte lines in the first call, all 10 in the next");
-    assert_eq!(text.matches("further log lines are dropped").count(), 1, "{text}");
 }
 
 #[test]
 fn a_plugin_looping_in_get_metadata_fails_to_load_naming_the_limit() {
-    let limits = Limits { call_timeout: Duration::from_millis(200), ..Limits::default() };
-    let err = start_sandboxed("loop_metadata.wasm", "a", &[], limits, json!({})).err().unwrap();
-    assert!(matches!(err, ScriptError::Metadata { .. }), "{err:?}");
-    assert_eq!(err.to_string(), "loop_metadata.wasm: invalid metadata from `get_metadata`: exceeded the 200 ms call time limit");
+    on_both_backends(|| {
+        let limits = Limits { call_timeout: Duration::from_millis(200), ..Limits::default() };
+        let err = start_sandboxed("loop_metadata.wasm", "a", &[], limits, json!({})).err().unwrap();
+        assert!(matches!(err, ScriptError::Metadata { .. }), "{err:?}");
+        assert_eq!(err.to_string(), "loop_metadata.wasm: invalid metadata from `get_metadata`: exceeded the 200 ms call time limit");
+    });
+}
+
+/// The wasmtime backend has no HTTP client, no read-only directory and no fuel metering: a
+/// module needing one runs on the Extism backend whatever was asked; other grants stay.
+#[test]
+fn modules_needing_extism_only_features_are_loaded_there() {
+    use reflow_script::{Backend, PluginModule, ScriptConfig};
+    let dir = data_dir("routing");
+    let load = |grants: &[String], limits: Limits| {
+        let script = ScriptConfig { packages: Some(grants.to_vec()), ..ScriptConfig::new(plugin_bytes("doubler.wasm")) };
+        PluginModule::load_on(Backend::Wasmtime, "doubler.wasm", &script, limits).unwrap().backend()
+    };
+    let d = dir.display();
+    assert_eq!(load(&[], Limits::default()), Backend::Wasmtime);
+    assert_eq!(load(&[format!("fs:rw:{d}=/data"), "env:A=b".into()], Limits::default()), Backend::Wasmtime);
+    assert_eq!(load(&[format!("fs:ro:{d}=/data")], Limits::default()), Backend::Extism);
+    assert_eq!(load(&["http:127.0.0.1".into()], Limits::default()), Backend::Extism);
+    assert_eq!(load(&[], Limits { fuel: Some(1_000_000), ..Limits::default() }), Backend::Extism);
 }

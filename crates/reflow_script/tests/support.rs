@@ -1,6 +1,6 @@
 //! Finding built plugins and driving one call.
 
-use reflow_script::{ActorConfig, ExtismEngine, Limits, Message, OutputSink, PluginModule, ScriptConfig};
+use reflow_script::{ActorConfig, Backend, ExtismEngine, Limits, Message, OutputSink, PluginModule, ScriptConfig};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -65,8 +65,8 @@ pub fn object(json: Value) -> Map<String, Value> {
 }
 
 /// An actor under a sandbox test. The sandbox tests (`sandbox.rs`) reach the engine only
-/// through this trait and [`start_sandboxed`], so that they can run unchanged against another
-/// engine implementing the same ABI: implement the trait for it and switch `start_sandboxed`.
+/// through this trait and [`start_sandboxed`], which runs on [`current_backend`]: each test
+/// body runs once per backend ([`on_both_backends`]).
 pub trait SandboxedActor {
     fn call(&mut self, payload: Value) -> Result<HashMap<String, Message>, reflow_script::ScriptError>;
     fn call_with_sink(&mut self, payload: Value, sink: &OutputSink) -> Result<HashMap<String, Message>, reflow_script::ScriptError>;
@@ -87,8 +87,28 @@ impl SandboxedActor for ExtismEngine {
     }
 }
 
+thread_local! {
+    static BACKEND: std::cell::Cell<Backend> = const { std::cell::Cell::new(Backend::Wasmtime) };
+}
+
+/// The backend [`start_sandboxed`] asks for on this thread.
+pub fn current_backend() -> Backend {
+    BACKEND.with(|b| b.get())
+}
+
+/// Runs `body` once on each backend (the wasmtime one first). A module whose grants or limits
+/// need the Extism backend runs there in both rounds (`PluginModule::load_on`).
+pub fn on_both_backends(body: impl Fn()) {
+    for backend in [Backend::Wasmtime, Backend::Extism] {
+        eprintln!("--- on the {backend:?} backend");
+        BACKEND.with(|b| b.set(backend));
+        body();
+    }
+    BACKEND.with(|b| b.set(Backend::Wasmtime));
+}
+
 /// Starts plugin `name` as actor `actor` with `grants` (grant strings), `limits` and its
-/// per-process `config`: the one place the sandbox tests name an engine.
+/// per-process `config`, on [`current_backend`]: the one place the sandbox tests name an engine.
 pub fn start_sandboxed(
     name: &str,
     actor: &str,
@@ -98,7 +118,7 @@ pub fn start_sandboxed(
 ) -> Result<Box<dyn SandboxedActor>, reflow_script::ScriptError> {
     let packages = (!grants.is_empty()).then(|| grants.iter().map(|g| g.to_string()).collect());
     let script = ScriptConfig { packages, ..ScriptConfig::new(plugin_bytes(name)) };
-    let module = PluginModule::load(name, &script, limits)?;
+    let module = PluginModule::load_on(current_backend(), name, &script, limits)?;
     let actor = ActorConfig {
         node_id: actor.to_string(),
         component: module.metadata().component.clone(),
@@ -117,7 +137,7 @@ pub fn start_pair_sandboxed(
     limits: Limits,
     config: Value,
 ) -> Result<(ActorBox, ActorBox), reflow_script::ScriptError> {
-    let module = PluginModule::load(name, &ScriptConfig::new(plugin_bytes(name)), limits)?;
+    let module = PluginModule::load_on(current_backend(), name, &ScriptConfig::new(plugin_bytes(name)), limits)?;
     let actor = |node: &str| ActorConfig {
         node_id: node.to_string(),
         component: module.metadata().component.clone(),

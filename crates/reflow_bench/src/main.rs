@@ -1,0 +1,29 @@
+//! The benchmark suite behind `cargo xtask bench`. Every figure is printed beside a baseline
+//! measured in the same process run, because this machine is shared and noisy: only ratios
+//! mean anything. Prints one JSON object per line (one row of the table); xtask runs it under
+//! `RUST_BACKTRACE=0` and `=1` and writes the merged table to `docs/performance.md`.
+//!
+//! Usage: `reflow_bench PLUGINS_DIR [--noflo DIR]`, or the subprocess modes
+//! `--cold-start PLUGIN N` and `--rss PLUGIN N` (each prints one number).
+
+mod cases;
+mod measure;
+
+use std::path::PathBuf;
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("--cold-start") => cases::cold_start_child(&PathBuf::from(&args[1]), args[2].parse().unwrap_or(1)),
+        Some("--rss") => cases::rss_child(&PathBuf::from(&args[1]), args[2].parse().unwrap_or(1)),
+        Some(dir) => {
+            let noflo = args.iter().position(|a| a == "--noflo").and_then(|i| args.get(i + 1)).map(PathBuf::from);
+            cases::run_all(&PathBuf::from(dir), noflo.as_deref())
+        }
+        None => Err("usage: reflow_bench PLUGINS_DIR [--noflo DIR]".to_string()),
+    };
+    if let Err(e) = result {
+        eprintln!("reflow_bench: {e}");
+        std::process::exit(1);
+    }
+}

@@ -1,0 +1,121 @@
+//! `reflow state show|export|import|clear`, and opening a graph's state store for `reflow run`.
+
+use crate::args::{StateArgs, StateCommand, StoreArgs};
+use anyhow::{bail, Context, Result};
+use reflow_network::{default_state_dir, graph_id, load_graph};
+use reflow_state::{DbStore, Snapshot, StateStore, StoreOptions};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+fn state_dir(graph: &Path, store: &StoreArgs) -> PathBuf {
+    store.state_dir.clone().unwrap_or_else(|| default_state_dir(graph))
+}
+
+fn options(store: &StoreArgs) -> StoreOptions {
+    StoreOptions { max_state_bytes: store.max_state_bytes }
+}
+
+/// The store `reflow run` uses for `graph`, created if there is none yet.
+pub fn open_or_create(graph: &Path, store: &StoreArgs) -> Result<DbStore> {
+    Ok(DbStore::open_or_create(&state_dir(graph, store), options(store))?)
+}
+
+pub fn state(command: &StateCommand) -> Result<()> {
+    let (StateCommand::Show(args)
+    | StateCommand::Export { state: args, .. }
+    | StateCommand::Import { state: args, .. }
+    | StateCommand::Clear { state: args, .. }) = command;
+    // The graph id comes from the file name: a mistyped name would silently show nothing.
+    if !args.graph.is_file() {
+        bail!("{}: no such graph file", args.graph.display());
+    }
+    match command {
+        StateCommand::Show(args) => show(args),
+        StateCommand::Export { state, output } => export(state, output.as_deref()),
+        StateCommand::Import { state, file } => import(state, file),
+        StateCommand::Clear { state, process } => clear(state, process.as_deref()),
+    }
+}
+
+/// The existing store, or `None` after telling the user there is none.
+fn existing(args: &StateArgs) -> Result<Option<DbStore>> {
+    let dir = state_dir(&args.graph, &args.store);
+    let store = DbStore::open_existing(&dir, options(&args.store))?;
+    if store.is_none() {
+        eprintln!("reflow: no state stored in {}", dir.display());
+    }
+    Ok(store)
+}
+
+fn show(args: &StateArgs) -> Result<()> {
+    let Some(store) = existing(args)? else { return Ok(()) };
+    let graph = graph_id(&args.graph);
+    let actors = store.actors(&graph)?;
+    if actors.is_empty() {
+        eprintln!("reflow: no state stored for graph {graph:?} in {}", store.path().display());
+    }
+    let mut out = std::io::stdout().lock();
+    for (process, record) in actors {
+        let state = serde_json::Value::Object(record.state);
+        let pending = match record.pending.len() {
+            0 => String::new(),
+            n => format!("  ({n} message(s) to deliver again at the next run)"),
+        };
+        writeln!(out, "{process}: {state}{pending}")?;
+    }
+    Ok(())
+}
+
+fn export(args: &StateArgs, output: Option<&Path>) -> Result<()> {
+    let graph = graph_id(&args.graph);
+    let snapshot = match existing(args)? {
+        Some(store) => Snapshot::export(&store, &graph)?,
+        None => Snapshot::export(&reflow_state::MemoryStore::default(), &graph)?,
+    };
+    match output {
+        Some(path) => std::fs::write(path, snapshot.to_json()).with_context(|| format!("cannot write {}", path.display()))?,
+        None => std::io::stdout().lock().write_all(snapshot.to_json().as_bytes())?,
+    }
+    Ok(())
+}
+
+fn import(args: &StateArgs, file: &Path) -> Result<()> {
+    let (name, text) = if file == Path::new("-") {
+        let mut text = String::new();
+        std::io::stdin().read_to_string(&mut text).context("cannot read stdin")?;
+        ("stdin".to_string(), text)
+    } else {
+        let text = std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+        (file.display().to_string(), text)
+    };
+    let snapshot = Snapshot::parse(&name, &text)?;
+    // Only a plugin process of this graph has state: anything else is a mistake worth stopping for.
+    let graph = load_graph(&args.graph)?;
+    let problems: Vec<String> = snapshot
+        .actors
+        .keys()
+        .filter_map(|process| match graph.process(process) {
+            None => Some(format!("{name}: process {process:?} is not in {}", args.graph.display())),
+            Some(p) if !p.is_plugin() => {
+                Some(format!("{name}: process {process:?} is the built-in {:?}, which keeps no state", p.component))
+            }
+            Some(_) => None,
+        })
+        .collect();
+    if !problems.is_empty() {
+        bail!("{}", problems.join("\n"));
+    }
+    let store = open_or_create(&args.graph, &args.store)?;
+    let id = graph_id(&args.graph);
+    snapshot.restore(&store, &id)?;
+    eprintln!("reflow: graph {id:?} now has the state of {} actor(s) from {name}", snapshot.actors.len());
+    Ok(())
+}
+
+fn clear(args: &StateArgs, process: Option<&str>) -> Result<()> {
+    let Some(store) = existing(args)? else { return Ok(()) };
+    let graph = graph_id(&args.graph);
+    let removed = store.clear(&graph, process)?;
+    eprintln!("reflow: cleared the state of {removed} actor(s) of graph {graph:?}");
+    Ok(())
+}

@@ -1,0 +1,16 @@
+//! End-to-end tests of the `reflow` binary: what a user types, what they see, the exit code.
+//! Plugins come from `cargo xtask build-plugins`.
+
+mod support;
+
+// `reflow inspect` and `reflow call` on the example plugins, and their errors.
+mod call;
+// `reflow run` and `reflow validate` on graph files.
+mod run;
+// Graph files over the built plugins, and what `reflow run` and `reflow state export` print,
+// for the two state topics below.
+mod graphs;
+// `reflow run --state-dir`, the default state directory, `reflow state show|export|import|clear`.
+mod state;
+// SIGKILL in the middle of a run, restart, and the guarantee of docs/state.md.
+mod crash;

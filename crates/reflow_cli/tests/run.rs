@@ -1,0 +1,92 @@
+use crate::support::*;
+use serde_json::{json, Value};
+use std::path::Path;
+
+fn write_graph(dir: &Path, name: &str, graph: &Value) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, serde_json::to_vec_pretty(graph).unwrap()).unwrap();
+    path.display().to_string()
+}
+
+fn scratch(test: &str) -> std::path::PathBuf {
+    let dir = root().join("target/test-graphs").join(test);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn the_demo_graph_prints_the_expected_values() {
+    // --ephemeral: the counts below are those of a first run (docs/state.md).
+    let out = reflow(&["run", "examples/graphs/demo.json", "--ephemeral"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    let printed: Vec<&str> = text.lines().filter(|l| !l.starts_with('{')).collect();
+    assert_eq!(printed, vec!["2", "4", "6", "8", "10"]);
+    let counts: Vec<Value> = text.lines().filter(|l| l.starts_with('{')).map(|l| serde_json::from_str(l).unwrap()).collect();
+    let want: Vec<Value> = (101..=105).map(|n| json!({"port": "count", "message": {"type": "Integer", "data": n}})).collect();
+    assert_eq!(counts, want);
+    let summary = stderr(&out);
+    assert!(summary.lines().any(|l| l.split_whitespace().collect::<Vec<_>>() == ["double", "5", "5", "5", "0", "0", "0"]), "{summary}");
+}
+
+#[test]
+fn every_validation_error_is_one_line_naming_file_process_and_port() {
+    let dir = scratch("validation");
+    let doubler = plugin("doubler.wasm");
+    let graph = json!({
+        "processes": {
+            "a": {"component": doubler},
+            "b": {"component": "core/Nope"},
+            "c": {"component": "missing.wasm"},
+            "d": {"component": doubler}
+        },
+        "connections": [
+            {"src": {"process": "a", "port": "outptu"}, "tgt": {"process": "d", "port": "input"}}
+        ]
+    });
+    let file = write_graph(&dir, "broken.json", &graph);
+    for command in ["validate", "run"] {
+        let out = reflow(&[command, &file]);
+        assert!(!out.status.success());
+        let err = stderr(&out);
+        let lines: Vec<&str> = err.lines().collect();
+        assert_eq!(lines.len(), 4, "{err}");
+        assert!(lines.iter().all(|l| l.starts_with("error: ") && l.contains("broken.json")), "{err}");
+        for needle in [r#"process "a": outport "outptu""#, r#"process "a": required inport "input""#, r#""core/Nope""#, "missing.wasm"] {
+            assert!(err.contains(needle), "{needle} not in:\n{err}");
+        }
+    }
+}
+
+#[test]
+fn a_broken_graph_file_names_the_line() {
+    let dir = scratch("broken-json");
+    let path = dir.join("bad.json");
+    std::fs::write(&path, "{\n  \"processes\": {,\n}").unwrap();
+    let out = reflow(&["run", &path.display().to_string()]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("bad.json:2:"), "file:line:column expected: {err}");
+}
+
+#[test]
+fn a_run_with_a_failing_actor_finishes_the_others_and_exits_nonzero() {
+    let dir = scratch("failing-run");
+    let graph = json!({
+        "processes": {
+            "src": {"component": "reflow/Range", "metadata": {"config": {"start": 1, "end": 3}}},
+            "double": {"component": plugin("doubler.wasm")},
+            "bad": {"component": plugin("failing.wasm")}
+        },
+        "connections": [
+            {"src": {"process": "src", "port": "out"}, "tgt": {"process": "double", "port": "input"}},
+            {"data": "boom", "tgt": {"process": "bad", "port": "fail"}}
+        ],
+        "outports": {"out": {"process": "double", "port": "output"}}
+    });
+    let out = reflow(&["run", &write_graph(&dir, "g.json", &graph)]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(stdout(&out).lines().count(), 3, "every healthy message is delivered");
+    assert!(stderr(&out).contains("error: actor bad: boom"), "{}", stderr(&out));
+}

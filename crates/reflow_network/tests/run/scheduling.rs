@@ -1,0 +1,171 @@
+use super::support::Collector;
+use reflow_abi::{Message, PluginMetadata, PortDefinition};
+use reflow_network::scheduler::{run, ActorSpec, Export, Route, RunOptions};
+use reflow_network::{builtins, Component, ComponentError, Outputs};
+use serde_json::json;
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+fn builtin(name: &str, config: serde_json::Value) -> Box<dyn Component> {
+    builtins::create(name, config.as_object().unwrap(), Path::new(".")).unwrap().unwrap()
+}
+
+fn actor(name: &str, component: Box<dyn Component>) -> ActorSpec {
+    ActorSpec { name: name.into(), component, initial: Vec::new(), policy: Default::default() }
+}
+
+fn route(from: usize, outport: &str, to: usize, inport: &str) -> Route {
+    Route { from, outport: outport.into(), to, inport: inport.into() }
+}
+
+fn port(name: &str, required: bool) -> PortDefinition {
+    PortDefinition::new(name, "", "Any", required)
+}
+
+/// Records every payload it is called with.
+struct Recorder {
+    metadata: PluginMetadata,
+    calls: Arc<Mutex<Vec<HashMap<String, Message>>>>,
+}
+
+impl Recorder {
+    fn new(inports: Vec<PortDefinition>) -> (Self, Arc<Mutex<Vec<HashMap<String, Message>>>>) {
+        let calls = Arc::new(Mutex::new(Vec::new()));
+        let metadata = PluginMetadata { component: "test/Recorder".into(), description: String::new(), inports, outports: vec![], config_schema: None };
+        (Recorder { metadata, calls: calls.clone() }, calls)
+    }
+}
+
+impl Component for Recorder {
+    fn metadata(&self) -> &PluginMetadata {
+        &self.metadata
+    }
+    fn process(&mut self, payload: HashMap<String, Message>, _: &Outputs) -> Result<(), ComponentError> {
+        self.calls.lock().unwrap().push(payload);
+        Ok(())
+    }
+}
+
+#[test]
+fn order_is_kept_per_connection_when_two_sources_merge() {
+    let actors = vec![
+        actor("low", builtin("reflow/Range", json!({"start": 1, "end": 2000}))),
+        actor("high", builtin("reflow/Range", json!({"start": 100_001, "end": 102_000}))),
+        actor("merge", builtin("core/Repeat", json!({}))),
+    ];
+    let routes = [route(0, "out", 2, "in"), route(1, "out", 2, "in")];
+    let exports = [Export { name: "out".into(), actor: 2, port: "out".into() }];
+    let collector = Arc::new(Collector::default());
+    let options = RunOptions { queue_capacity: 4, ..RunOptions::default() };
+    run(actors, &routes, &exports, &options, collector.clone());
+    let got = super::support::integers(&collector.exported.lock().unwrap(), "out");
+    let low: Vec<i64> = got.iter().copied().filter(|&i| i <= 2000).collect();
+    let high: Vec<i64> = got.iter().copied().filter(|&i| i > 2000).collect();
+    assert_eq!(low, (1..=2000).collect::<Vec<_>>());
+    assert_eq!(high, (100_001..=102_000).collect::<Vec<_>>());
+}
+
+/// A source that counts what it has started to send.
+struct CountingSource {
+    metadata: PluginMetadata,
+    total: u64,
+    started: Arc<AtomicU64>,
+}
+
+impl Component for CountingSource {
+    fn metadata(&self) -> &PluginMetadata {
+        &self.metadata
+    }
+    fn process(&mut self, _: HashMap<String, Message>, _: &Outputs) -> Result<(), ComponentError> {
+        Ok(())
+    }
+    fn run_source(&mut self, out: &Outputs) -> Result<(), ComponentError> {
+        for i in 0..self.total {
+            self.started.fetch_add(1, Ordering::SeqCst);
+            out.send("out", Message::Integer(i as i64));
+        }
+        Ok(())
+    }
+}
+
+/// A slow sink that records the largest gap between what the source started to send and
+/// what it has consumed: the number of messages buffered between them.
+struct BacklogSink {
+    metadata: PluginMetadata,
+    started: Arc<AtomicU64>,
+    consumed: u64,
+    max_backlog: Arc<AtomicU64>,
+}
+
+impl Component for BacklogSink {
+    fn metadata(&self) -> &PluginMetadata {
+        &self.metadata
+    }
+    fn process(&mut self, _: HashMap<String, Message>, _: &Outputs) -> Result<(), ComponentError> {
+        self.consumed += 1;
+        std::thread::sleep(std::time::Duration::from_micros(100));
+        let backlog = self.started.load(Ordering::SeqCst) - self.consumed;
+        self.max_backlog.fetch_max(backlog, Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+#[test]
+fn a_slow_sink_holds_a_fast_source_to_the_queue_capacity() {
+    let started = Arc::new(AtomicU64::new(0));
+    let max_backlog = Arc::new(AtomicU64::new(0));
+    let meta = |inports, outports| PluginMetadata { component: "test".into(), description: String::new(), inports, outports, config_schema: None };
+    let source = CountingSource { metadata: meta(vec![], vec![port("out", false)]), total: 3000, started: started.clone() };
+    let sink = BacklogSink { metadata: meta(vec![port("in", false)], vec![]), started: started.clone(), consumed: 0, max_backlog: max_backlog.clone() };
+    let capacity = 8;
+    let options = RunOptions { queue_capacity: capacity, ..RunOptions::default() };
+    let report = run(
+        vec![actor("fast", Box::new(source)), actor("slow", Box::new(sink))],
+        &[route(0, "out", 1, "in")],
+        &[],
+        &options,
+        Arc::new(Collector::default()),
+    );
+    assert_eq!(report.actors[1].received, 3000);
+    // Buffered at most: the queue, plus the message the source is blocked sending.
+    let backlog = max_backlog.load(Ordering::SeqCst);
+    assert!(backlog <= capacity as u64 + 1, "backlog {backlog} exceeds the queue capacity {capacity}");
+}
+
+#[test]
+fn initial_packets_arrive_before_anything_else() {
+    let (recorder, calls) = Recorder::new(vec![port("data", false), port("setting", false)]);
+    let mut target = actor("target", Box::new(recorder));
+    target.initial = vec![("setting".into(), Message::String("first".into())), ("setting".into(), Message::String("second".into()))];
+    let actors = vec![actor("src", builtin("reflow/Range", json!({"start": 1, "end": 50}))), target];
+    run(actors, &[route(0, "out", 1, "data")], &[], &RunOptions::default(), Arc::new(Collector::default()));
+    let calls = calls.lock().unwrap();
+    assert_eq!(calls.len(), 52);
+    assert_eq!(calls[0]["setting"], Message::String("first".into()));
+    assert_eq!(calls[1]["setting"], Message::String("second".into()));
+    assert!(calls[2..].iter().all(|c| c.contains_key("data") && c.len() == 1), "one port per call without required ports");
+}
+
+#[test]
+fn required_inports_gate_calls_until_each_holds_a_message() {
+    let (recorder, calls) = Recorder::new(vec![port("x", true), port("y", true), port("note", false)]);
+    let mut target = actor("pair", Box::new(recorder));
+    target.initial = vec![
+        ("x".into(), Message::Integer(1)),
+        ("note".into(), Message::String("n".into())),
+        ("x".into(), Message::Integer(2)),
+        ("x".into(), Message::Integer(3)),
+        ("y".into(), Message::Integer(10)),
+        ("y".into(), Message::Integer(20)),
+    ];
+    let report = run(vec![target], &[], &[], &RunOptions::default(), Arc::new(Collector::default()));
+    let calls = calls.lock().unwrap();
+    assert_eq!(calls.len(), 2);
+    assert_eq!((calls[0]["x"].clone(), calls[0]["y"].clone()), (Message::Integer(1), Message::Integer(10)));
+    assert_eq!(calls[0]["note"], Message::String("n".into()), "optional ports that hold a message ride along");
+    assert_eq!((calls[1]["x"].clone(), calls[1]["y"].clone()), (Message::Integer(2), Message::Integer(20)));
+    assert!(!calls[1].contains_key("note"));
+    assert_eq!(report.actors[0].unfired, 1, "x=3 never found a y");
+}

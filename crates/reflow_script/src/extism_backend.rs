@@ -1,0 +1,147 @@
+//! The reference backend: plugins run by the `extism` crate itself. Slower per call than the
+//! wasmtime backend (see `wasmtime_backend`), it is kept as the test oracle the differential
+//! tests compare against, for users who want Extism's own behaviour (`--engine extism`), and
+//! for the sandbox features only it has: HTTP (`http:` grants), read-only directories
+//! (`fs:ro:` grants) and fuel metering ([`Limits::fuel`]). A module needing one of these is
+//! loaded here whatever backend was asked for (see [`PluginModule::load_on`](crate::PluginModule::load_on)).
+//!
+//! Each actor gets its own compilation, in its own wasmtime engine: Extism stops a call that
+//! runs past its time limit by bumping its *engine's* epoch, which interrupts every call
+//! running on that engine, so actors sharing one would kill each other's calls. Wasmtime's
+//! module cache makes each extra compilation a lookup.
+
+use crate::call_state::CallState;
+use crate::host_functions::{host_functions, CallContext};
+use crate::module::CallFailure;
+use crate::{Grants, Limit, Limits};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+/// The Extism setup every plugin gets: our host functions, the limits, and only what `grants`
+/// allows: WASI (when the module imports it) with the granted directories preopened and no
+/// env or args, HTTP to the granted hosts only, the granted env values as Extism config.
+fn builder(bytes: &[u8], wasi: bool, limits: Limits, grants: &Grants) -> extism::PluginBuilder<'static> {
+    let mut manifest = extism::Manifest::new([extism::Wasm::data(bytes.to_vec())])
+        .with_timeout(limits.call_timeout)
+        .with_memory_max(limits.max_memory_pages)
+        .with_config(grants.env.iter().map(|(k, v)| (k.clone(), v.clone())));
+    manifest.memory.max_http_response_bytes = Some(limits.max_output_bytes);
+    if !grants.http_hosts.is_empty() {
+        manifest = manifest.with_allowed_hosts(grants.http_hosts.iter().cloned());
+    }
+    for path in &grants.paths {
+        // Extism's convention: a `ro:` prefix on the host path preopens it read-only.
+        let host = path.host.display().to_string();
+        let host = if path.writable { host } else { format!("ro:{host}") };
+        manifest = manifest.with_allowed_path(host, &path.guest);
+    }
+    let mut builder = extism::PluginBuilder::new(manifest).with_wasi(wasi).with_functions(host_functions());
+    if let Some(fuel) = limits.fuel {
+        builder = builder.with_fuel_limit(fuel);
+    }
+    builder
+}
+
+/// A plugin compiled for the Extism crate, and what it takes to compile it again per actor.
+pub(crate) struct ExtismModule {
+    /// The compilation made at load (it read the metadata), handed to the first actor.
+    first: Arc<extism::CompiledPlugin>,
+    claimed: AtomicBool,
+    source: Arc<[u8]>,
+    wasi: bool,
+    limits: Limits,
+    grants: Grants,
+}
+
+impl ExtismModule {
+    pub fn compile(bytes: &[u8], wasi: bool, limits: Limits, grants: &Grants) -> Result<ExtismModule, String> {
+        let first = extism::CompiledPlugin::new(builder(bytes, wasi, limits, grants)).map_err(|e| format!("{e:#}"))?;
+        Ok(ExtismModule {
+            first: Arc::new(first),
+            claimed: AtomicBool::new(false),
+            source: bytes.into(),
+            wasi,
+            limits,
+            grants: grants.clone(),
+        })
+    }
+
+    /// The module compiled into an engine of the actor's own (see the module documentation).
+    fn compile_for_actor(&self) -> Result<Arc<extism::CompiledPlugin>, String> {
+        if !self.claimed.swap(true, Ordering::AcqRel) {
+            return Ok(self.first.clone());
+        }
+        extism::CompiledPlugin::new(builder(&self.source, self.wasi, self.limits, &self.grants))
+            .map(Arc::new)
+            .map_err(|e| format!("{e:#}"))
+    }
+}
+
+pub(crate) struct ExtismInstance {
+    compiled: Arc<extism::CompiledPlugin>,
+    plugin: extism::Plugin,
+}
+
+impl ExtismInstance {
+    /// An instance for a new actor, on an engine of its own.
+    pub fn new(module: &ExtismModule) -> Result<ExtismInstance, String> {
+        ExtismInstance::on(module.compile_for_actor()?)
+    }
+
+    /// An instance on the load-time compilation, to read the metadata (no actor runs yet).
+    pub fn for_metadata(module: &ExtismModule) -> Result<ExtismInstance, String> {
+        ExtismInstance::on(module.first.clone())
+    }
+
+    fn on(compiled: Arc<extism::CompiledPlugin>) -> Result<ExtismInstance, String> {
+        let plugin = extism::Plugin::new_from_compiled(&compiled).map_err(|e| format!("{e:#}"))?;
+        Ok(ExtismInstance { compiled, plugin })
+    }
+
+    /// A fresh instance on the same engine, after a failed call.
+    pub fn restart(&mut self) -> Result<(), String> {
+        self.plugin = extism::Plugin::new_from_compiled(&self.compiled).map_err(|e| format!("{e:#}"))?;
+        Ok(())
+    }
+
+    pub fn call(&mut self, function: &str, input: &[u8], call: CallState) -> Result<(Vec<u8>, CallState), CallFailure> {
+        let context = CallContext::new(call);
+        let output = self.plugin.call_with_host_context::<&[u8], &[u8], _>(function, input, context.clone()).map(<[u8]>::to_vec);
+        let mut guard = context.lock();
+        match output {
+            Ok(output) => {
+                let mut call = CallState::new(guard.actor.clone(), std::mem::take(&mut guard.state), guard.sink.take());
+                call.send_budget = guard.send_budget;
+                call.state_budget = guard.state_budget;
+                call.log_budget = guard.log_budget;
+                call.log_capped = guard.log_capped;
+                Ok((output, call))
+            }
+            Err(e) => Err(CallFailure { limit: guard.exceeded.or_else(|| exceeded_limit(&e)), reason: describe_failure(&e) }),
+        }
+    }
+}
+
+/// Which limit stopped a call, from the error Extism reports: its epoch timeout says
+/// `timeout`, its memory limiter `oom`, fuel exhaustion `plugin ran out of fuel`.
+fn exceeded_limit(error: &extism::Error) -> Option<Limit> {
+    error.chain().find_map(|cause| match cause.to_string().as_str() {
+        "timeout" => Some(Limit::Time),
+        "oom" => Some(Limit::Memory),
+        "plugin ran out of fuel" => Some(Limit::Fuel),
+        _ => None,
+    })
+}
+
+/// One line for a failed call: the plugin's own error message, or the trap without the wasm
+/// backtrace Extism attaches (frame addresses help nobody reading a graph's error report).
+fn describe_failure(error: &extism::Error) -> String {
+    let parts: Vec<String> = error
+        .chain()
+        .map(|cause| cause.to_string())
+        .filter(|text| !text.starts_with("error while executing at wasm backtrace"))
+        .filter_map(|text| text.lines().next().map(|line| line.trim().to_string()))
+        .filter(|line| !line.is_empty())
+        .collect();
+    parts.join(": ")
+}
