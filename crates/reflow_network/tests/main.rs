@@ -6,3 +6,6 @@
 
 // Graph files: the FBP JSON loader and writer, validation, the shared fixtures, fuzzing.
 mod graph;
+
+// The scheduler: edge observation and halting (options for live editors).
+mod scheduler;
