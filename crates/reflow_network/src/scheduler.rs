@@ -19,9 +19,9 @@
 //!
 //! Two options serve a live editor (the network protocol) and cost nothing when off:
 //! [`RunOptions::observe_edges`] reports each message crossing a connection to
-//! [`Observer::edge_data`], and [`RunOptions::halt`] ends a run that would not end by itself
-//! (a cycle, or actors waiting on each other), because closing inboxes is the only way an
-//! actor blocked on `recv` learns that nothing more will come.
+//! [`Observer::edge_data`], and [`RunOptions::halt`] ends a run at once, queued messages
+//! dropped, where `stop` only stops sources and lets queues drain (slow actors may hold
+//! minutes of work; the scheduler itself would also run a cycle, which validation forbids).
 
 use crate::component::{Component, ComponentError, Outputs};
 use reflow_abi::Message;

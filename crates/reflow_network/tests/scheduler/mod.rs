@@ -61,7 +61,8 @@ fn edges_are_not_observed_unless_asked() {
 
 #[test]
 fn halting_ends_a_cycle_that_never_ends_by_itself() {
-    // a -> b -> a, one packet circling forever: without halt, `run` never returns.
+    // a -> b -> a, one packet circling forever (validation forbids cycles, the scheduler does
+    // not): without halt, `run` never returns.
     let actors = vec![
         actor("a", "core/Repeat", vec![("in".into(), Message::Integer(1))]),
         actor("b", "core/Repeat", vec![]),
