@@ -4,6 +4,7 @@
 mod args;
 mod call;
 mod run;
+mod serve;
 
 use clap::Parser;
 use std::process::ExitCode;
@@ -16,6 +17,7 @@ fn main() -> ExitCode {
         args::Command::Call(a) => call::call(&a),
         args::Command::Run(a) => run::run(&a),
         args::Command::Validate(a) => run::validate(&a),
+        args::Command::Serve(a) => serve::serve(&a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
