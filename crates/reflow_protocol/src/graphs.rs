@@ -10,12 +10,15 @@ use crate::network::NetworkState;
 use reflow_network::graph::{EditError, ExportedPort, Group, Metadata, PortDirection};
 use reflow_network::Graph;
 use serde_json::{json, Map, Value};
+use crate::trace::Tracer;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// A graph being edited, and its network when started.
 pub struct GraphEntry {
     pub graph: Graph,
     pub network: NetworkState,
+    pub tracer: Arc<Tracer>,
 }
 
 pub const NO_GRAPH: &str = "No graph specified";
@@ -241,7 +244,7 @@ fn clear(graphs: &mut HashMap<String, GraphEntry>, payload: &Value) -> Result<Ve
             graph.properties.insert(key.to_string(), value.clone());
         }
     }
-    if let Some(mut old) = graphs.insert(id, GraphEntry { graph, network: NetworkState::default() }) {
+    if let Some(mut old) = graphs.insert(id, GraphEntry { graph, network: NetworkState::default(), tracer: Arc::default() }) {
         old.network.halt();
     }
     Ok(vec![Reply::new("graph", "clear", body)])

@@ -11,7 +11,7 @@
 //!   answers through a [`Client`]; network events go to every client through the [`Hub`].
 //! - [`messages`] holds the wire envelope and the protocol's spellings (edge ids, port types).
 //!
-//! Sub-protocols: `runtime`, `component`, `graph` and `network` (see `docs/fbp-protocol.md`
+//! Sub-protocols: `runtime`, `component`, `graph`, `network` and `trace` (see `docs/fbp-protocol.md`
 //! for each message's status). A graph edited here is a plain [`reflow_network::Graph`]: it
 //! runs with [`reflow_network::Network`] as `reflow run` runs a file, and exports as FBP JSON.
 
@@ -22,6 +22,7 @@ pub mod messages;
 mod network;
 mod runtime;
 mod server;
+mod trace;
 
 pub use error::ProtocolError;
 pub use runtime::{Client, Hub, Runtime, RuntimeConfig};

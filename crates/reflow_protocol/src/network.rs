@@ -15,6 +15,7 @@
 use crate::graphs::{target, GraphEntry};
 use crate::messages::{edge_id, initial_id, port, wire_port, Refusal, Reply, Request};
 use crate::runtime::{Hub, RuntimeConfig};
+use crate::trace::Tracer;
 use reflow_abi::Message;
 use reflow_network::graph::PortRef;
 use reflow_network::{ActorFailure, Graph, Network, Observer, RunOptions};
@@ -24,6 +25,26 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
+
+/// Where a graph's network events go: every client, and its trace when on.
+#[derive(Clone)]
+pub struct Events {
+    graph: String,
+    hub: Arc<Hub>,
+    tracer: Arc<Tracer>,
+}
+
+impl Events {
+    pub fn new(graph: &str, hub: Arc<Hub>, tracer: Arc<Tracer>) -> Events {
+        Events { graph: graph.to_string(), hub, tracer }
+    }
+
+    fn send(&self, command: &str, payload: Value) {
+        let reply = Reply::new("network", command, payload);
+        self.tracer.record(&self.graph, &reply, &now());
+        self.hub.broadcast(&reply);
+    }
+}
 
 /// A graph's network: whether it was started (and not stopped since) and its live run.
 #[derive(Default)]
@@ -72,20 +93,17 @@ pub fn handle(
     request: &Request,
 ) -> Result<Vec<Reply>, Refusal> {
     let (id, entry) = target(graphs, request)?;
+    let events = Events::new(&id, hub.clone(), entry.tracer.clone());
     let state = &mut entry.network;
     match request.command.as_str() {
         "start" => {
-            start(&id, &entry.graph, state, hub, config);
+            start(&entry.graph, state, events, config);
             Ok(vec![])
         }
         "stop" => {
             let uptime = state.uptime();
             state.halt();
-            hub.broadcast(&Reply::new(
-                "network",
-                "stopped",
-                json!({"graph": id, "started": false, "running": false, "time": now(), "uptime": uptime}),
-            ));
+            events.send("stopped", json!({"graph": id, "started": false, "running": false, "time": now(), "uptime": uptime}));
             Ok(vec![])
         }
         "getstatus" => Ok(vec![status(&id, state)]),
@@ -124,7 +142,8 @@ fn status(id: &str, state: &NetworkState) -> Reply {
 
 /// Validates and starts `graph`; announces `started` and the IIPs before the first actor
 /// runs, so they come first. A graph that cannot start gets `network:error`.
-fn start(id: &str, graph: &Graph, state: &mut NetworkState, hub: &Arc<Hub>, config: &RuntimeConfig) {
+fn start(graph: &Graph, state: &mut NetworkState, events: Events, config: &RuntimeConfig) {
+    let id = events.graph.clone();
     state.halt();
     // Plugin paths are relative to the components folder: the graph "lives" there.
     let base: PathBuf = config.components.clone().unwrap_or_default();
@@ -132,11 +151,11 @@ fn start(id: &str, graph: &Graph, state: &mut NetworkState, hub: &Arc<Hub>, conf
     let network = match Network::from_graph(&file, graph.clone(), config.limits) {
         Ok(network) => network,
         Err(e) => {
-            hub.broadcast(&Reply::new("network", "error", json!({"message": e.to_string(), "graph": id})));
+            events.send("error", json!({"message": e.to_string(), "graph": id}));
             return;
         }
     };
-    let observer = Arc::new(EdgeReporter::new(id, graph, hub.clone(), state.selection.as_deref()));
+    let observer = Arc::new(EdgeReporter::new(graph, events.clone(), state.selection.as_deref()));
     let run = Run {
         stop: Arc::new(AtomicBool::new(false)),
         halt: Arc::new(AtomicBool::new(false)),
@@ -145,7 +164,7 @@ fn start(id: &str, graph: &Graph, state: &mut NetworkState, hub: &Arc<Hub>, conf
         since: Instant::now(),
         observer: observer.clone(),
     };
-    hub.broadcast(&Reply::new("network", "started", json!({"graph": id, "started": true, "running": true, "time": now()})));
+    events.send("started", json!({"graph": id, "started": true, "running": true, "time": now()}));
     for iip in graph.initials() {
         observer.report(json!({"id": initial_id(&iip.tgt), "graph": id, "tgt": wire_port(&iip.tgt), "data": iip.data}));
         if graph.process(&iip.tgt.process).is_some_and(|p| p.component == "core/Output") {
@@ -153,25 +172,21 @@ fn start(id: &str, graph: &Graph, state: &mut NetworkState, hub: &Arc<Hub>, conf
         }
     }
     let options = RunOptions { stop: run.stop.clone(), observe_edges: true, halt: Some(run.halt.clone()), ..RunOptions::default() };
-    let (running, stopped_by_user, events, graph_id, since) =
-        (run.running.clone(), run.stopped_by_user.clone(), hub.clone(), id.to_string(), run.since);
+    let (running, stopped_by_user, run_events, graph_id, since) =
+        (run.running.clone(), run.stopped_by_user.clone(), events.clone(), id.clone(), run.since);
     let spawned = std::thread::Builder::new().name(format!("network {id}")).spawn(move || {
         let result = network.run(&options, observer);
         running.store(false, Ordering::SeqCst);
         if let Err(e) = result {
-            events.broadcast(&Reply::new("network", "error", json!({"message": e.to_string(), "graph": graph_id})));
+            run_events.send("error", json!({"message": e.to_string(), "graph": graph_id}));
         }
         if !stopped_by_user.load(Ordering::SeqCst) {
             let uptime = since.elapsed().as_secs_f64();
-            events.broadcast(&Reply::new(
-                "network",
-                "stopped",
-                json!({"graph": graph_id, "started": true, "running": false, "time": now(), "uptime": uptime}),
-            ));
+            run_events.send("stopped", json!({"graph": graph_id, "started": true, "running": false, "time": now(), "uptime": uptime}));
         }
     });
     if let Err(e) = spawned {
-        hub.broadcast(&Reply::new("network", "error", json!({"message": format!("cannot start the network: {e}"), "graph": id})));
+        events.send("error", json!({"message": format!("cannot start the network: {e}"), "graph": id}));
         return;
     }
     state.run = Some(run);
@@ -190,14 +205,14 @@ struct EdgeInfo {
 
 /// The scheduler's observer for a protocol run: turns edge traffic and failures into events.
 struct EdgeReporter {
-    graph: String,
-    hub: Arc<Hub>,
+    events: Events,
     /// Indexed like the scheduler's routes: the graph's edges in order.
     edges: Vec<EdgeInfo>,
 }
 
 impl EdgeReporter {
-    fn new(graph_id: &str, graph: &Graph, hub: Arc<Hub>, selection: Option<&[(PortRef, PortRef)]>) -> EdgeReporter {
+    fn new(graph: &Graph, events: Events, selection: Option<&[(PortRef, PortRef)]>) -> EdgeReporter {
+        let graph_id = events.graph.clone();
         let edges = graph
             .edges()
             .map(|edge| EdgeInfo {
@@ -213,7 +228,7 @@ impl EdgeReporter {
                 into_output: graph.process(&edge.tgt.process).is_some_and(|p| p.component == "core/Output"),
             })
             .collect();
-        EdgeReporter { graph: graph_id.to_string(), hub, edges }
+        EdgeReporter { events, edges }
     }
 
     fn select(&self, selection: &[(PortRef, PortRef)]) {
@@ -224,7 +239,7 @@ impl EdgeReporter {
     }
 
     fn report(&self, event: Value) {
-        self.hub.broadcast(&Reply::new("network", "data", event));
+        self.events.send("data", event);
     }
 
     /// What `core/Output` prints: a string as it is, anything else as JSON.
@@ -233,7 +248,7 @@ impl EdgeReporter {
             Value::String(text) => text.clone(),
             other => other.to_string(),
         };
-        self.hub.broadcast(&Reply::new("network", "output", json!({"message": message, "type": "message"})));
+        self.events.send("output", json!({"message": message, "type": "message"}));
     }
 }
 
@@ -241,11 +256,7 @@ impl Observer for EdgeReporter {
     fn exported(&self, _port: &str, _message: &Message) {}
 
     fn failed(&self, failure: &ActorFailure) {
-        self.hub.broadcast(&Reply::new(
-            "network",
-            "processerror",
-            json!({"id": failure.actor, "error": failure.message, "graph": self.graph}),
-        ));
+        self.events.send("processerror", json!({"id": failure.actor, "error": failure.message, "graph": self.events.graph}));
     }
 
     fn edge_data(&self, route: usize, message: &Message) {
@@ -262,7 +273,7 @@ impl Observer for EdgeReporter {
 }
 
 /// The current time as RFC 3339 UTC (`2026-11-27T21:05:00.123Z`), as the protocol's `time`.
-fn now() -> String {
+pub fn now() -> String {
     let since_epoch = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
     let secs = since_epoch.as_secs();
     let (days, rest) = (secs / 86_400, secs % 86_400);

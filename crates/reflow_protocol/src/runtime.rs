@@ -26,6 +26,7 @@ pub const CAPABILITIES: &[&str] = &[
     "network:status",
     "network:data",
     "network:control",
+    "protocol:trace",
 ];
 
 /// How the runtime behaves, whatever the transport.
@@ -156,7 +157,7 @@ impl Runtime {
                 // sends them itself (a run's first events may come before it returns).
                 network::handle(&mut graphs, &self.hub, &self.config, &request).map(|replies| replies.into_iter().for_each(respond))
             }
-            "trace" => Err("The trace protocol is not implemented by this runtime".to_string()),
+            "trace" => crate::trace::handle(&mut lock(&self.graphs), &request).map(|replies| replies.into_iter().for_each(respond)),
             other => Err(format!("Unknown protocol {other:?}")),
         };
         if let Err(message) = result {

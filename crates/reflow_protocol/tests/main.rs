@@ -23,3 +23,6 @@ mod errors;
 
 // component:list: built-ins and the plugins of the components folder.
 mod components;
+
+// trace:* : network events recorded and dumped as a flowtrace.
+mod trace;
