@@ -1,8 +1,6 @@
 //! Why the server cannot serve. Errors in what a client sends are not Rust errors: they are
 //! answered with the protocol's `error` messages and the server goes on.
 
-use std::net::SocketAddr;
-
 #[derive(Debug, thiserror::Error)]
 pub enum ProtocolError {
     #[error("cannot listen on {addr}: {source}")]
@@ -10,9 +8,6 @@ pub enum ProtocolError {
 
     #[error("cannot start the server's async runtime: {0}")]
     Runtime(std::io::Error),
-
-    #[error("listener on {addr} failed: {source}")]
-    Accept { addr: SocketAddr, source: std::io::Error },
 
     #[error("components directory {dir}: {reason}")]
     Components { dir: String, reason: String },

@@ -7,7 +7,7 @@
 use crate::components::Catalog;
 use crate::messages::{self, object, string, wire_port, Refusal, Reply, Request};
 use crate::network::NetworkState;
-use reflow_network::graph::{EditError, ExportedPort, Group, Metadata, PortDirection};
+use reflow_network::graph::{Connection, EditError, ExportedPort, Group, Metadata, PortDirection};
 use reflow_network::Graph;
 use serde_json::{json, Map, Value};
 use crate::trace::Tracer;
@@ -75,20 +75,15 @@ pub fn handle(graphs: &mut HashMap<String, GraphEntry>, catalog: &Catalog, reque
             let node = string(payload, "id")?;
             let mut replies = Vec::new();
             for connection in graph.connections() {
-                let touches = connection.tgt().process == node || connection.src().is_some_and(|s| s.process == node);
-                if !touches {
-                    continue;
-                }
-                replies.push(match connection.src() {
-                    Some(src) => reply("removeedge", json!({"src": wire_port(src), "tgt": wire_port(connection.tgt())})),
-                    None => {
-                        let data = match connection {
-                            reflow_network::graph::Connection::Initial(iip) => iip.data.clone(),
-                            reflow_network::graph::Connection::Edge(_) => Value::Null,
-                        };
-                        reply("removeinitial", json!({"src": {"data": data}, "tgt": wire_port(connection.tgt())}))
+                match connection {
+                    Connection::Edge(edge) if edge.src.process == node || edge.tgt.process == node => {
+                        replies.push(reply("removeedge", json!({"src": wire_port(&edge.src), "tgt": wire_port(&edge.tgt)})));
                     }
-                });
+                    Connection::Initial(iip) if iip.tgt.process == node => {
+                        replies.push(reply("removeinitial", json!({"src": {"data": iip.data}, "tgt": wire_port(&iip.tgt)})));
+                    }
+                    _ => {}
+                }
             }
             for direction in [PortDirection::In, PortDirection::Out] {
                 for (public, port) in graph.exports(direction) {

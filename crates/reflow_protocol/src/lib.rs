@@ -25,5 +25,5 @@ mod server;
 mod trace;
 
 pub use error::ProtocolError;
-pub use runtime::{Client, Hub, Runtime, RuntimeConfig};
+pub use runtime::{Backlog, Client, Hub, Runtime, RuntimeConfig, MAX_BACKLOG};
 pub use server::{serve, ServeConfig};

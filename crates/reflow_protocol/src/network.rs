@@ -42,7 +42,11 @@ impl Events {
     fn send(&self, command: &str, payload: Value) {
         let reply = Reply::new("network", command, payload);
         self.tracer.record(&self.graph, &reply, &now());
-        self.hub.broadcast(&reply);
+        match command {
+            // Packets may come faster than a client reads; a slow one misses some.
+            "data" | "output" => self.hub.broadcast_lossy(&reply),
+            _ => self.hub.broadcast(&reply),
+        }
     }
 }
 

@@ -10,7 +10,7 @@ use reflow_script::Limits;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::mpsc::UnboundedSender;
 
@@ -42,17 +42,48 @@ pub struct RuntimeConfig {
     pub limits: Limits,
 }
 
+/// Messages a client may have queued before `data` and `output` events for it are dropped
+/// (a network can send packets far faster than an editor reads them).
+pub const MAX_BACKLOG: usize = 10_000;
+
 /// One connected client: where its messages go (its connection's writer).
 #[derive(Clone)]
 pub struct Client {
     id: u64,
     tx: UnboundedSender<String>,
+    /// Messages queued and not yet written; the writer counts them down ([`Backlog::written`]).
+    backlog: Backlog,
+}
+
+/// How many messages wait in a client's queue.
+#[derive(Clone, Default)]
+pub struct Backlog(Arc<AtomicUsize>);
+
+impl Backlog {
+    /// The writer wrote one message.
+    pub fn written(&self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl Client {
     pub fn send(&self, reply: &Reply) {
+        self.send_text(reply.to_text());
+    }
+
+    fn send_text(&self, text: String) -> bool {
+        self.backlog.0.fetch_add(1, Ordering::Relaxed);
         // A closed channel means the connection is gone; nothing is left to tell.
-        let _ = self.tx.send(reply.to_text());
+        let sent = self.tx.send(text).is_ok();
+        if !sent {
+            self.backlog.written();
+        }
+        sent
+    }
+
+    /// The count its writer must decrement for each message written.
+    pub fn backlog(&self) -> Backlog {
+        self.backlog.clone()
     }
 }
 
@@ -66,7 +97,7 @@ pub struct Hub {
 impl Hub {
     /// Registers a connection's writer.
     pub fn join(&self, tx: UnboundedSender<String>) -> Client {
-        let client = Client { id: self.next_id.fetch_add(1, Ordering::Relaxed), tx };
+        let client = Client { id: self.next_id.fetch_add(1, Ordering::Relaxed), tx, backlog: Backlog::default() };
         lock(&self.clients).push(client.clone());
         client
     }
@@ -77,7 +108,20 @@ impl Hub {
 
     pub fn broadcast(&self, reply: &Reply) {
         let text = reply.to_text();
-        lock(&self.clients).retain(|c| c.tx.send(text.clone()).is_ok());
+        lock(&self.clients).retain(|c| c.send_text(text.clone()));
+    }
+
+    /// Like [`Hub::broadcast`], but skips clients with more than [`MAX_BACKLOG`] messages
+    /// waiting: for events a slow client can miss (`data`, `output`) without losing track.
+    pub fn broadcast_lossy(&self, reply: &Reply) {
+        let text = reply.to_text();
+        lock(&self.clients).retain(|c| {
+            if c.backlog.0.load(Ordering::Relaxed) > MAX_BACKLOG {
+                tracing::debug!("client {}: {} dropped, {MAX_BACKLOG} messages wait already", c.id, reply.command);
+                return true;
+            }
+            c.send_text(text.clone())
+        });
     }
 }
 

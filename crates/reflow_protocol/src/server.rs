@@ -96,8 +96,10 @@ async fn connection(runtime: Arc<Runtime>, stream: TcpStream, peer: SocketAddr) 
     let (mut sink, mut source) = socket.split();
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
     let client = runtime.hub().join(tx);
+    let backlog = client.backlog();
     let writer = tokio::spawn(async move {
         while let Some(text) = rx.recv().await {
+            backlog.written();
             if sink.send(Frame::text(text)).await.is_err() {
                 break;
             }

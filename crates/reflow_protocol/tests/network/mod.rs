@@ -135,3 +135,38 @@ fn a_failing_actor_is_reported_by_name_and_an_invalid_graph_cannot_start() {
     assert!(error["message"].as_str().unwrap().contains("missing.wasm"), "{error:#}");
     assert_eq!(error["graph"], "bad");
 }
+
+#[test]
+fn a_client_that_does_not_read_misses_packets_but_not_replies() {
+    use reflow_protocol::{Runtime, MAX_BACKLOG};
+    let dir = components_dir("backlog", &["doubler.wasm"]);
+    let runtime = Runtime::new(RuntimeConfig { components: Some(dir), ..RuntimeConfig::default() });
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let client = runtime.hub().join(tx);
+    let send = |protocol: &str, command: &str, payload: serde_json::Value| {
+        runtime.handle(&client, &json!({"protocol": protocol, "command": command, "payload": payload}).to_string());
+    };
+    send("graph", "clear", json!({"id": "flood"}));
+    send("graph", "addnode", json!({"id": "count", "component": "reflow/Range", "metadata": {"config": {"start": 1, "end": 1_000_000_000_000i64}}, "graph": "flood"}));
+    send("graph", "addnode", json!({"id": "sink", "component": "core/Drop", "graph": "flood"}));
+    send("graph", "addedge", json!({"src": {"node": "count", "port": "out"}, "tgt": {"node": "sink", "port": "in"}, "graph": "flood"}));
+    send("network", "start", json!({"graph": "flood"}));
+    // Nobody reads `rx` while the range counts.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while rx.len() <= MAX_BACKLOG && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    send("network", "getstatus", json!({"graph": "flood"}));
+    send("network", "stop", json!({"graph": "flood"}));
+
+    let mut texts = Vec::new();
+    while let Ok(text) = rx.try_recv() {
+        texts.push(serde_json::from_str::<serde_json::Value>(&text).unwrap());
+    }
+    let data = texts.iter().filter(|m| m["command"] == "data").count();
+    assert!(data > 1000, "packets were reported: {data}");
+    assert!(data <= MAX_BACKLOG + 1, "the backlog stayed bounded: {data} data events queued");
+    let last: Vec<&str> = texts[texts.len() - 2..].iter().map(|m| m["command"].as_str().unwrap()).collect();
+    assert_eq!(last, ["status", "stopped"], "replies and control events are never dropped");
+}
