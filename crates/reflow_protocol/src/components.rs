@@ -9,16 +9,37 @@ use reflow_abi::{PluginMetadata, PortDefinition};
 use reflow_network::{builtins, PluginCatalog};
 use reflow_script::Limits;
 use serde_json::{json, Value};
+use crate::runtime::lock;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 pub struct Catalog {
     dir: Option<PathBuf>,
     limits: Limits,
+    /// Plugins compiled to learn their port types for `runtime:ports` (kept: that message
+    /// follows every exported-port edit).
+    port_types: Mutex<PluginCatalog>,
 }
 
 impl Catalog {
     pub fn new(dir: Option<PathBuf>, limits: Limits) -> Catalog {
-        Catalog { dir, limits }
+        let port_types = Mutex::new(PluginCatalog::new(&dir.clone().unwrap_or_default(), limits));
+        Catalog { dir, limits, port_types }
+    }
+
+    /// The FBP type of `component`'s port (`all` when the component or port is unknown).
+    pub fn port_type(&self, component: &str, port: &str, inport: bool) -> String {
+        let metadata = if component.ends_with(".wasm") {
+            lock(&self.port_types).module(component).ok().map(|m| m.metadata().clone())
+        } else {
+            builtins::metadata(component)
+        };
+        metadata
+            .and_then(|m| {
+                let ports = if inport { &m.inports } else { &m.outports };
+                ports.iter().find(|p| p.name.eq_ignore_ascii_case(port)).map(|p| fbp_port_type(&p.port_type))
+            })
+            .unwrap_or_else(|| "all".into())
     }
 
     /// True if `component` is a built-in or names a plugin (a `.wasm` path): what a node may

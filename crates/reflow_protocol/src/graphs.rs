@@ -216,7 +216,30 @@ pub fn handle(graphs: &mut HashMap<String, GraphEntry>, catalog: &Catalog, reque
         }
         other => return Err(format!("Unknown graph command {other:?}")),
     };
+    // The protocol wants the graph's ports re-sent whenever they change.
+    let ports_changed = replies.iter().any(|r| {
+        matches!(r.command.as_str(), "addinport" | "removeinport" | "renameinport" | "addoutport" | "removeoutport" | "renameoutport")
+    });
+    let mut replies = replies;
+    if ports_changed {
+        replies.push(ports_message(&id, graph, catalog));
+    }
     Ok(replies)
+}
+
+/// `runtime:ports`: the graph's exported ports, typed by the inner ports' components.
+fn ports_message(id: &str, graph: &Graph, catalog: &Catalog) -> Reply {
+    let list = |direction: PortDirection| -> Vec<Value> {
+        graph
+            .exports(direction)
+            .map(|(public, port)| {
+                let component = graph.process(&port.process).map(|p| p.component.as_str()).unwrap_or_default();
+                let port_type = catalog.port_type(component, &port.port, direction == PortDirection::In);
+                json!({"id": public, "type": port_type, "required": false, "addressable": false})
+            })
+            .collect()
+    };
+    Reply::new("runtime", "ports", json!({"graph": id, "inPorts": list(PortDirection::In), "outPorts": list(PortDirection::Out)}))
 }
 
 /// `graph:clear`: a new empty graph under `id` (replacing one of that id, whose network is

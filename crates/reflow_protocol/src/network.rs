@@ -6,6 +6,7 @@
 //!   and each IIP when the network starts, with the protocol's `SRC() OUT -> IN TGT()` ids.
 //! - `output`: each message arriving at a `core/Output` node (what it prints).
 //! - `processerror`: a failed call, naming the node; `error`: a network that cannot start.
+//! - `runtime:packet`: each message reaching an exported outport of the graph.
 //! - `stopped`: on `network:stop`, and also when the network ends by itself (every input
 //!   exhausted), then with `started: true`, as `getstatus` reports it.
 //!
@@ -40,11 +41,15 @@ impl Events {
     }
 
     fn send(&self, command: &str, payload: Value) {
-        let reply = Reply::new("network", command, payload);
+        self.send_in("network", command, payload);
+    }
+
+    fn send_in(&self, protocol: &str, command: &str, payload: Value) {
+        let reply = Reply::new(protocol, command, payload);
         self.tracer.record(&self.graph, &reply, &now());
         match command {
             // Packets may come faster than a client reads; a slow one misses some.
-            "data" | "output" => self.hub.broadcast_lossy(&reply),
+            "data" | "output" | "packet" => self.hub.broadcast_lossy(&reply),
             _ => self.hub.broadcast(&reply),
         }
     }
@@ -257,7 +262,10 @@ impl EdgeReporter {
 }
 
 impl Observer for EdgeReporter {
-    fn exported(&self, _port: &str, _message: &Message) {}
+    /// What reaches an exported outport goes out as `runtime:packet`.
+    fn exported(&self, port: &str, message: &Message) {
+        self.events.send_in("runtime", "packet", json!({"port": port, "event": "data", "payload": message.data(), "graph": self.events.graph}));
+    }
 
     fn failed(&self, failure: &ActorFailure) {
         self.events.send("processerror", json!({"id": failure.actor, "error": failure.message, "graph": self.events.graph}));

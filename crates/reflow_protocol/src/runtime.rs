@@ -227,6 +227,7 @@ impl Runtime {
                 }
                 Ok(vec![Reply::new("runtime", "runtime", payload)])
             }
+            "packet" => Err("Sending packets into a graph's exported inports is not supported by this runtime".to_string()),
             other => Err(format!("Unknown runtime command {other:?}")),
         }
     }

@@ -39,12 +39,19 @@ fn edits_are_echoed_with_the_schema_keys() {
     let renamed = c.request("graph", "renamenode", json!({"from": "d", "to": "sink", "graph": "g"}), "renamenode");
     assert_eq!(renamed, json!({"from": "d", "to": "sink", "graph": "g"}));
 
+    // Each change of the graph's ports is followed by runtime:ports, the whole list.
+    let port = |name: &str| json!({"id": name, "type": "all", "required": false, "addressable": false});
     c.request("graph", "addinport", json!({"public": "start", "node": "r", "port": "in", "graph": "g"}), "addinport");
-    let port = c.request("graph", "renameinport", json!({"from": "start", "to": "go", "graph": "g"}), "renameinport");
-    assert_eq!(port, json!({"from": "start", "to": "go", "graph": "g"}));
+    assert_eq!(c.expect("runtime", "ports"), json!({"graph": "g", "inPorts": [port("start")], "outPorts": []}));
+    let renamed = c.request("graph", "renameinport", json!({"from": "start", "to": "go", "graph": "g"}), "renameinport");
+    assert_eq!(renamed, json!({"from": "start", "to": "go", "graph": "g"}));
+    assert_eq!(c.expect("runtime", "ports")["inPorts"], json!([port("go")]));
     c.request("graph", "addoutport", json!({"public": "result", "node": "r", "port": "out", "graph": "g"}), "addoutport");
+    assert_eq!(c.expect("runtime", "ports")["outPorts"], json!([port("result")]));
     c.request("graph", "renameoutport", json!({"from": "result", "to": "res", "graph": "g"}), "renameoutport");
+    c.expect("runtime", "ports");
     assert_eq!(c.request("graph", "removeoutport", json!({"public": "res", "graph": "g"}), "removeoutport"), json!({"public": "res", "graph": "g"}));
+    assert_eq!(c.expect("runtime", "ports"), json!({"graph": "g", "inPorts": [port("go")], "outPorts": []}));
 
     let group = c.request("graph", "addgroup", json!({"name": "all", "nodes": ["r", "sink"], "graph": "g"}), "addgroup");
     assert_eq!(group, json!({"name": "all", "nodes": ["r", "sink"], "graph": "g"}));
@@ -65,6 +72,7 @@ fn edits_are_echoed_with_the_schema_keys() {
         }
     }
     assert_eq!(commands, ["removeedge", "removeinitial", "removeinport", "removenode"]);
+    assert_eq!(c.expect("runtime", "ports"), json!({"graph": "g", "inPorts": [], "outPorts": []}));
 }
 
 #[test]
@@ -112,6 +120,11 @@ fn an_edited_graph_exports_as_fbp_json_that_runs_like_a_graph_file() {
         check_schema(&reply);
         assert_eq!(reply["command"], message["command"], "{reply:#}");
     }
+
+    // The export's type comes from the plugin's metadata (Integer).
+    let ports: Value = serde_json::from_str(&rx.try_recv().expect("runtime:ports")).unwrap();
+    check_schema(&ports);
+    assert_eq!(ports["payload"]["outPorts"], json!([{"id": "result", "type": "int", "required": false, "addressable": false}]));
 
     let text = runtime.graph_json("calc").expect("the graph exists");
     let file = dir.join("calc.json");

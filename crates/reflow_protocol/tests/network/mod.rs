@@ -26,6 +26,8 @@ fn server_with_doubler(test: &str) -> Client {
 fn a_started_wasm_network_reports_its_data_output_and_end() {
     let mut c = server_with_doubler("data");
     doubler_graph(&mut c);
+    c.request("graph", "addoutport", json!({"public": "doubled", "node": "double", "port": "output", "graph": "calc"}), "addoutport");
+    c.expect("runtime", "ports");
     c.send("network", "start", json!({"graph": "calc"}));
     let started = c.recv();
     assert_eq!(started["command"], "started", "started comes first: {started:#}");
@@ -33,11 +35,13 @@ fn a_started_wasm_network_reports_its_data_output_and_end() {
 
     let mut data = Vec::new();
     let mut output = Vec::new();
+    let mut packets = Vec::new();
     let ended = loop {
         let message = c.recv();
         match message["command"].as_str().unwrap() {
             "data" => data.push(message["payload"].clone()),
             "output" => output.push(message["payload"]["message"].clone()),
+            "packet" => packets.push(message["payload"].clone()),
             "stopped" => break message["payload"].clone(),
             other => panic!("unexpected {other}: {message:#}"),
         }
@@ -53,6 +57,7 @@ fn a_started_wasm_network_reports_its_data_output_and_end() {
         ]
     );
     assert_eq!(output, vec![json!("42")]);
+    assert_eq!(packets, vec![json!({"port": "doubled", "event": "data", "payload": 42, "graph": "calc"})], "exported outport");
     assert_eq!((ended["started"].clone(), ended["running"].clone()), (json!(true), json!(false)), "ended by itself");
 
     let status = c.request("network", "getstatus", json!({"graph": "calc"}), "status");
