@@ -10,3 +10,6 @@ mod graph;
 mod run;
 // Durable actor state: restore on start, commit before release, redelivery, limits.
 mod state;
+
+// The scheduler: edge observation and halting (options for live editors).
+mod scheduler;
