@@ -7,10 +7,14 @@
 //!   Go plugin (examples/go/*) for wasip1, into
 //!   `target/plugins/`. Installs the wasm toolchain it needs when missing (see `toolchain.rs`).
 //! - `demo`: build-plugins, then `reflow run examples/graphs/demo.json`.
-//! - `test`: build-plugins, then the Rust workspace tests and the Go SDK tests.
+//! - `test`: build-plugins, install the pinned `fbp-protocol` npm package, then the Rust
+//!   workspace tests, the Go tests (SDK and plugins), and the FBP protocol's own suite
+//!   (`fbp-test`) against `reflow serve` (needs Node.js; see `fbp_test.rs`).
+//! - `fbp-test`: only that last step.
 //! - `bench`: the benchmark suite under RUST_BACKTRACE=0 and =1, written to docs/performance.md.
 
 mod bench;
+mod fbp_test;
 mod plugins;
 mod toolchain;
 
@@ -30,14 +34,24 @@ fn main() -> Result<()> {
             run(cmd.current_dir(&root))
         }
         Some("test") => {
+            // Before any long build: without Node.js the protocol tests cannot run.
+            fbp_test::check_node()?;
             plugins::build_all(&root)?;
+            // reflow_protocol's tests read the protocol's JSON schemas from this package.
+            fbp_test::install(&root)?;
             let mut cmd = cargo();
             cmd.args(["test", "--workspace"]).args(&args[1..]);
             run(cmd.current_dir(&root))?;
-            plugins::test_go(&root)
+            plugins::test_go(&root)?;
+            fbp_test::run_suite(&root)
+        }
+        Some("fbp-test") => {
+            fbp_test::check_node()?;
+            fbp_test::install(&root)?;
+            fbp_test::run_suite(&root)
         }
         Some("bench") => bench::bench(&root),
-        _ => bail!("usage: cargo xtask <build-plugins | demo | test [cargo test args] | bench>"),
+        _ => bail!("usage: cargo xtask <build-plugins | demo | test [cargo test args] | fbp-test | bench>"),
     }
 }
 

@@ -95,7 +95,7 @@ impl Message {
     pub fn from_tagged(value: &Value) -> Result<Message, MessageError> {
         let obj = value
             .as_object()
-            .ok_or_else(|| MessageError(format!("a message must be a JSON object, got {}", kind(value))))?;
+            .ok_or_else(|| MessageError(format!("a message must be a JSON object, got {}", json_kind(value))))?;
         let ty = obj
             .get("type")
             .and_then(Value::as_str)
@@ -106,7 +106,7 @@ impl Message {
 
     /// Builds the variant named `ty` from its `data`.
     pub fn from_type_and_data(ty: &str, data: &Value) -> Result<Message, MessageError> {
-        let wrong = |want: &str| MessageError(format!("a {ty} message needs {want} as data, got {}", kind(data)));
+        let wrong = |want: &str| MessageError(format!("a {ty} message needs {want} as data, got {}", json_kind(data)));
         Ok(match ty {
             "Flow" => Message::Flow,
             "Event" => Message::Event(data.clone()),
@@ -181,7 +181,8 @@ fn as_bytes(data: &Value) -> Option<Vec<u8>> {
         .collect()
 }
 
-fn kind(value: &Value) -> &'static str {
+/// How error messages name a JSON value's kind ("a number", "an object", ...).
+pub fn json_kind(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",

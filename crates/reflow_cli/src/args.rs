@@ -23,6 +23,28 @@ pub enum Command {
     /// Inspect, back up, restore or reset the actor state a graph keeps between runs.
     #[command(subcommand)]
     State(StateCommand),
+    /// Serve the FBP network protocol over WebSocket, so visual editors (Flowhub, noflo-ui)
+    /// can build and run graphs live.
+    Serve(ServeArgs),
+}
+
+#[derive(Args)]
+pub struct ServeArgs {
+    /// Address to listen on; loopback by default, because a client can run any component.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
+    /// Port to listen on (0: any free port; the line printed says which).
+    #[arg(long, default_value_t = 3569)]
+    pub port: u16,
+    /// Require this secret on every message (clients send it as `secret`).
+    #[arg(long)]
+    pub secret: Option<String>,
+    /// Folder of `.wasm` plugins offered as components, named by their path relative to it;
+    /// graphs built over the protocol resolve plugin paths against it. Without it: built-ins only.
+    #[arg(long)]
+    pub components: Option<PathBuf>,
+    #[command(flatten)]
+    pub limits: LimitArgs,
 }
 
 #[derive(Args)]

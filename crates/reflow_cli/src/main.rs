@@ -5,6 +5,7 @@ mod args;
 mod call;
 mod run;
 mod state;
+mod serve;
 
 use clap::Parser;
 use std::process::ExitCode;
@@ -18,6 +19,7 @@ fn main() -> ExitCode {
         args::Command::Run(a) => run::run(&a),
         args::Command::Validate(a) => run::validate(&a),
         args::Command::State(a) => state::state(&a),
+        args::Command::Serve(a) => serve::serve(&a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -231,7 +231,10 @@ impl Network {
 
 /// Actors and their wiring, as the scheduler takes them.
 pub struct Plan {
+    /// One per process, in the graph's order.
     pub actors: Vec<ActorSpec>,
+    /// One per edge: `routes[i]` is the graph's `i`-th edge in [`Graph::edges`] order (what
+    /// [`Observer::edge_data`] numbers by).
     pub routes: Vec<Route>,
     pub exports: Vec<Export>,
 }

@@ -22,6 +22,12 @@
 //! [`ERROR_PORT`] if the graph connects it, else to the run's dead letters; the actor's
 //! [`FailurePolicy`] decides whether it goes on (a plugin's instance has been replaced with
 //! its state from before the call), pauses, stops, or stops the whole graph.
+//!
+//! Two options serve a live editor (the network protocol) and cost nothing when off:
+//! [`RunOptions::observe_edges`] reports each message crossing a connection to
+//! [`Observer::edge_data`], and [`RunOptions::halt`] ends a run at once, queued messages
+//! dropped, where `stop` only stops sources and lets queues drain (slow actors may hold
+//! minutes of work; the scheduler itself would also run a cycle, which validation forbids).
 
 use crate::component::{Component, ComponentError, Outputs};
 use reflow_abi::Message;
@@ -86,6 +92,9 @@ impl std::fmt::Display for DeadLetter {
     }
 }
 
+/// How often an idle actor looks at [`RunOptions::halt`].
+const HALT_POLL: Duration = Duration::from_millis(20);
+
 /// One actor ready to run.
 pub struct ActorSpec {
     pub name: String,
@@ -117,11 +126,19 @@ pub struct RunOptions {
     pub queue_capacity: usize,
     /// Set it to stop sources early (Ctrl-C); messages in flight still finish.
     pub stop: Arc<AtomicBool>,
+    /// Report every message sent on a connection to [`Observer::edge_data`] (off: nothing is
+    /// added to the sending path).
+    pub observe_edges: bool,
+    /// When given and raised, the run ends without waiting for inputs to run out: each actor
+    /// finishes the call it is in, stops receiving (idle actors notice within 20 ms), drops
+    /// what is still queued, calls `finish` and ends. Raise `stop` too, so sources stop.
+    /// An actor blocked sending to a full inbox ends when that inbox's actor does.
+    pub halt: Option<Arc<AtomicBool>>,
 }
 
 impl Default for RunOptions {
     fn default() -> Self {
-        RunOptions { queue_capacity: 64, stop: Arc::new(AtomicBool::new(false)) }
+        RunOptions { queue_capacity: 64, stop: Arc::new(AtomicBool::new(false)), observe_edges: false, halt: None }
     }
 }
 
@@ -185,6 +202,9 @@ pub trait Observer: Send + Sync {
     fn failed(&self, failure: &ActorFailure);
     /// A message that was not processed (see [`DeadLetter`]).
     fn dead_letter(&self, _letter: &DeadLetter) {}
+    /// A message is being sent on `routes[route]` (called only with
+    /// [`RunOptions::observe_edges`], from the sending actor's thread, before delivery).
+    fn edge_data(&self, _route: usize, _message: &Message) {}
 }
 
 /// Where an actor thread reports what went wrong: the observer, and the run's report.
@@ -244,15 +264,16 @@ pub fn run(actors: Vec<ActorSpec>, routes: &[Route], exports: &[Export], options
     let mut handles = Vec::with_capacity(n);
     for (index, (spec, inbox)) in actors.into_iter().zip(receivers).enumerate() {
         let sent = Arc::new(AtomicU64::new(0));
-        let outputs = outputs_for(index, routes, exports, &inboxes, &observer, &sent, &options.stop);
+        let outputs = outputs_for(index, routes, exports, &inboxes, &observer, &sent, options);
         let error_connected = routes.iter().any(|r| r.from == index && r.outport == ERROR_PORT)
             || exports.iter().any(|e| e.actor == index && e.port == ERROR_PORT);
         let reports = reports.clone();
+        let halt = options.halt.clone();
         let name = spec.name.clone();
         let handle = std::thread::Builder::new()
             .name(format!("actor {name}"))
             .spawn(move || {
-                let mut stats = run_actor(spec, inbox, &outputs, error_connected, &reports);
+                let mut stats = run_actor(spec, inbox, halt.as_deref(), &outputs, error_connected, &reports);
                 stats.sent = sent.load(Ordering::Relaxed);
                 stats
             })
@@ -282,12 +303,14 @@ fn outputs_for(
     inboxes: &[Inbox],
     observer: &Arc<dyn Observer>,
     sent: &Arc<AtomicU64>,
-    stop: &Arc<AtomicBool>,
+    options: &RunOptions,
 ) -> Outputs {
-    let mut table: HashMap<String, (Vec<(Inbox, Arc<str>)>, Vec<String>)> = HashMap::new();
-    for route in routes.iter().filter(|r| r.from == index) {
-        table.entry(route.outport.clone()).or_default().0.push((inboxes[route.to].clone(), route.inport.as_str().into()));
+    type Targets = Vec<(Inbox, Arc<str>, usize)>;
+    let mut table: HashMap<String, (Targets, Vec<String>)> = HashMap::new();
+    for (at, route) in routes.iter().enumerate().filter(|(_, r)| r.from == index) {
+        table.entry(route.outport.clone()).or_default().0.push((inboxes[route.to].clone(), route.inport.as_str().into(), at));
     }
+    let observe_edges = options.observe_edges;
     for export in exports.iter().filter(|e| e.actor == index) {
         table.entry(export.port.clone()).or_default().1.push(export.name.clone());
     }
@@ -299,16 +322,37 @@ fn outputs_for(
         for name in exported {
             observer.exported(name, &message);
         }
-        if let Some(((last, last_port), rest)) = targets.split_last() {
-            for (inbox, inport) in rest {
+        if observe_edges {
+            for (_, _, route) in targets {
+                observer.edge_data(*route, &message);
+            }
+        }
+        if let Some(((last, last_port, _), rest)) = targets.split_last() {
+            for (inbox, inport, _) in rest {
                 // A closed inbox means that actor is gone (it cannot happen before its
-                // upstream ends, but a lost message must not take this actor down).
+                // upstream ends unless the run is halted, but a lost message must not take
+                // this actor down).
                 let _ = inbox.send((inport.clone(), message.clone()));
             }
             let _ = last.send((last_port.clone(), message));
         }
     };
-    Outputs::new(Arc::new(sink), stop.clone())
+    Outputs::new(Arc::new(sink), options.stop.clone())
+}
+
+/// The next message, or `None` once the inbox is closed (or the run halted).
+fn receive(inbox: &Receiver<(Arc<str>, Message)>, halt: Option<&AtomicBool>) -> Option<(Arc<str>, Message)> {
+    let Some(halt) = halt else { return inbox.recv().ok() };
+    loop {
+        if halt.load(Ordering::Relaxed) {
+            return None;
+        }
+        match inbox.recv_timeout(HALT_POLL) {
+            Ok(item) => return Some(item),
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => continue,
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return None,
+        }
+    }
 }
 
 /// One actor's supervision: counts its failures and applies its [`FailurePolicy`].
@@ -369,6 +413,7 @@ impl Supervisor<'_> {
 fn run_actor(
     mut spec: ActorSpec,
     inbox: Receiver<(Arc<str>, Message)>,
+    halt: Option<&AtomicBool>,
     outputs: &Outputs,
     error_connected: bool,
     reports: &Reports,
@@ -391,7 +436,7 @@ fn run_actor(
     let required: Vec<String> =
         component.metadata().inports.iter().filter(|p| p.required).map(|p| p.name.clone()).collect();
     let mut queues: HashMap<Arc<str>, VecDeque<Message>> = HashMap::new();
-    while let Ok((port, message)) = inbox.recv() {
+    while let Some((port, message)) = receive(&inbox, halt) {
         stats.received += 1;
         if required.is_empty() {
             let payload = HashMap::from([(port.to_string(), message)]);

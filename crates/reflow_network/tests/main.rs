@@ -12,3 +12,6 @@ mod sandbox;
 mod run;
 // Durable actor state: restore on start, commit before release, redelivery, limits.
 mod state;
+
+// The scheduler: edge observation and halting (options for live editors).
+mod scheduler;

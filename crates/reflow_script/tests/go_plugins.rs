@@ -49,3 +49,24 @@ fn go_counter_continues_from_given_state_and_sends_before_returning() {
         ]
     );
 }
+
+#[test]
+fn go_send_output_arrives_before_the_returned_outputs() {
+    // The greeter sends all but its last greeting with SendOutput, then returns the last one.
+    let module = load("go_greeter.wasm");
+    let config = reflow_script::ActorConfig {
+        node_id: "greeter".into(),
+        config: object(json!({"greeting": "Hi", "repeat": 3})),
+        ..Default::default()
+    };
+    let mut actor = reflow_script::ScriptActor::new(&module, config).unwrap();
+    let recorder = Recorder::default();
+    actor.process(&payload(json!({"name": {"type": "String", "data": "Ada"}})), recorder.sink()).unwrap();
+    let greetings: Vec<String> = recorder
+        .take()
+        .into_iter()
+        .filter(|(port, _)| port == "greeting")
+        .map(|(_, m)| m.data().as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(greetings, vec!["Hi, Ada! (1/3)", "Hi, Ada! (2/3)", "Hi, Ada! (3/3)"]);
+}

@@ -232,6 +232,15 @@ impl Graph {
         }
     }
 
+    /// The metadata of the edge between exactly these ports (its ends change only by
+    /// removing it and adding another).
+    pub fn edge_metadata_mut(&mut self, src: &PortRef, tgt: &PortRef) -> Option<&mut Metadata> {
+        self.connections.iter_mut().find_map(|c| match c {
+            Connection::Edge(edge) if &edge.src == src && &edge.tgt == tgt => Some(&mut edge.metadata),
+            _ => None,
+        })
+    }
+
     /// Adds an IIP: `data` is sent once to `tgt` when the network starts. Several IIPs may
     /// target one port; they are sent in order.
     pub fn add_initial(&mut self, data: Value, tgt: PortRef, metadata: Metadata) -> Result<(), EditError> {
@@ -466,6 +475,9 @@ mod tests {
         let err = g.add_edge(PortRef::new("a", "out"), PortRef::new("nope", "in"), Map::new());
         assert_eq!(err, Err(EditError::UnknownProcess { process: "nope".into() }));
         assert_eq!(g.add_edge(PortRef::new("a", "out"), PortRef::new("b", "in"), Map::new()), Ok(false));
+        g.edge_metadata_mut(&PortRef::new("a", "out"), &PortRef::new("b", "in")).unwrap().insert("route".into(), json!(5));
+        assert_eq!(g.edges().next().unwrap().metadata.get("route"), Some(&json!(5)));
+        assert!(g.edge_metadata_mut(&PortRef::new("a", "out"), &PortRef::new("c", "in")).is_none());
         let removed = g.remove_edge(&PortRef::new("a", "out"), &PortRef::new("b", "in")).unwrap();
         assert_eq!(removed.tgt.process, "b");
         assert!(g.remove_edge(&PortRef::new("a", "out"), &PortRef::new("b", "in")).is_err());

@@ -20,6 +20,7 @@ use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Map, Value};
 use std::fmt;
 use std::path::Path;
+use reflow_abi::json_kind;
 
 /// Reads an FBP JSON graph file.
 pub fn load_json(path: &Path) -> Result<Graph, GraphError> {
@@ -191,24 +192,13 @@ fn key_path(parent: &str, key: &str) -> String {
     }
 }
 
-fn kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
-
 impl Reader<'_> {
     fn malformed(&self, at: &str, reason: impl Into<String>) -> GraphError {
         GraphError::Malformed { file: self.file.to_path_buf(), at: at.to_string(), reason: reason.into() }
     }
 
     fn expected(&self, at: &str, what: &str, got: &Value) -> GraphError {
-        self.malformed(at, format!("expected {what}, got {}", kind(got)))
+        self.malformed(at, format!("expected {what}, got {}", json_kind(got)))
     }
 
     fn build(&self, doc: Document) -> Result<Graph, GraphError> {

@@ -1,0 +1,29 @@
+//! The FBP network-protocol server behind `reflow serve`: editor messages in, calls on the
+//! network out, events back. The wire format is a boundary we do not own, so its types live
+//! here and the network depends on nothing in this crate.
+//!
+//! # Brief overview
+//!
+//! - [`serve`] binds a WebSocket listener (subprotocol `noflo`), then serves every client
+//!   until the process ends; [`ServeConfig`] says where, which secret, which components.
+//! - [`Runtime`] is the state all clients share: the graphs being edited, the component
+//!   catalog and the running networks. [`Runtime::handle`] takes one decoded message and
+//!   answers through a [`Client`]; network events go to every client through the [`Hub`].
+//! - [`messages`] holds the wire envelope and the protocol's spellings (edge ids, port types).
+//!
+//! Sub-protocols: `runtime`, `component`, `graph`, `network` and `trace` (see `docs/fbp-protocol.md`
+//! for each message's status). A graph edited here is a plain [`reflow_network::Graph`]: it
+//! runs with [`reflow_network::Network`] as `reflow run` runs a file, and exports as FBP JSON.
+
+mod components;
+pub mod error;
+mod graphs;
+pub mod messages;
+mod network;
+mod runtime;
+mod server;
+mod trace;
+
+pub use error::ProtocolError;
+pub use runtime::{Backlog, Client, Hub, Runtime, RuntimeConfig, MAX_BACKLOG};
+pub use server::{serve, ServeConfig};

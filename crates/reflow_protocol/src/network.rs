@@ -1,0 +1,320 @@
+//! The `network` sub-protocol: start a graph as a [`Network`], report what crosses its edges,
+//! stop it. A started network runs on its own threads (the scheduler's); its events reach
+//! every client through the [`Hub`], in the order they happen.
+//!
+//! - `data`: every message sent on an edge (or only the edges chosen with `network:edges`),
+//!   and each IIP when the network starts, with the protocol's `SRC() OUT -> IN TGT()` ids.
+//! - `output`: each message arriving at a `core/Output` node (what it prints).
+//! - `processerror`: a failed call, naming the node; `error`: a network that cannot start.
+//! - `runtime:packet`: each message reaching an exported outport of the graph.
+//! - `stopped`: on `network:stop`, and also when the network ends by itself (every input
+//!   exhausted), then with `started: true`, as `getstatus` reports it.
+//!
+//! Stopping raises the scheduler's `stop` (sources end) and `halt` (queued messages are
+//! dropped), so a network ends within a call's time however much work it had left.
+
+use crate::graphs::{target, GraphEntry};
+use crate::messages::{edge_id, initial_id, port, wire_port, Refusal, Reply, Request};
+use crate::runtime::{Hub, RuntimeConfig};
+use crate::trace::Tracer;
+use reflow_abi::Message;
+use reflow_network::graph::PortRef;
+use reflow_network::{ActorFailure, Graph, Network, Observer, RunOptions};
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Instant, SystemTime};
+
+/// Where a graph's network events go: every client, and its trace when on.
+#[derive(Clone)]
+pub struct Events {
+    graph: String,
+    hub: Arc<Hub>,
+    tracer: Arc<Tracer>,
+}
+
+impl Events {
+    pub fn new(graph: &str, hub: Arc<Hub>, tracer: Arc<Tracer>) -> Events {
+        Events { graph: graph.to_string(), hub, tracer }
+    }
+
+    fn send(&self, command: &str, payload: Value) {
+        self.send_in("network", command, payload);
+    }
+
+    fn send_in(&self, protocol: &str, command: &str, payload: Value) {
+        let reply = Reply::new(protocol, command, payload);
+        self.tracer.record(&self.graph, &reply, &now());
+        match command {
+            // Packets may come faster than a client reads; a slow one misses some.
+            "data" | "output" | "packet" => self.hub.broadcast_lossy(&reply),
+            _ => self.hub.broadcast(&reply),
+        }
+    }
+}
+
+/// A graph's network: whether it was started (and not stopped since) and its live run.
+#[derive(Default)]
+pub struct NetworkState {
+    started: bool,
+    run: Option<Run>,
+    /// `network:edges`: the edges to report; `None` reports every edge.
+    selection: Option<Vec<(PortRef, PortRef)>>,
+}
+
+struct Run {
+    stop: Arc<AtomicBool>,
+    halt: Arc<AtomicBool>,
+    /// False once every actor has ended.
+    running: Arc<AtomicBool>,
+    /// Set by `network:stop`: the end of the run is then not announced again.
+    stopped_by_user: Arc<AtomicBool>,
+    since: Instant,
+    observer: Arc<EdgeReporter>,
+}
+
+impl NetworkState {
+    /// Ends the run, if any, without waiting for its threads.
+    pub fn halt(&mut self) {
+        if let Some(run) = self.run.take() {
+            run.stopped_by_user.store(true, Ordering::SeqCst);
+            run.stop.store(true, Ordering::SeqCst);
+            run.halt.store(true, Ordering::SeqCst);
+        }
+        self.started = false;
+    }
+
+    fn running(&self) -> bool {
+        self.run.as_ref().is_some_and(|run| run.running.load(Ordering::SeqCst))
+    }
+
+    fn uptime(&self) -> f64 {
+        self.run.as_ref().map_or(0.0, |run| run.since.elapsed().as_secs_f64())
+    }
+}
+
+pub fn handle(
+    graphs: &mut HashMap<String, GraphEntry>,
+    hub: &Arc<Hub>,
+    config: &RuntimeConfig,
+    request: &Request,
+) -> Result<Vec<Reply>, Refusal> {
+    let (id, entry) = target(graphs, request)?;
+    let events = Events::new(&id, hub.clone(), entry.tracer.clone());
+    let state = &mut entry.network;
+    match request.command.as_str() {
+        "start" => {
+            start(&entry.graph, state, events, config);
+            Ok(vec![])
+        }
+        "stop" => {
+            let uptime = state.uptime();
+            state.halt();
+            events.send("stopped", json!({"graph": id, "started": false, "running": false, "time": now(), "uptime": uptime}));
+            Ok(vec![])
+        }
+        "getstatus" => Ok(vec![status(&id, state)]),
+        "debug" => {
+            // Data events are always sent (the protocol's test suite expects them without
+            // `debug`); the flag has nothing to switch. Acknowledged with the status.
+            match request.payload.get("enable") {
+                Some(Value::Bool(_)) => Ok(vec![status(&id, state)]),
+                _ => Err("`enable` must be true or false".into()),
+            }
+        }
+        "edges" => {
+            let Some(Value::Array(items)) = request.payload.get("edges") else {
+                return Err("Missing `edges` (an array of {src, tgt}) in payload".into());
+            };
+            let mut selection = Vec::new();
+            for item in items {
+                selection.push((port(item, "src")?, port(item, "tgt")?));
+            }
+            if let Some(run) = &state.run {
+                run.observer.select(&selection);
+            }
+            let edges: Vec<Value> =
+                selection.iter().map(|(src, tgt)| json!({"src": wire_port(src), "tgt": wire_port(tgt)})).collect();
+            state.selection = Some(selection);
+            Ok(vec![Reply::new("network", "edges", json!({"graph": id, "edges": edges}))])
+        }
+        "persist" => Err("Persisting networks is not supported by this runtime".into()),
+        other => Err(format!("Unknown network command {other:?}")),
+    }
+}
+
+fn status(id: &str, state: &NetworkState) -> Reply {
+    Reply::new("network", "status", json!({"graph": id, "running": state.running(), "started": state.started}))
+}
+
+/// Validates and starts `graph`; announces `started` and the IIPs before the first actor
+/// runs, so they come first. A graph that cannot start gets `network:error`.
+fn start(graph: &Graph, state: &mut NetworkState, events: Events, config: &RuntimeConfig) {
+    let id = events.graph.clone();
+    state.halt();
+    // Plugin paths are relative to the components folder: the graph "lives" there.
+    let base: PathBuf = config.components.clone().unwrap_or_default();
+    let file = base.join(format!("{}.json", id.replace(['/', '\\'], "_")));
+    let network = match Network::from_graph(&file, graph.clone(), config.limits) {
+        Ok(network) => network,
+        Err(e) => {
+            events.send("error", json!({"message": e.to_string(), "graph": id}));
+            return;
+        }
+    };
+    let observer = Arc::new(EdgeReporter::new(graph, events.clone(), state.selection.as_deref()));
+    let run = Run {
+        stop: Arc::new(AtomicBool::new(false)),
+        halt: Arc::new(AtomicBool::new(false)),
+        running: Arc::new(AtomicBool::new(true)),
+        stopped_by_user: Arc::new(AtomicBool::new(false)),
+        since: Instant::now(),
+        observer: observer.clone(),
+    };
+    events.send("started", json!({"graph": id, "started": true, "running": true, "time": now()}));
+    for iip in graph.initials() {
+        observer.report(json!({"id": initial_id(&iip.tgt), "graph": id, "tgt": wire_port(&iip.tgt), "data": iip.data}));
+        if graph.process(&iip.tgt.process).is_some_and(|p| p.component == "core/Output") {
+            observer.output(&iip.data);
+        }
+    }
+    let options = RunOptions { stop: run.stop.clone(), observe_edges: true, halt: Some(run.halt.clone()), ..RunOptions::default() };
+    let (running, stopped_by_user, run_events, graph_id, since) =
+        (run.running.clone(), run.stopped_by_user.clone(), events.clone(), id.clone(), run.since);
+    let spawned = std::thread::Builder::new().name(format!("network {id}")).spawn(move || {
+        let result = network.run(&options, observer);
+        running.store(false, Ordering::SeqCst);
+        if let Err(e) = result {
+            run_events.send("error", json!({"message": e.to_string(), "graph": graph_id}));
+        }
+        if !stopped_by_user.load(Ordering::SeqCst) {
+            let uptime = since.elapsed().as_secs_f64();
+            run_events.send("stopped", json!({"graph": graph_id, "started": true, "running": false, "time": now(), "uptime": uptime}));
+        }
+    });
+    if let Err(e) = spawned {
+        events.send("error", json!({"message": format!("cannot start the network: {e}"), "graph": id}));
+        return;
+    }
+    state.run = Some(run);
+    state.started = true;
+}
+
+/// One edge as the reporter sees it: its event skeleton, whether to report it, whether it
+/// leads into a `core/Output` node.
+struct EdgeInfo {
+    src: PortRef,
+    tgt: PortRef,
+    event: Value,
+    reported: AtomicBool,
+    into_output: bool,
+}
+
+/// The scheduler's observer for a protocol run: turns edge traffic and failures into events.
+struct EdgeReporter {
+    events: Events,
+    /// Indexed like the scheduler's routes: the graph's edges in order.
+    edges: Vec<EdgeInfo>,
+}
+
+impl EdgeReporter {
+    fn new(graph: &Graph, events: Events, selection: Option<&[(PortRef, PortRef)]>) -> EdgeReporter {
+        let graph_id = events.graph.clone();
+        let edges = graph
+            .edges()
+            .map(|edge| EdgeInfo {
+                src: edge.src.clone(),
+                tgt: edge.tgt.clone(),
+                event: json!({
+                    "id": edge_id(&edge.src, &edge.tgt),
+                    "graph": graph_id,
+                    "src": wire_port(&edge.src),
+                    "tgt": wire_port(&edge.tgt),
+                }),
+                reported: AtomicBool::new(selection.is_none_or(|s| s.iter().any(|(a, b)| a == &edge.src && b == &edge.tgt))),
+                into_output: graph.process(&edge.tgt.process).is_some_and(|p| p.component == "core/Output"),
+            })
+            .collect();
+        EdgeReporter { events, edges }
+    }
+
+    fn select(&self, selection: &[(PortRef, PortRef)]) {
+        for edge in &self.edges {
+            let chosen = selection.iter().any(|(src, tgt)| src == &edge.src && tgt == &edge.tgt);
+            edge.reported.store(chosen, Ordering::Relaxed);
+        }
+    }
+
+    fn report(&self, event: Value) {
+        self.events.send("data", event);
+    }
+
+    /// What `core/Output` prints: a string as it is, anything else as JSON.
+    fn output(&self, data: &Value) {
+        let message = match data {
+            Value::String(text) => text.clone(),
+            other => other.to_string(),
+        };
+        self.events.send("output", json!({"message": message, "type": "message"}));
+    }
+}
+
+impl Observer for EdgeReporter {
+    /// What reaches an exported outport goes out as `runtime:packet`.
+    fn exported(&self, port: &str, message: &Message) {
+        self.events.send_in("runtime", "packet", json!({"port": port, "event": "data", "payload": message.data(), "graph": self.events.graph}));
+    }
+
+    fn failed(&self, failure: &ActorFailure) {
+        self.events.send("processerror", json!({"id": failure.actor, "error": failure.message, "graph": self.events.graph}));
+    }
+
+    fn edge_data(&self, route: usize, message: &Message) {
+        let Some(edge) = self.edges.get(route) else { return };
+        if edge.reported.load(Ordering::Relaxed) {
+            let mut event = edge.event.clone();
+            event["data"] = message.data();
+            self.report(event);
+        }
+        if edge.into_output {
+            self.output(&message.data());
+        }
+    }
+}
+
+/// The current time as RFC 3339 UTC (`2026-11-27T21:05:00.123Z`), as the protocol's `time`.
+pub fn now() -> String {
+    let since_epoch = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
+    let secs = since_epoch.as_secs();
+    let (days, rest) = (secs / 86_400, secs % 86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
+        rest / 3600,
+        rest % 3600 / 60,
+        rest % 60,
+        since_epoch.subsec_millis()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn time_is_rfc3339_utc() {
+        let now = super::now();
+        assert_eq!(now.len(), 24, "{now}");
+        assert!(now.ends_with('Z') && &now[4..5] == "-" && &now[10..11] == "T", "{now}");
+        assert!(now.as_str() > "2024-01-01T00:00:00.000Z", "{now}");
+    }
+}

@@ -1,0 +1,250 @@
+//! The state every client shares and the dispatch of one message: envelope and secret
+//! checks, then the sub-protocol's handler. A bad message is answered with an `error` in its
+//! protocol (or `runtime:error` when it has none) and changes nothing.
+
+use crate::components::Catalog;
+use crate::graphs::{self, GraphEntry};
+use crate::messages::{Reply, Request};
+use crate::network;
+use reflow_script::Limits;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use tokio::sync::mpsc::UnboundedSender;
+
+/// The protocol version we speak (what `fbp-test` tests by default).
+pub const PROTOCOL_VERSION: &str = "0.7";
+
+/// What we claim in `runtime:runtime`.
+pub const CAPABILITIES: &[&str] = &[
+    "protocol:runtime",
+    "protocol:graph",
+    "protocol:component",
+    "protocol:network",
+    "network:status",
+    "network:data",
+    "network:control",
+    "protocol:trace",
+];
+
+/// How the runtime behaves, whatever the transport.
+#[derive(Debug, Clone, Default)]
+pub struct RuntimeConfig {
+    /// When set, every message must carry it (`secret`, or `payload.secret` for old clients).
+    pub secret: Option<String>,
+    /// Where `.wasm` components are listed from and resolved against (component names are
+    /// paths relative to it). `None`: built-ins only; plugin paths resolve against the
+    /// current directory.
+    pub components: Option<PathBuf>,
+    /// Sandbox limits for every plugin actor.
+    pub limits: Limits,
+}
+
+/// Messages a client may have queued before `data` and `output` events for it are dropped
+/// (a network can send packets far faster than an editor reads them).
+pub const MAX_BACKLOG: usize = 10_000;
+
+/// One connected client: where its messages go (its connection's writer).
+#[derive(Clone)]
+pub struct Client {
+    id: u64,
+    tx: UnboundedSender<String>,
+    /// Messages queued and not yet written; the writer counts them down ([`Backlog::written`]).
+    backlog: Backlog,
+}
+
+/// How many messages wait in a client's queue.
+#[derive(Clone, Default)]
+pub struct Backlog(Arc<AtomicUsize>);
+
+impl Backlog {
+    /// The writer wrote one message.
+    pub fn written(&self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+impl Client {
+    pub fn send(&self, reply: &Reply) {
+        self.send_text(reply.to_text());
+    }
+
+    fn send_text(&self, text: String) -> bool {
+        self.backlog.0.fetch_add(1, Ordering::Relaxed);
+        // A closed channel means the connection is gone; nothing is left to tell.
+        let sent = self.tx.send(text).is_ok();
+        if !sent {
+            self.backlog.written();
+        }
+        sent
+    }
+
+    /// The count its writer must decrement for each message written.
+    pub fn backlog(&self) -> Backlog {
+        self.backlog.clone()
+    }
+}
+
+/// Every connected client, for events that all of them see (network events).
+#[derive(Default)]
+pub struct Hub {
+    clients: Mutex<Vec<Client>>,
+    next_id: AtomicU64,
+}
+
+impl Hub {
+    /// Registers a connection's writer.
+    pub fn join(&self, tx: UnboundedSender<String>) -> Client {
+        let client = Client { id: self.next_id.fetch_add(1, Ordering::Relaxed), tx, backlog: Backlog::default() };
+        lock(&self.clients).push(client.clone());
+        client
+    }
+
+    pub fn leave(&self, client: &Client) {
+        lock(&self.clients).retain(|c| c.id != client.id);
+    }
+
+    pub fn broadcast(&self, reply: &Reply) {
+        let text = reply.to_text();
+        lock(&self.clients).retain(|c| c.send_text(text.clone()));
+    }
+
+    /// Like [`Hub::broadcast`], but skips clients with more than [`MAX_BACKLOG`] messages
+    /// waiting: for events a slow client can miss (`data`, `output`) without losing track.
+    pub fn broadcast_lossy(&self, reply: &Reply) {
+        let text = reply.to_text();
+        lock(&self.clients).retain(|c| {
+            if c.backlog.0.load(Ordering::Relaxed) > MAX_BACKLOG {
+                tracing::debug!("client {}: {} dropped, {MAX_BACKLOG} messages wait already", c.id, reply.command);
+                return true;
+            }
+            c.send_text(text.clone())
+        });
+    }
+}
+
+/// A poisoned lock only means another handler panicked; the data is still consistent
+/// enough to go on (every edit is one call on the graph).
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The runtime: graphs by id, the component catalog, running networks.
+pub struct Runtime {
+    config: RuntimeConfig,
+    hub: Arc<Hub>,
+    catalog: Catalog,
+    graphs: Mutex<HashMap<String, GraphEntry>>,
+    main_graph: Mutex<Option<String>>,
+}
+
+impl Runtime {
+    pub fn new(config: RuntimeConfig) -> Runtime {
+        let catalog = Catalog::new(config.components.clone(), config.limits);
+        Runtime { config, hub: Arc::new(Hub::default()), catalog, graphs: Mutex::default(), main_graph: Mutex::default() }
+    }
+
+    pub fn hub(&self) -> &Arc<Hub> {
+        &self.hub
+    }
+
+    /// The graph `id` as FBP JSON (what `reflow run` runs), if it exists.
+    pub fn graph_json(&self, id: &str) -> Option<String> {
+        lock(&self.graphs).get(id).map(|entry| entry.graph.to_fbp_json())
+    }
+
+    /// Handles one text frame from `client`. Never fails: problems are answered.
+    pub fn handle(&self, client: &Client, text: &str) {
+        let request: Request = match serde_json::from_str(text) {
+            Ok(request) => request,
+            Err(e) => {
+                client.send(&Reply::error("runtime", format!("Malformed message: {e}")));
+                return;
+            }
+        };
+        let protocol = match request.protocol.as_str() {
+            p @ ("runtime" | "graph" | "component" | "network" | "trace") => p,
+            _ => "runtime",
+        };
+        if let Some(secret) = &self.config.secret {
+            if request.secret() != Some(secret.as_str()) {
+                client.send(&Reply::error(protocol, "Invalid secret"));
+                return;
+            }
+        }
+        if !request.payload.is_object() {
+            client.send(&Reply::error(protocol, "The payload must be a JSON object"));
+            return;
+        }
+        let respond = |mut reply: Reply| {
+            reply.response_to = request.request_id.clone();
+            client.send(&reply);
+        };
+        let result = match request.protocol.as_str() {
+            "runtime" => self.runtime(&request).map(|replies| replies.into_iter().for_each(respond)),
+            "component" => self.component(&request).map(|replies| replies.into_iter().for_each(respond)),
+            "graph" => {
+                let mut graphs = lock(&self.graphs);
+                let result = graphs::handle(&mut graphs, &self.catalog, &request);
+                if let (Ok(_), "clear") = (&result, request.command.as_str()) {
+                    if request.payload.get("main").and_then(Value::as_bool) == Some(true) {
+                        *lock(&self.main_graph) = request.payload.get("id").and_then(Value::as_str).map(String::from);
+                    }
+                }
+                result.map(|replies| replies.into_iter().for_each(respond))
+            }
+            "network" => {
+                let mut graphs = lock(&self.graphs);
+                // Network events go to every client, in the order they happen; the handler
+                // sends them itself (a run's first events may come before it returns).
+                network::handle(&mut graphs, &self.hub, &self.config, &request).map(|replies| replies.into_iter().for_each(respond))
+            }
+            "trace" => crate::trace::handle(&mut lock(&self.graphs), &request).map(|replies| replies.into_iter().for_each(respond)),
+            other => Err(format!("Unknown protocol {other:?}")),
+        };
+        if let Err(message) = result {
+            let mut reply = Reply::error(protocol, message);
+            reply.response_to = request.request_id.clone();
+            client.send(&reply);
+        }
+    }
+
+    fn runtime(&self, request: &Request) -> Result<Vec<Reply>, String> {
+        match request.command.as_str() {
+            "getruntime" => {
+                let mut payload = json!({
+                    "type": "reflow",
+                    "version": PROTOCOL_VERSION,
+                    "capabilities": CAPABILITIES,
+                    "allCapabilities": CAPABILITIES,
+                    "label": "Reflow WASM runtime",
+                    "repositoryVersion": env!("CARGO_PKG_VERSION"),
+                });
+                if let Some(main) = lock(&self.main_graph).clone() {
+                    payload["graph"] = json!(main);
+                }
+                Ok(vec![Reply::new("runtime", "runtime", payload)])
+            }
+            "packet" => Err("Sending packets into a graph's exported inports is not supported by this runtime".to_string()),
+            other => Err(format!("Unknown runtime command {other:?}")),
+        }
+    }
+
+    fn component(&self, request: &Request) -> Result<Vec<Reply>, String> {
+        match request.command.as_str() {
+            "list" => Ok(self.catalog.list()),
+            "getsource" | "source" => Err("Component sources are not available from this runtime".to_string()),
+            other => Err(format!("Unknown component command {other:?}")),
+        }
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        for entry in lock(&self.graphs).values_mut() {
+            entry.network.halt();
+        }
+    }
+}

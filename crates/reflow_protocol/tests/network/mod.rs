@@ -1,0 +1,177 @@
+//! network:* over WASM actors built with graph:* messages.
+
+use crate::support::{components_dir, start_server, Client};
+use reflow_protocol::RuntimeConfig;
+use serde_json::json;
+use std::time::{Duration, Instant};
+
+/// `calc`: 21 -> double (doubler.wasm) -> show (core/Output) -> sink (core/Drop).
+fn doubler_graph(c: &mut Client) {
+    c.request("graph", "clear", json!({"id": "calc"}), "clear");
+    c.request("graph", "addnode", json!({"id": "double", "component": "doubler.wasm", "graph": "calc"}), "addnode");
+    c.request("graph", "addnode", json!({"id": "show", "component": "core/Output", "graph": "calc"}), "addnode");
+    c.request("graph", "addnode", json!({"id": "sink", "component": "core/Drop", "graph": "calc"}), "addnode");
+    let edge = |a: &str, ap: &str, b: &str, bp: &str| json!({"src": {"node": a, "port": ap}, "tgt": {"node": b, "port": bp}, "graph": "calc"});
+    c.request("graph", "addedge", edge("double", "output", "show", "in"), "addedge");
+    c.request("graph", "addedge", edge("show", "out", "sink", "in"), "addedge");
+    c.request("graph", "addinitial", json!({"src": {"data": 21}, "tgt": {"node": "double", "port": "input"}, "graph": "calc"}), "addinitial");
+}
+
+fn server_with_doubler(test: &str) -> Client {
+    let dir = components_dir(test, &["doubler.wasm", "failing.wasm"]);
+    Client::connect(start_server(RuntimeConfig { components: Some(dir), ..RuntimeConfig::default() }))
+}
+
+#[test]
+fn a_started_wasm_network_reports_its_data_output_and_end() {
+    let mut c = server_with_doubler("data");
+    doubler_graph(&mut c);
+    c.request("graph", "addoutport", json!({"public": "doubled", "node": "double", "port": "output", "graph": "calc"}), "addoutport");
+    c.expect("runtime", "ports");
+    c.send("network", "start", json!({"graph": "calc"}));
+    let started = c.recv();
+    assert_eq!(started["command"], "started", "started comes first: {started:#}");
+    assert_eq!(started["payload"]["graph"], "calc");
+
+    let mut data = Vec::new();
+    let mut output = Vec::new();
+    let mut packets = Vec::new();
+    let ended = loop {
+        let message = c.recv();
+        match message["command"].as_str().unwrap() {
+            "data" => data.push(message["payload"].clone()),
+            "output" => output.push(message["payload"]["message"].clone()),
+            "packet" => packets.push(message["payload"].clone()),
+            "stopped" => break message["payload"].clone(),
+            other => panic!("unexpected {other}: {message:#}"),
+        }
+    };
+    assert_eq!(
+        data,
+        vec![
+            json!({"id": "DATA -> INPUT double()", "graph": "calc", "tgt": {"node": "double", "port": "input"}, "data": 21}),
+            json!({"id": "double() OUTPUT -> IN show()", "graph": "calc",
+                   "src": {"node": "double", "port": "output"}, "tgt": {"node": "show", "port": "in"}, "data": 42}),
+            json!({"id": "show() OUT -> IN sink()", "graph": "calc",
+                   "src": {"node": "show", "port": "out"}, "tgt": {"node": "sink", "port": "in"}, "data": 42}),
+        ]
+    );
+    assert_eq!(output, vec![json!("42")]);
+    assert_eq!(packets, vec![json!({"port": "doubled", "event": "data", "payload": 42, "graph": "calc"})], "exported outport");
+    assert_eq!((ended["started"].clone(), ended["running"].clone()), (json!(true), json!(false)), "ended by itself");
+
+    let status = c.request("network", "getstatus", json!({"graph": "calc"}), "status");
+    assert_eq!(status, json!({"graph": "calc", "running": false, "started": true}));
+    let stopped = c.request("network", "stop", json!({"graph": "calc"}), "stopped");
+    assert_eq!((stopped["started"].clone(), stopped["running"].clone()), (json!(false), json!(false)));
+}
+
+#[test]
+fn only_chosen_edges_are_reported() {
+    let mut c = server_with_doubler("edges");
+    doubler_graph(&mut c);
+    let chosen = json!([{"src": {"node": "show", "port": "out"}, "tgt": {"node": "sink", "port": "in"}}]);
+    let reply = c.request("network", "edges", json!({"graph": "calc", "edges": chosen}), "edges");
+    assert_eq!(reply, json!({"graph": "calc", "edges": chosen}));
+    c.send("network", "start", json!({"graph": "calc"}));
+    let mut ids = Vec::new();
+    loop {
+        let message = c.recv();
+        match message["command"].as_str().unwrap() {
+            "data" => ids.push(message["payload"]["id"].as_str().unwrap().to_string()),
+            "stopped" => break,
+            _ => {}
+        }
+    }
+    // IIPs are always reported; of the edges, only the chosen one.
+    assert_eq!(ids, ["DATA -> INPUT double()", "show() OUT -> IN sink()"]);
+}
+
+#[test]
+fn a_network_that_would_run_for_ages_stops_on_request() {
+    let mut c = server_with_doubler("endless");
+    c.request("graph", "clear", json!({"id": "endless"}), "clear");
+    let range = json!({"id": "count", "component": "reflow/Range", "metadata": {"config": {"start": 1, "end": 4_000_000_000_000_000_000i64}}, "graph": "endless"});
+    c.request("graph", "addnode", range, "addnode");
+    c.request("graph", "addnode", json!({"id": "double", "component": "doubler.wasm", "graph": "endless"}), "addnode");
+    c.request("graph", "addnode", json!({"id": "sink", "component": "core/Drop", "graph": "endless"}), "addnode");
+    let edge = |a: &str, ap: &str, b: &str, bp: &str| json!({"src": {"node": a, "port": ap}, "tgt": {"node": b, "port": bp}, "graph": "endless"});
+    c.request("graph", "addedge", edge("count", "out", "double", "input"), "addedge");
+    c.request("graph", "addedge", edge("double", "output", "sink", "in"), "addedge");
+    // Report none of the traffic: it is as fast as the actors can go.
+    c.request("network", "edges", json!({"graph": "endless", "edges": []}), "edges");
+
+    c.request("network", "start", json!({"graph": "endless"}), "started");
+    std::thread::sleep(Duration::from_millis(300));
+    let status = c.request("network", "getstatus", json!({"graph": "endless"}), "status");
+    assert_eq!(status, json!({"graph": "endless", "running": true, "started": true}), "still counting");
+
+    let stopped = c.request("network", "stop", json!({"graph": "endless"}), "stopped");
+    assert_eq!((stopped["started"].clone(), stopped["running"].clone()), (json!(false), json!(false)));
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let status = c.request("network", "getstatus", json!({"graph": "endless"}), "status");
+        if status["running"] == false {
+            assert_eq!(status["started"], false);
+            break;
+        }
+        assert!(Instant::now() < deadline, "the network's actors did not end within 5 s of stop");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(c.try_recv(Duration::from_millis(300)).is_none(), "the end of a stopped run is not announced twice");
+}
+
+#[test]
+fn a_failing_actor_is_reported_by_name_and_an_invalid_graph_cannot_start() {
+    let mut c = server_with_doubler("failures");
+    c.request("graph", "clear", json!({"id": "bad"}), "clear");
+    c.request("graph", "addnode", json!({"id": "breaks", "component": "failing.wasm", "graph": "bad"}), "addnode");
+    // failing.wasm returns an error with the text it gets on `fail`.
+    c.request("graph", "addinitial", json!({"src": {"data": "boom"}, "tgt": {"node": "breaks", "port": "fail"}, "graph": "bad"}), "addinitial");
+    c.request("network", "start", json!({"graph": "bad"}), "started");
+    let error = c.expect("network", "processerror");
+    assert_eq!(error["id"], "breaks");
+    assert_eq!(error["graph"], "bad");
+    assert!(error["error"].as_str().unwrap().contains("boom"), "{error:#}");
+    c.expect("network", "stopped");
+
+    c.request("graph", "addnode", json!({"id": "ghost", "component": "missing.wasm", "graph": "bad"}), "addnode");
+    let error = c.request("network", "start", json!({"graph": "bad"}), "error");
+    assert!(error["message"].as_str().unwrap().contains("missing.wasm"), "{error:#}");
+    assert_eq!(error["graph"], "bad");
+}
+
+#[test]
+fn a_client_that_does_not_read_misses_packets_but_not_replies() {
+    use reflow_protocol::{Runtime, MAX_BACKLOG};
+    let dir = components_dir("backlog", &["doubler.wasm"]);
+    let runtime = Runtime::new(RuntimeConfig { components: Some(dir), ..RuntimeConfig::default() });
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let client = runtime.hub().join(tx);
+    let send = |protocol: &str, command: &str, payload: serde_json::Value| {
+        runtime.handle(&client, &json!({"protocol": protocol, "command": command, "payload": payload}).to_string());
+    };
+    send("graph", "clear", json!({"id": "flood"}));
+    send("graph", "addnode", json!({"id": "count", "component": "reflow/Range", "metadata": {"config": {"start": 1, "end": 1_000_000_000_000i64}}, "graph": "flood"}));
+    send("graph", "addnode", json!({"id": "sink", "component": "core/Drop", "graph": "flood"}));
+    send("graph", "addedge", json!({"src": {"node": "count", "port": "out"}, "tgt": {"node": "sink", "port": "in"}, "graph": "flood"}));
+    send("network", "start", json!({"graph": "flood"}));
+    // Nobody reads `rx` while the range counts.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while rx.len() <= MAX_BACKLOG && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    send("network", "getstatus", json!({"graph": "flood"}));
+    send("network", "stop", json!({"graph": "flood"}));
+
+    let mut texts = Vec::new();
+    while let Ok(text) = rx.try_recv() {
+        texts.push(serde_json::from_str::<serde_json::Value>(&text).unwrap());
+    }
+    let data = texts.iter().filter(|m| m["command"] == "data").count();
+    assert!(data > 1000, "packets were reported: {data}");
+    assert!(data <= MAX_BACKLOG + 1, "the backlog stayed bounded: {data} data events queued");
+    let last: Vec<&str> = texts[texts.len() - 2..].iter().map(|m| m["command"].as_str().unwrap()).collect();
+    assert_eq!(last, ["status", "stopped"], "replies and control events are never dropped");
+}
