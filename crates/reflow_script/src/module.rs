@@ -218,6 +218,9 @@ fn check_grants(name: &str, grants: &Grants) -> Result<(), ScriptError> {
 }
 
 /// One live instance on either backend.
+// One per actor, made at start and on restarts only: boxing the larger variant would add an
+// indirection to every call for nothing.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum PluginInstance {
     Wasmtime(WasmtimeInstance),
     Extism(ExtismInstance),
