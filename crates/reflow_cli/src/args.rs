@@ -144,6 +144,10 @@ pub struct CallArgs {
     /// `fs:ro:/host/dir=/guest`, `fs:rw:/host/dir=/guest`, `http:HOST`, `env:NAME=value`.
     #[arg(long = "grant", value_name = "GRANT")]
     pub grants: Vec<String>,
+    /// The engine: `wasmtime` (ours, the default) or `extism` (the extism crate, the
+    /// reference). Plugins granted HTTP or read-only files, or given fuel, run on extism.
+    #[arg(long, default_value = "wasmtime")]
+    pub engine: reflow_script::Backend,
     #[command(flatten)]
     pub limits: LimitArgs,
 }

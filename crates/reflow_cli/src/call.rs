@@ -2,14 +2,14 @@
 
 use crate::args::{CallArgs, InspectArgs};
 use anyhow::{anyhow, Context, Result};
-use reflow_script::{ActorConfig, ExtismEngine, Limits, Message, OutputSink, PluginModule, ScriptConfig};
+use reflow_script::{ActorConfig, Backend, ExtismEngine, Limits, Message, OutputSink, PluginModule, ScriptConfig};
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 pub fn inspect(args: &InspectArgs) -> Result<()> {
-    let module = load(&args.plugin, "process", Vec::new(), Limits::default())?;
+    let module = load(&args.plugin, "process", Vec::new(), Limits::default(), Backend::default())?;
     println!("{}", serde_json::to_string_pretty(module.metadata())?);
     Ok(())
 }
@@ -24,7 +24,7 @@ pub fn call(args: &CallArgs) -> Result<()> {
     let config = parse_object("--config", &args.config)?;
     let state = parse_object("--state", &args.state)?;
 
-    let module = load(&args.plugin, &args.entry_point, args.grants.clone(), args.limits.to_limits())?;
+    let module = load(&args.plugin, &args.entry_point, args.grants.clone(), args.limits.to_limits(), args.engine)?;
     let metadata = module.metadata().clone();
     let actor = ActorConfig {
         node_id: metadata.component.clone(),
@@ -67,11 +67,11 @@ fn warn_if_undeclared(metadata: &reflow_script::PluginMetadata, port: &str, how:
     }
 }
 
-fn load(path: &Path, entry_point: &str, grants: Vec<String>, limits: Limits) -> Result<PluginModule> {
+fn load(path: &Path, entry_point: &str, grants: Vec<String>, limits: Limits, engine: Backend) -> Result<PluginModule> {
     let source = std::fs::read(path).with_context(|| format!("cannot read plugin {}", path.display()))?;
     let packages = (!grants.is_empty()).then_some(grants);
     let config = ScriptConfig { entry_point: entry_point.to_string(), packages, ..ScriptConfig::new(source) };
-    Ok(PluginModule::load(&path.display().to_string(), &config, limits)?)
+    Ok(PluginModule::load_on(engine, &path.display().to_string(), &config, limits)?)
 }
 
 fn parse_object(flag: &str, text: &str) -> Result<Map<String, Value>> {

@@ -10,6 +10,18 @@ fn call_on_the_doubler_prints_42() {
 }
 
 #[test]
+fn both_engines_give_the_same_answer_at_the_command_line() {
+    for engine in ["wasmtime", "extism"] {
+        let out = reflow(&["call", &plugin("counter.wasm"), "--engine", engine, "--payload", r#"{"increment":null}"#, "--state", r#"{"count":9}"#]);
+        assert!(out.status.success(), "{engine}: {}", stderr(&out));
+        assert_eq!(json_stdout(&out)["outputs"]["count"], json!({"type": "Integer", "data": 10}), "{engine}");
+    }
+    let out = reflow(&["call", &plugin("counter.wasm"), "--engine", "v8"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("unknown engine"), "{}", stderr(&out));
+}
+
+#[test]
 fn call_on_the_go_counter_continues_from_the_given_state() {
     let out = reflow(&[
         "call",
