@@ -12,6 +12,10 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let cli = args::Cli::parse();
+    // The server keeps running whatever happens to one reader; the other commands print.
+    if !matches!(cli.command, args::Command::Serve(_)) {
+        restore_default_sigpipe();
+    }
     init_tracing();
     let result = match cli.command {
         args::Command::Inspect(a) => call::inspect(&a),
@@ -47,4 +51,14 @@ fn init_tracing() {
         .with_ansi(std::io::stderr().is_terminal())
         .with_target(false)
         .init();
+}
+
+/// Rust ignores SIGPIPE, so `println!` into a closed pipe (`reflow inspect X | head -1`)
+/// panics. A command-line tool should end quietly instead, as Unix tools do.
+fn restore_default_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: resetting a signal disposition to its default at start-up, before any thread.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
 }
