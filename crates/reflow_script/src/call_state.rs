@@ -136,3 +136,15 @@ pub(crate) fn plugin_log(level: tracing::Level, actor: &str, text: &str) {
         tracing::Level::ERROR => tracing::error!(target: PLUGIN_LOG_TARGET, actor, "{text}"),
     }
 }
+
+/// One line for a failed call, from an error's cause chain (outermost first): each cause's
+/// first line, without the wasm backtrace engines attach (frame addresses help nobody
+/// reading a graph's error report). Both backends describe traps with it.
+pub(crate) fn one_line_failure(causes: impl Iterator<Item = String>) -> String {
+    causes
+        .filter(|text| !text.starts_with("error while executing at wasm backtrace"))
+        .filter_map(|text| text.lines().next().map(|line| line.trim().to_string()))
+        .filter(|line| !line.is_empty())
+        .collect::<Vec<_>>()
+        .join(": ")
+}

@@ -10,7 +10,7 @@
 //! running on that engine, so actors sharing one would kill each other's calls. Wasmtime's
 //! module cache makes each extra compilation a lookup.
 
-use crate::call_state::CallState;
+use crate::call_state::{one_line_failure, CallState};
 use crate::host_functions::{host_functions, CallContext};
 use crate::module::CallFailure;
 use crate::{Grants, Limit, Limits};
@@ -133,15 +133,7 @@ fn exceeded_limit(error: &extism::Error) -> Option<Limit> {
     })
 }
 
-/// One line for a failed call: the plugin's own error message, or the trap without the wasm
-/// backtrace Extism attaches (frame addresses help nobody reading a graph's error report).
+/// One line for a failed call: the plugin's own error message, or the trap.
 fn describe_failure(error: &extism::Error) -> String {
-    let parts: Vec<String> = error
-        .chain()
-        .map(|cause| cause.to_string())
-        .filter(|text| !text.starts_with("error while executing at wasm backtrace"))
-        .filter_map(|text| text.lines().next().map(|line| line.trim().to_string()))
-        .filter(|line| !line.is_empty())
-        .collect();
-    parts.join(": ")
+    one_line_failure(error.chain().map(|cause| cause.to_string()))
 }

@@ -22,7 +22,7 @@ mod imports;
 mod kernel;
 mod stdio;
 
-use crate::call_state::CallState;
+use crate::call_state::{one_line_failure, CallState};
 use crate::module::CallFailure;
 use crate::{Grants, Limit, Limits};
 use kernel::{Kernel, KERNEL_WAT};
@@ -246,15 +246,7 @@ impl WasmtimeInstance {
         if let Some(exit) = error.downcast_ref::<wasi_common::I32Exit>() {
             return format!("the plugin exited with status {}", exit.0).into();
         }
-        let reason = error
-            .chain()
-            .map(|cause| cause.to_string())
-            .filter(|text| !text.starts_with("error while executing at wasm backtrace"))
-            .filter_map(|text| text.lines().next().map(|line| line.trim().to_string()))
-            .filter(|line| !line.is_empty())
-            .collect::<Vec<_>>()
-            .join(": ");
-        reason.into()
+        one_line_failure(error.chain().map(|cause| cause.to_string())).into()
     }
 }
 
