@@ -38,16 +38,7 @@ pub fn check_node() -> Result<()> {
 
 /// `npm ci` in `tests/fbp-protocol` unless the pinned version is already installed.
 pub fn install(root: &Path) -> Result<()> {
-    let dir = package_dir(root);
-    let wanted = pinned_version(&dir)?;
-    let installed = std::fs::read_to_string(dir.join("node_modules/fbp-protocol/package.json"))
-        .ok()
-        .and_then(|text| json_string(&text, "version"));
-    if installed.as_deref() == Some(wanted.as_str()) {
-        return Ok(());
-    }
-    eprintln!("xtask: installing fbp-protocol {wanted} (npm ci in tests/fbp-protocol)");
-    run(Command::new("npm").args(["ci", "--no-audit", "--no-fund"]).current_dir(&dir))
+    crate::npm::ci_unless_installed(&package_dir(root), "fbp-protocol")
 }
 
 /// Starts nothing itself: fbp-test starts `reflow serve` with the configured command, runs
@@ -96,20 +87,6 @@ fn free_port() -> Result<u16> {
     Ok(listener.local_addr()?.port())
 }
 
-fn pinned_version(dir: &Path) -> Result<String> {
-    let text = std::fs::read_to_string(dir.join("package.json")).context("reading tests/fbp-protocol/package.json")?;
-    let after = text.split("\"fbp-protocol\"").nth(1).context("package.json does not pin fbp-protocol")?;
-    let version = after.split('"').nth(1).context("package.json does not pin fbp-protocol")?;
-    Ok(version.to_string())
-}
-
-/// The string value of the first `"key": "value"` in a JSON text (enough for a package.json).
-fn json_string(text: &str, key: &str) -> Option<String> {
-    let after = text.split(&format!("\"{key}\"")).nth(1)?;
-    let value = after.trim_start().strip_prefix(':')?.trim_start().strip_prefix('"')?;
-    Some(value.split('"').next()?.to_string())
-}
-
 /// The number in mocha's summary line `N passing` / `N failing` (0 when absent).
 fn count(stdout: &str, word: &str) -> usize {
     stdout
@@ -134,8 +111,8 @@ mod tests {
 
     #[test]
     fn versions_are_read_from_package_files() {
-        assert_eq!(json_string("{\n  \"name\": \"x\",\n  \"version\": \"0.9.8\"\n}", "version").as_deref(), Some("0.9.8"));
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-        assert_eq!(pinned_version(&package_dir(root)).unwrap(), "0.9.8");
+        assert_eq!(crate::npm::pinned_version(&package_dir(root), "fbp-protocol").unwrap(), "0.9.8");
+        assert_eq!(crate::npm::pinned_version(&root.join("sdk/assemblyscript"), "assemblyscript").unwrap(), "0.28.20");
     }
 }

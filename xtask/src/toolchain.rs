@@ -6,7 +6,7 @@
 //! with `-Zbuild-std` (see the project's toolchain notes). That fallback is installed with
 //! apt-get when missing and we are root.
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 use std::path::Path;
 use std::process::Command;
 
@@ -75,15 +75,5 @@ fn debian_toolchain_present() -> bool {
 }
 
 fn install_debian_toolchain() -> Result<()> {
-    let is_root = Command::new("id").arg("-u").output().map(|o| o.stdout.starts_with(b"0")).unwrap_or(false);
-    if !is_root || !Path::new("/usr/bin/apt-get").exists() {
-        bail!(
-            "no wasm32 toolchain: run `rustup target add wasm32-unknown-unknown wasm32-wasip1`, \
-             or on Debian (as root) `apt-get install {}`",
-            DEBIAN_PACKAGES.join(" ")
-        );
-    }
-    eprintln!("xtask: installing the wasm toolchain from Debian: {}", DEBIAN_PACKAGES.join(" "));
-    crate::run(Command::new("apt-get").arg("update").arg("-qq"))?;
-    crate::run(Command::new("apt-get").args(["install", "-y", "-qq"]).args(DEBIAN_PACKAGES).env("DEBIAN_FRONTEND", "noninteractive"))
+    crate::apt::install(&DEBIAN_PACKAGES, "a wasm32 Rust toolchain (or `rustup target add wasm32-unknown-unknown wasm32-wasip1`)")
 }

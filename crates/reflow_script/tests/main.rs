@@ -15,5 +15,7 @@ mod go_plugins;
 mod sandbox;
 /// Decoding what plugins return, on arbitrary input (proptest).
 mod decode;
+/// Every SDK's conformance plugin against the cases of tests/conformance, on both backends.
+mod conformance;
 /// The wasmtime backend against the `extism` crate on every plugin, and byte-exact echoes.
 mod differential;

@@ -44,7 +44,14 @@ pub fn set_state(key: &str, value: &Value) {
 /// before the outputs `process` returns.
 pub fn send_output(outputs: HashMap<String, Message>) {
     let json: serde_json::Map<String, Value> = outputs.into_iter().map(|(port, m)| (port, m.to_json())).collect();
-    let memory = to_memory(Value::Object(json).to_string().as_bytes());
+    send_output_json(&json);
+}
+
+/// [`send_output`] for JSON values as they are: each value a tagged message or a plain JSON
+/// value the host maps by its kind (`docs/abi.md`, "Plain values"), as the original Go SDK's
+/// plugins send `{"status": "done", "count": 3}`.
+pub fn send_output_json(outputs: &serde_json::Map<String, Value>) {
+    let memory = to_memory(serde_json::to_string(outputs).expect("JSON values always serialise").as_bytes());
     unsafe { __send_output(memory.offset()) };
     memory.free();
 }

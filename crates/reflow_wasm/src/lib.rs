@@ -33,7 +33,7 @@
 mod host;
 mod log;
 
-pub use host::{get_state, send_output, set_state};
+pub use host::{get_state, send_output, send_output_json, set_state};
 pub use log::{log_debug, log_error, log_info, log_warn};
 pub use reflow_abi::{ActorConfig, ActorContext, ActorResult, Message, PluginMetadata, PortDefinition};
 
