@@ -26,9 +26,9 @@ func metadata() reflow.PluginMetadata {
 			reflow.NewOptionalPort("sent", "Messages sent during the call", "Any"),
 			reflow.NewOptionalPort("count", "The counter", "Integer"),
 		},
-		ConfigSchema: map[string]interface{}{
+		ConfigSchema: map[string]any{
 			"type":       "object",
-			"properties": map[string]interface{}{"initial_value": map[string]interface{}{"type": "integer", "default": 0}},
+			"properties": map[string]any{"initial_value": map[string]any{"type": "integer", "default": 0}},
 		},
 	}
 }
@@ -39,8 +39,8 @@ func process(ctx reflow.ActorContext) (reflow.ActorResult, error) {
 		return reflow.ActorResult{}, errors.New("conformance: no Object command on `cmd`")
 	}
 	op, _ := command["op"].(string)
-	outputs := map[string]interface{}{}
-	var state map[string]interface{}
+	outputs := map[string]any{}
+	var state map[string]any
 	switch op {
 	case "echo":
 		in, ok := ctx.Payload["in"]
@@ -57,13 +57,13 @@ func process(ctx reflow.ActorContext) (reflow.ActorResult, error) {
 		outputs["out"] = m
 	case "send_plain":
 		port, _ := command["port"].(string)
-		if err := reflow.SendOutput(map[string]interface{}{port: command["value"]}); err != nil {
+		if err := reflow.SendOutput(map[string]any{port: command["value"]}); err != nil {
 			return reflow.ActorResult{}, err
 		}
 	case "send_then_return":
-		sends, _ := command["send"].([]interface{})
+		sends, _ := command["send"].([]any)
 		for _, s := range sends {
-			pair, _ := s.([]interface{})
+			pair, _ := s.([]any)
 			if len(pair) != 2 {
 				return reflow.ActorResult{}, fmt.Errorf("conformance: bad send %v", s)
 			}
@@ -72,11 +72,11 @@ func process(ctx reflow.ActorContext) (reflow.ActorResult, error) {
 				return reflow.ActorResult{}, err
 			}
 			port, _ := pair[0].(string)
-			if err := reflow.SendOutput(map[string]interface{}{port: m}); err != nil {
+			if err := reflow.SendOutput(map[string]any{port: m}); err != nil {
 				return reflow.ActorResult{}, err
 			}
 		}
-		returned, _ := command["return"].(map[string]interface{})
+		returned, _ := command["return"].(map[string]any)
 		for port, v := range returned {
 			m, err := tagged(v)
 			if err != nil {
@@ -108,7 +108,7 @@ func process(ctx reflow.ActorContext) (reflow.ActorResult, error) {
 		} else if initial, ok := ctx.Config.GetInteger("initial_value"); ok {
 			before = initial
 		}
-		state = map[string]interface{}{"count": before + 1}
+		state = map[string]any{"count": before + 1}
 		outputs["count"] = reflow.NewIntegerMessage(before + 1)
 	case "keep_state":
 		outputs["out"] = reflow.NewFlowMessage()
@@ -117,7 +117,7 @@ func process(ctx reflow.ActorContext) (reflow.ActorResult, error) {
 			if err := reflow.SetState("dirty", true); err != nil {
 				return reflow.ActorResult{}, err
 			}
-			if err := reflow.SendOutput(map[string]interface{}{"sent": reflow.NewStringMessage("before failing")}); err != nil {
+			if err := reflow.SendOutput(map[string]any{"sent": reflow.NewStringMessage("before failing")}); err != nil {
 				return reflow.ActorResult{}, err
 			}
 		}
@@ -125,7 +125,7 @@ func process(ctx reflow.ActorContext) (reflow.ActorResult, error) {
 		return reflow.ActorResult{}, errors.New(message)
 	case "config":
 		c := ctx.Config
-		answer := map[string]interface{}{"node_id": c.NodeID, "component": c.Component}
+		answer := map[string]any{"node_id": c.NodeID, "component": c.Component}
 		answer["integer"] = orNil(c.GetInteger("i"))
 		answer["number"] = orNil(c.GetNumber("n"))
 		answer["string"] = orNil(c.GetString("s"))
@@ -135,7 +135,7 @@ func process(ctx reflow.ActorContext) (reflow.ActorResult, error) {
 	case "fill":
 		key, _ := command["key"].(string)
 		n, _ := reflow.NewAnyMessage(command["bytes"]).AsInteger()
-		state = map[string]interface{}{key: strings.Repeat("x", int(n))}
+		state = map[string]any{key: strings.Repeat("x", int(n))}
 		outputs["out"] = reflow.NewIntegerMessage(n)
 	case "measure":
 		key, _ := command["key"].(string)
@@ -148,7 +148,7 @@ func process(ctx reflow.ActorContext) (reflow.ActorResult, error) {
 	case "flood":
 		n, _ := reflow.NewAnyMessage(command["count"]).AsInteger()
 		for i := int64(0); i < n; i++ {
-			if err := reflow.SendOutput(map[string]interface{}{"sent": reflow.NewIntegerMessage(i)}); err != nil {
+			if err := reflow.SendOutput(map[string]any{"sent": reflow.NewIntegerMessage(i)}); err != nil {
 				return reflow.ActorResult{}, err
 			}
 		}
@@ -160,7 +160,7 @@ func process(ctx reflow.ActorContext) (reflow.ActorResult, error) {
 }
 
 // makeMessage builds a ty message from data with the SDK's constructor for that type.
-func makeMessage(ty string, data interface{}) (reflow.Message, error) {
+func makeMessage(ty string, data any) (reflow.Message, error) {
 	raw := reflow.NewAnyMessage(data)
 	wrong := fmt.Errorf("conformance: cannot make a %s from %v", ty, data)
 	switch ty {
@@ -207,7 +207,7 @@ func makeMessage(ty string, data interface{}) (reflow.Message, error) {
 }
 
 // tagged reads a message of the command as the SDK reads the host's messages.
-func tagged(v interface{}) (reflow.Message, error) {
+func tagged(v any) (reflow.Message, error) {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return reflow.Message{}, err
@@ -220,14 +220,14 @@ func tagged(v interface{}) (reflow.Message, error) {
 }
 
 // orNil turns a getter's (value, found) into the value, or nil when nothing was found.
-func orNil[T any](v T, ok bool) interface{} {
+func orNil[T any](v T, ok bool) any {
 	if !ok {
 		return nil
 	}
 	return v
 }
 
-func length(v interface{}) int64 {
+func length(v any) int64 {
 	s, ok := v.(string)
 	if !ok {
 		return -1
