@@ -24,19 +24,16 @@ fn corpus() -> Vec<PathBuf> {
         .collect();
     files.sort();
     assert!(files.len() >= 30, "the corpus has {} files", files.len());
-    let shared = root().join("../shared/fixtures/fbp-graphs");
-    if shared.is_dir() {
-        let mut real: Vec<PathBuf> = std::fs::read_dir(&shared)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .filter(|p| p.extension().is_some_and(|e| e == "fbp"))
-            .collect();
-        real.sort();
-        assert_eq!(real.len(), 5, "SOURCES.md lists 5 .fbp files");
-        files.extend(real);
-    } else {
-        eprintln!("note: {} is absent; only our own .fbp corpus is compared", shared.display());
-    }
+    // Read in place (never copied), from where `fixtures.rs` finds them.
+    let shared = super::fixtures::fixtures();
+    let mut real: Vec<PathBuf> = std::fs::read_dir(&shared)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "fbp"))
+        .collect();
+    real.sort();
+    assert_eq!(real.len(), 5, "SOURCES.md lists 5 .fbp files");
+    files.extend(real);
     files
 }
 

@@ -1,6 +1,8 @@
 //! The real-world FBP graphs in `shared/fixtures/fbp-graphs` (beside the repository), checked
-//! against the facts their `SOURCES.md` records. Read in place, never copied; skipped with a
-//! note where the folder is absent.
+//! against the facts their `SOURCES.md` records. Read in place, never copied. The folder is
+//! part of the test environment (CI lays `shared/` beside the clone): without it these tests
+//! fail, saying where they looked, rather than pass having checked nothing.
+//! `REFLOW_FBP_FIXTURES=DIR` points them elsewhere.
 
 use reflow_network::graph::{Graph, PortDirection};
 use reflow_network::loader::fbp::{parse_fbp, FbpOptions};
@@ -9,14 +11,16 @@ use reflow_network::load_graph;
 use serde_json::json;
 use std::path::{Path, PathBuf};
 
-fn fixtures() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/fbp-graphs");
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        eprintln!("note: {} is absent; the shared FBP fixture checks are skipped", dir.display());
-        None
-    }
+pub(super) fn fixtures() -> PathBuf {
+    let dir = std::env::var_os("REFLOW_FBP_FIXTURES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/fbp-graphs"));
+    assert!(
+        dir.is_dir(),
+        "the shared FBP fixtures are not at {} (set REFLOW_FBP_FIXTURES=DIR to point at them)",
+        dir.display()
+    );
+    dir
 }
 
 /// One row of SOURCES.md's "Facts a correct JSON loader must report".
@@ -71,7 +75,7 @@ fn load(dir: &Path, file: &str) -> Graph {
 
 #[test]
 fn every_json_graph_loads_with_the_recorded_facts() {
-    let Some(dir) = fixtures() else { return };
+    let dir = fixtures();
     let mut failures = Vec::new();
     for f in FACTS {
         let g = load(&dir, f.file);
@@ -112,7 +116,7 @@ fn every_json_graph_loads_with_the_recorded_facts() {
 
 #[test]
 fn the_facts_cover_every_json_graph_in_the_folder() {
-    let Some(dir) = fixtures() else { return };
+    let dir = fixtures();
     let mut files: Vec<String> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -126,7 +130,7 @@ fn the_facts_cover_every_json_graph_in_the_folder() {
 
 #[test]
 fn every_json_graph_round_trips() {
-    let Some(dir) = fixtures() else { return };
+    let dir = fixtures();
     for f in FACTS {
         let g = load(&dir, f.file);
         let text = g.to_fbp_json();
@@ -137,7 +141,7 @@ fn every_json_graph_round_trips() {
 
 #[test]
 fn the_traps_are_survived() {
-    let Some(dir) = fixtures() else { return };
+    let dir = fixtures();
 
     let spec = load(&dir, "fbp-graph__Graph-spec-fixture.json");
     assert!(spec.case_sensitive);
@@ -186,7 +190,7 @@ fn the_traps_are_survived() {
 
 #[test]
 fn the_fbp_files_with_json_twins_read_as_their_twins() {
-    let Some(dir) = fixtures() else { return };
+    let dir = fixtures();
     for (fbp, json) in [("noflo__count.fbp", "noflo__count.json"), ("imgflo__checker.fbp", "imgflo__checker.json")] {
         let text = std::fs::read_to_string(dir.join(fbp)).unwrap();
         let from_fbp = parse_fbp(&text, Path::new(fbp), FbpOptions::default()).unwrap_or_else(|e| panic!("{e}"));
