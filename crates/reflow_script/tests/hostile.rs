@@ -111,32 +111,36 @@ fn forged_block_headers_are_clean_errors() {
     // (address written, value): a block's length (the u64 before it on our kernel; the u32
     // size and used fields on Extism's) far past memory, or past memory but within its limit;
     // the kernel's heap pointer past the memory, past 4 GiB, or below the heap.
+    // The handle passed is the block's, or (last case) one past the memory but below the
+    // forged heap pointer.
+    let h = "(local.get $h)";
     let forgeries = [
-        ("(i64.sub (local.get $h) (i64.const 8))", "0xFFFFFFF000000010"),
-        ("(i64.sub (local.get $h) (i64.const 8))", "0x00F0000000000010"),
-        ("(i64.sub (local.get $h) (i64.const 8))", "0x0000000000F00000"),
-        ("(i64.const 0)", "0x0000000000F00000"),
-        ("(i64.const 0)", "0xFFFFFFFFFFFFFFF0"),
-        ("(i64.const 0)", "0x0000000100000000"),
-        ("(i64.const 0)", "0x0000000000000008"),
+        ("(i64.sub (local.get $h) (i64.const 8))", "0xFFFFFFF000000010", h),
+        ("(i64.sub (local.get $h) (i64.const 8))", "0x00F0000000000010", h),
+        ("(i64.sub (local.get $h) (i64.const 8))", "0x0000000000F00000", h),
+        ("(i64.const 0)", "0x0000000000F00000", h),
+        ("(i64.const 0)", "0xFFFFFFFFFFFFFFF0", h),
+        ("(i64.const 0)", "0x0000000100000000", h),
+        ("(i64.const 0)", "0x0000000000000008", h),
+        ("(i64.const 0)", "0x0000000000F00000", "(i64.const 0x100000)"),
     ];
     for backend in BOTH {
-        for (address, value) in forgeries {
+        for (address, value, handle) in forgeries {
             let wat = wat_plugin(
                 r#"(data (i32.const 1024) "count")"#,
                 &format!(
                     r#"(local $h i64)
     (local.set $h (call $emit (i32.const 1024) (i32.const 5)))
     (call $store_u64 {address} (i64.const {value}))
-    (call $set_state (local.get $h) (local.get $h))
-    (drop (call $get_state (local.get $h)))
-    (call $send_output (local.get $h))
+    (call $set_state {handle} {handle})
+    (drop (call $get_state {handle}))
+    (call $send_output {handle})
     (call $done)"#
                 ),
             );
             let module = load_wat(backend, &wat, &[], Limits::default()).unwrap();
             let mut actor = hostile_actor(&module).unwrap();
-            let what = format!("{backend:?}: store_u64({address}, {value})");
+            let what = format!("{backend:?}: store_u64({address}, {value}), then handle {handle}");
             let err = within(HANG_GUARD, &what, move || {
                 let err = actor.process(&no_payload(), None).expect_err("a forged header fails the call");
                 (err, actor)
