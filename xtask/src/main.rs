@@ -7,7 +7,8 @@
 //!   Go plugin (examples/go/*) for wasip1, into
 //!   `target/plugins/`. Installs the wasm toolchain it needs when missing (see `toolchain.rs`).
 //! - `demo`: build-plugins, then `reflow run examples/graphs/demo.json`.
-//! - `test`: build-plugins, install the pinned `fbp-protocol` npm package, then the Rust
+//! - `test`: build-plugins, install the pinned npm packages (`fbp-protocol`, the reference `.fbp`
+//!   parser `fbp`), then the Rust
 //!   workspace tests, the Go tests (SDK and plugins), and the FBP protocol's own suite
 //!   (`fbp-test`) against `reflow serve` (needs Node.js; see `fbp_test.rs`).
 //! - `fbp-test`: only that last step.

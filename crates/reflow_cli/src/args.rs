@@ -26,6 +26,8 @@ pub enum Command {
     /// Inspect, back up, restore or reset the actor state a graph keeps between runs.
     #[command(subcommand)]
     State(StateCommand),
+    /// Convert a graph between FBP JSON and the .fbp text language.
+    Convert(ConvertArgs),
     /// Serve the FBP network protocol over WebSocket, so visual editors (Flowhub, noflo-ui)
     /// can build and run graphs live.
     Serve(ServeArgs),
@@ -52,7 +54,7 @@ pub struct ServeArgs {
 
 #[derive(Args)]
 pub struct RunArgs {
-    /// The graph file (FBP JSON).
+    /// The graph file (FBP JSON, or the .fbp text language).
     pub graph: PathBuf,
     /// Capacity of each actor's input queue, in messages.
     #[arg(long, default_value_t = 64)]
@@ -125,8 +127,30 @@ pub struct StateArgs {
 
 #[derive(Args)]
 pub struct ValidateArgs {
-    /// The graph file (FBP JSON).
+    /// The graph file (FBP JSON, or the .fbp text language).
     pub graph: PathBuf,
+}
+
+#[derive(Args)]
+pub struct ConvertArgs {
+    /// The graph to read (`.json` or `.fbp`).
+    pub graph: PathBuf,
+    /// Write here instead of stdout.
+    #[arg(long, short)]
+    pub output: Option<PathBuf>,
+    /// The format to write [default: from the --output extension, else json].
+    #[arg(long, value_enum)]
+    pub to: Option<GraphFormat>,
+    /// Read a .fbp file as the reference parser does with `caseSensitive: true` (port names
+    /// keep their case); by default they are lowercased.
+    #[arg(long)]
+    pub case_sensitive: bool,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum GraphFormat {
+    Json,
+    Fbp,
 }
 
 #[derive(Args)]

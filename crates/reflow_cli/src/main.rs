@@ -3,6 +3,7 @@
 
 mod args;
 mod call;
+mod convert;
 mod run;
 mod state;
 mod serve;
@@ -23,6 +24,7 @@ fn main() -> ExitCode {
         args::Command::Run(a) => run::run(&a),
         args::Command::Validate(a) => run::validate(&a),
         args::Command::State(a) => state::state(&a),
+        args::Command::Convert(a) => convert::convert(&a),
         args::Command::Serve(a) => serve::serve(&a),
     };
     match result {
