@@ -17,5 +17,9 @@ mod go_plugins;
 mod sandbox;
 /// Decoding what plugins return, on arbitrary input (proptest).
 mod decode;
+/// Hand-written hostile modules (wasm text) against both backends, one per attack.
+mod hostile;
+/// Generated hostile modules (proptest) on both backends: no panic, no crash, no hang.
+mod fuzz;
 /// The wasmtime backend against the `extism` crate on every plugin, and byte-exact echoes.
 mod differential;
