@@ -7,7 +7,7 @@
 //!   Go plugin (examples/go/*, tests/plugins/go/*) for wasip1, every C/C++ plugin (examples/c,
 //!   tests/plugins/c) and AssemblyScript plugin (examples/assemblyscript,
 //!   tests/plugins/assemblyscript), into
-//!   `target/plugins/`. Installs the wasm toolchain it needs when missing (see `toolchain.rs`).
+//!   `target/plugins/`. Installs the wasm toolchain it needs when missing (`toolchain.rs`, over `reflow_build`).
 //! - `demo`: build-plugins, then `reflow run examples/graphs/demo.json`.
 //! - `test`: build-plugins, install the pinned npm packages (`fbp-protocol`, the reference `.fbp`
 //!   parser `fbp`), then the Rust
