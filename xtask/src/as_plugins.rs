@@ -2,7 +2,6 @@
 //! are pinned in `sdk/assemblyscript/package.json` and its lock file, installed with
 //! `npm ci`. Each `.ts` file of the plugin folders is one plugin, built as `as_NAME.wasm`.
 
-use crate::run;
 use anyhow::Result;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -39,11 +38,9 @@ pub fn asc_command(root: &Path, entry: &Path, out: &Path) -> Command {
 
 pub fn build_all(root: &Path, out: &Path) -> Result<()> {
     let sources = crate::plugins::sources_in(root, &AS_PLUGIN_DIRS, &["ts"])?;
-    ensure_compiler(root)?;
-    for source in sources {
-        let stem = source.file_stem().unwrap().to_string_lossy().to_string();
-        eprintln!("xtask: building AssemblyScript plugin {}", source.display());
-        run(&mut asc_command(root, &source, &out.join(format!("as_{stem}.wasm"))))?;
+    if sources.is_empty() {
+        return Ok(());
     }
-    Ok(())
+    ensure_compiler(root)?;
+    crate::plugins::build_each(&sources, out, "as", "AssemblyScript", |source, wasm| asc_command(root, source, wasm))
 }

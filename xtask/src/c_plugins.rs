@@ -53,15 +53,11 @@ pub fn build_all(root: &Path, out: &Path) -> Result<()> {
     // The SDK is C even when the plugin is C++: compile it once, as C.
     let sdk_object = objects.join("reflow.o");
     run(clang_command(root, false).arg("-c").arg(root.join("sdk/c/src/reflow.c")).arg("-o").arg(&sdk_object))?;
-    for source in sources {
-        let stem = source.file_stem().unwrap().to_string_lossy().to_string();
-        let cxx = source.extension().is_some_and(|e| e == "cpp");
-        eprintln!("xtask: building C{} plugin {}", if cxx { "++" } else { "" }, source.display());
-        let mut cmd = clang_command(root, cxx);
+    crate::plugins::build_each(&sources, out, "c", "C/C++", |source, wasm| {
+        let mut cmd = clang_command(root, source.extension().is_some_and(|e| e == "cpp"));
         // A reactor: `_initialize` (run once by the host) instead of `main`. No debug names:
         // the plugin's size is part of what the bench reports.
-        cmd.args(["-mexec-model=reactor", "-Wl,--strip-all"]).arg(&source).arg(&sdk_object).arg("-o").arg(out.join(format!("c_{stem}.wasm")));
-        run(&mut cmd)?;
-    }
-    Ok(())
+        cmd.args(["-mexec-model=reactor", "-Wl,--strip-all"]).arg(source).arg(&sdk_object).arg("-o").arg(wasm);
+        cmd
+    })
 }

@@ -5,8 +5,8 @@
 //! - `build-plugins`: every Rust plugin (examples/rust, tests/plugins) for wasm32-unknown-unknown,
 //!   the examples and the WASI fixtures (tests/plugins/wasi) also for wasm32-wasip1, and every
 //!   Go plugin (examples/go/*, tests/plugins/go/*) for wasip1, every C/C++ plugin (examples/c,
-//!   tests/plugins/c) and AssemblyScript plugin (examples/assemblyscript,
-//!   tests/plugins/assemblyscript), into
+//!   tests/plugins/c), AssemblyScript plugin (examples/assemblyscript,
+//!   tests/plugins/assemblyscript) and Zig plugin (examples/zig, tests/plugins/zig), into
 //!   `target/plugins/`. Installs the wasm toolchain it needs when missing (`toolchain.rs`, over `reflow_build`).
 //! - `demo`: build-plugins, then `reflow run examples/graphs/demo.json`.
 //! - `test`: build-plugins, install the pinned npm packages (`fbp-protocol`, the reference `.fbp`

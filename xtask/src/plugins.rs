@@ -79,6 +79,17 @@ pub fn sources_in(root: &Path, dirs: &[&str], extensions: &[&str]) -> Result<Vec
     Ok(sources)
 }
 
+/// Builds each of `sources` into `out/{prefix}_{stem}.wasm` with the command `compile(source,
+/// wasm)` makes (one plugin per source file: the C, AssemblyScript and Zig layouts).
+pub fn build_each(sources: &[PathBuf], out: &Path, prefix: &str, language: &str, compile: impl Fn(&Path, &Path) -> Command) -> Result<()> {
+    for source in sources {
+        let stem = source.file_stem().unwrap().to_string_lossy();
+        eprintln!("xtask: building {language} plugin {}", source.display());
+        run(&mut compile(source, &out.join(format!("{prefix}_{stem}.wasm"))))?;
+    }
+    Ok(())
+}
+
 fn subdirs_with(parent: &Path, marker: &str) -> Result<Vec<PathBuf>> {
     let Ok(entries) = std::fs::read_dir(parent) else { return Ok(Vec::new()) };
     let mut dirs: Vec<PathBuf> = entries

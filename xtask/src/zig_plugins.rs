@@ -54,11 +54,9 @@ pub fn build_command(root: &Path, source: &Path, out: &Path) -> Command {
 
 pub fn build_all(root: &Path, out: &Path) -> Result<()> {
     let sources = crate::plugins::sources_in(root, &ZIG_PLUGIN_DIRS, &["zig"])?;
-    ensure_zig(root)?;
-    for source in sources {
-        let stem = source.file_stem().unwrap().to_string_lossy().to_string();
-        eprintln!("xtask: building Zig plugin {}", source.display());
-        run(&mut build_command(root, &source, &out.join(format!("zig_{stem}.wasm"))))?;
+    if sources.is_empty() {
+        return Ok(());
     }
-    Ok(())
+    ensure_zig(root)?;
+    crate::plugins::build_each(&sources, out, "zig", "Zig", |source, wasm| build_command(root, source, wasm))
 }

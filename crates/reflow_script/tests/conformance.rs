@@ -14,11 +14,12 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 /// Each SDK and its conformance plugin in `target/plugins` (built by `cargo xtask build-plugins`).
-const SDKS: [(&str, &str); 4] = [
+const SDKS: [(&str, &str); 5] = [
     ("Rust", "conformance.wasm"),
     ("Go", "go_conformance.wasm"),
     ("AssemblyScript", "as_conformance.wasm"),
     ("C", "c_conformance.wasm"),
+    ("Zig", "zig_conformance.wasm"),
 ];
 const BACKENDS: [Backend; 2] = [Backend::Wasmtime, Backend::Extism];
 

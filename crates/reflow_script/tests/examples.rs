@@ -60,10 +60,10 @@ fn engine_for_wasip1_counter() -> ExtismEngine {
     engine("counter.wasip1.wasm", json!({}))
 }
 
-/// The doubler and counter as ported to the other SDKs (examples/c, examples/assemblyscript;
-/// Zig joins with examples/zig): the same metadata as the Rust original, the same answers.
-const DOUBLERS: [&str; 2] = ["c_doubler.wasm", "as_doubler.wasm"];
-const COUNTERS: [&str; 2] = ["c_counter.wasm", "as_counter.wasm"];
+/// The doubler and counter as ported to the other SDKs (examples/c, examples/assemblyscript,
+/// examples/zig): the same metadata as the Rust original, the same answers.
+const DOUBLERS: [&str; 3] = ["c_doubler.wasm", "as_doubler.wasm", "zig_doubler.wasm"];
+const COUNTERS: [&str; 3] = ["c_counter.wasm", "as_counter.wasm", "zig_counter.wasm"];
 
 #[test]
 fn ported_doublers_match_the_rust_original() {
