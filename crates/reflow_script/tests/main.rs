@@ -7,6 +7,8 @@ mod support;
 mod examples;
 /// `__get_state`, `__set_state`, `__send_output` and logging, through the state_probe plugin.
 mod host_functions;
+/// A plugin written for the original Reflow SDK (`host::`, `helpers`, `#[plugin_fn]`).
+mod original_sdk;
 /// Broken modules and misbehaving plugins give clear errors, never panics.
 mod errors;
 /// The Go SDK's plugins (examples/go) through the host.
