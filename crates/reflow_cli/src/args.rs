@@ -26,6 +26,10 @@ pub enum Command {
     /// Inspect, back up, restore or reset the actor state a graph keeps between runs.
     #[command(subcommand)]
     State(StateCommand),
+    /// Write a new plugin project (source, build file, README, a graph that uses it).
+    New(NewArgs),
+    /// Build the plugin project in DIR for WebAssembly and print the .wasm path.
+    Build(BuildArgs),
     /// Convert a graph between FBP JSON and the .fbp text language.
     Convert(ConvertArgs),
     /// Serve the FBP network protocol over WebSocket, so visual editors (Flowhub, noflo-ui)
@@ -129,6 +133,36 @@ pub struct StateArgs {
 pub struct ValidateArgs {
     /// The graph file (FBP JSON, or the .fbp text language).
     pub graph: PathBuf,
+}
+
+#[derive(Args)]
+pub struct NewArgs {
+    /// The project's name, also its folder (created in the current one).
+    pub name: String,
+    /// The plugin's language.
+    #[arg(long, default_value = "rust", value_parser = language_names())]
+    pub lang: String,
+    /// Take the SDK from this checkout of the Reflow repository instead of its registry
+    /// (crates.io, the Go module proxy).
+    #[arg(long, value_name = "DIR")]
+    pub sdk_path: Option<PathBuf>,
+}
+
+fn language_names() -> clap::builder::PossibleValuesParser {
+    clap::builder::PossibleValuesParser::new(reflow_build::LANGUAGES.iter().map(|l| l.name))
+}
+
+#[derive(Args)]
+pub struct BuildArgs {
+    /// The project folder.
+    #[arg(default_value = ".")]
+    pub dir: PathBuf,
+    /// A debug build (faster to compile, slower to run) instead of the default release build.
+    #[arg(long)]
+    pub debug: bool,
+    /// Do not run wasm-opt, even when it is installed.
+    #[arg(long)]
+    pub no_wasm_opt: bool,
 }
 
 #[derive(Args)]
