@@ -11,22 +11,22 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-pub(crate) const ROUND: Duration = Duration::from_millis(150);
-pub(crate) const ROUNDS: usize = 7;
+const ROUND: Duration = Duration::from_millis(150);
+const ROUNDS: usize = 7;
 
 /// One row of the table.
-pub(crate) struct Row<'a> {
-    pub case: &'a str,
-    pub unit: &'a str,
-    pub ours: f64,
-    pub baseline: &'a str,
-    pub base: f64,
+struct Row<'a> {
+    case: &'a str,
+    unit: &'a str,
+    ours: f64,
+    baseline: &'a str,
+    base: f64,
     /// The target, in words, and whether this run met it.
-    pub target: &'a str,
-    pub met: bool,
+    target: &'a str,
+    met: bool,
 }
 
-pub(crate) fn emit(row: Row) {
+fn emit(row: Row) {
     let ratio = if row.base > 0.0 { row.ours / row.base } else { f64::NAN };
     println!(
         "{}",
@@ -55,7 +55,6 @@ pub fn run_all(dir: &Path, noflo: Option<&Path>) -> Result<(), String> {
     // Graphs name plugins by absolute path, so that they resolve from any graph file.
     let dir = &dir.canonicalize().map_err(|e| format!("{}: {e}", dir.display()))?;
     bare_calls(dir)?;
-    crate::sandbox::run(dir)?;
     let naive_ns = doubler_path(dir)?;
     pipelines(dir, noflo, naive_ns)?;
     cold_start(dir)?;

@@ -21,7 +21,7 @@ fn main() {
         Some("--sandbox") => sandbox::run(&PathBuf::from(&args[1])),
         Some(dir) => {
             let noflo = args.iter().position(|a| a == "--noflo").and_then(|i| args.get(i + 1)).map(PathBuf::from);
-            cases::run_all(&PathBuf::from(dir), noflo.as_deref())
+            cases::run_all(&PathBuf::from(dir), noflo.as_deref()).and_then(|()| sandbox::run(&PathBuf::from(dir)))
         }
         None => Err("usage: reflow_bench PLUGINS_DIR [--noflo DIR]".to_string()),
     };
