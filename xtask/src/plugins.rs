@@ -44,6 +44,9 @@ pub fn build_all(root: &Path) -> Result<()> {
             build_go_plugin(&dir, &out)?;
         }
     }
+    crate::c_plugins::build_all(root, &out)?;
+    crate::as_plugins::build_all(root, &out)?;
+    crate::zig_plugins::build_all(root, &out)?;
     eprintln!("xtask: plugins are in {}", out.display());
     Ok(())
 }
@@ -58,6 +61,22 @@ fn copy_wasm(from: &Path, out: &Path, suffix: &str) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The files ending in one of `extensions` in the folders `dirs` (each one plugin), sorted.
+pub fn sources_in(root: &Path, dirs: &[&str], extensions: &[&str]) -> Result<Vec<PathBuf>> {
+    let mut sources = Vec::new();
+    for dir in dirs {
+        let Ok(entries) = std::fs::read_dir(root.join(dir)) else { continue };
+        for entry in entries {
+            let path = entry.with_context(|| format!("reading {dir}"))?.path();
+            if path.extension().is_some_and(|e| extensions.iter().any(|x| e == *x)) {
+                sources.push(path);
+            }
+        }
+    }
+    sources.sort();
+    Ok(sources)
 }
 
 fn subdirs_with(parent: &Path, marker: &str) -> Result<Vec<PathBuf>> {
