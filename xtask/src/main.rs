@@ -23,6 +23,7 @@ mod c_plugins;
 mod fbp_test;
 mod npm;
 mod plugins;
+mod tidy;
 mod toolchain;
 mod zig_plugins;
 
