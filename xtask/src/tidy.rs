@@ -133,7 +133,7 @@ mod tests {
                     [root().join(&span), base.join(&span), base.join("src").join(&span)];
                 let found = candidates.iter().any(|p| p.exists())
                     // A bare file name in a section: anywhere below the section's folder.
-                    || (!span.contains('/') && exists_below(&base, &span));
+                    || (!span.trim_end_matches('/').contains('/') && exists_below(&base, span.trim_end_matches('/')));
                 if !found {
                     gone.push(format!("{heading}: `{span}`"));
                 }
