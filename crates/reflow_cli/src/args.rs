@@ -36,13 +36,42 @@ pub struct ServeArgs {
     /// Port to listen on (0: any free port; the line printed says which).
     #[arg(long, default_value_t = 3569)]
     pub port: u16,
-    /// Require this secret on every message (clients send it as `secret`).
-    #[arg(long)]
+    /// The secret every message must carry (clients send it as `secret`). Without it and
+    /// --secret-file, one is generated and printed. A command-line value is visible to other
+    /// users in `ps`: prefer the environment variable or a file.
+    #[arg(long, env = "REFLOW_SERVE_SECRET", hide_env_values = true, conflicts_with = "secret_file")]
     pub secret: Option<String>,
+    /// Read the secret from this file (its first line).
+    #[arg(long, value_name = "FILE")]
+    pub secret_file: Option<PathBuf>,
     /// Folder of `.wasm` plugins offered as components, named by their path relative to it;
     /// graphs built over the protocol resolve plugin paths against it. Without it: built-ins only.
     #[arg(long)]
     pub components: Option<PathBuf>,
+    /// Also accept browser pages from this origin (loopback pages are always accepted), e.g.
+    /// https://app.flowhub.io. Repeatable.
+    #[arg(long, value_name = "ORIGIN")]
+    pub allow_origin: Vec<String>,
+    /// Also accept this name in the Host header (IP addresses and localhost always are), for
+    /// clients that reach a non-loopback --host by name. Repeatable.
+    #[arg(long, value_name = "NAME")]
+    pub allow_host: Vec<String>,
+    /// A grant a node's metadata.sandbox.grants may ask for (what it covers: a directory
+    /// inside it, a host it matches). Default: none. Repeatable.
+    #[arg(long, value_name = "GRANT")]
+    pub allow_grant: Vec<String>,
+    /// The highest value a node's metadata.sandbox may set for a limit (max_memory_pages,
+    /// timeout_ms, max_output_bytes, fuel); otherwise a node may only tighten the limits
+    /// below. Repeatable.
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub allow_limit: Vec<String>,
+    /// Let graphs use reflow/ReadJsonLines and reflow/WriteJsonLines, on files inside this
+    /// folder only. Default: they cannot be used.
+    #[arg(long, value_name = "DIR")]
+    pub allow_files: Option<PathBuf>,
+    /// The largest message a client may send, in bytes.
+    #[arg(long, default_value_t = reflow_protocol::DEFAULT_MAX_MESSAGE_BYTES)]
+    pub max_message_bytes: usize,
     #[command(flatten)]
     pub limits: LimitArgs,
 }

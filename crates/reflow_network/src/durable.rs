@@ -33,12 +33,18 @@ pub struct StateBinding {
     pub graph_id: String,
 }
 
-/// The graph id a graph file's state is stored under: the file name without its extension
-/// (`examples/graphs/demo.json` -> `demo`). File names are unique within a directory, so
-/// graphs sharing the default state directory never share state; renaming the file leaves
-/// its state behind under the old id.
+/// The graph id a graph file's state is stored under: the file name without its `.json`
+/// (`examples/graphs/demo.json` -> `demo`). Any other spelling of the extension keeps it,
+/// after a `/` (`cnt.JSON` -> `cnt/JSON`): no file name holds a `/`, so no `X.json` can have
+/// that id, and every file of a directory has an id of its own. Graphs sharing the default
+/// state directory never share state; renaming the file leaves its state behind under the old id.
 pub fn graph_id(graph_file: &Path) -> String {
-    graph_file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "graph".to_string())
+    let Some(stem) = graph_file.file_stem().map(|s| s.to_string_lossy().into_owned()) else { return "graph".to_string() };
+    match graph_file.extension().map(|e| e.to_string_lossy()) {
+        None => format!("{stem}/"),
+        Some(extension) if extension == "json" => stem,
+        Some(extension) => format!("{stem}/{extension}"),
+    }
 }
 
 /// The state directory `reflow run` uses unless told otherwise: `.reflow/state` in the graph

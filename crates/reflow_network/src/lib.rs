@@ -34,6 +34,6 @@ pub use durable::{default_state_dir, graph_id, StateBinding};
 pub use graph::{EditError, Graph};
 pub use loader::{load_graph, GraphError};
 pub use network::{Network, NetworkError, Plan, PluginCatalog};
-pub use sandbox::ProcessSettings;
+pub use sandbox::{ProcessSettings, SandboxPolicy};
 pub use scheduler::{ActorFailure, ActorStats, DeadLetter, Escalation, FailurePolicy, Observer, RunOptions, RunReport, ERROR_PORT};
 pub use validate::{validate, ComponentCatalog, ValidationError};
