@@ -43,8 +43,8 @@ pub fn set_state(key: &str, value: &Value) {
 /// Sends messages on outports now, while `process` is still running; they arrive downstream
 /// before the outputs `process` returns.
 pub fn send_output(outputs: HashMap<String, Message>) {
-    let json: serde_json::Map<String, Value> = outputs.into_iter().map(|(port, m)| (port, m.to_json())).collect();
-    let memory = to_memory(Value::Object(json).to_string().as_bytes());
+    let json = serde_json::to_vec(&outputs).expect("messages always serialise");
+    let memory = to_memory(&json);
     unsafe { __send_output(memory.offset()) };
     memory.free();
 }

@@ -3,11 +3,14 @@
 //! Why not `extism::Plugin::call`: each call there pays ~11 string lookups in the linker,
 //! 9 untyped function calls, a timer-thread round trip and, with `RUST_BACKTRACE=1`, a
 //! captured backtrace (see `docs/performance.md`). Here one [`Engine`] compiles each plugin
-//! once; each actor keeps one warm `Store` + instance with its entry point as a cached
+//! once (two engines at most: instances come from a pool, then on demand, `alloc.rs`), with
+//! its import resolution planned once per module; each actor keeps one warm `Store` + instance
+//! with its entry point as a cached
 //! `TypedFunc`; the memory functions of `extism:host/env` are our own tiny wasm kernel
 //! (`kernel.wat`), so the PDK's many small loads and stores are wasm-to-wasm calls, and the
 //! per-call prologue and epilogue are plain memory writes by the host; timeouts come from one
-//! epoch ticker thread for the whole process, memory limits from a `ResourceLimiter`.
+//! epoch ticker thread for the whole process, memory limits from a `ResourceLimiter`. A plugin
+//! that opts in (`__reflow_bulk_v1`, `bulk.rs`) gets its input and output in one copy each.
 //!
 //! Plugins are unchanged: anything built with an Extism PDK (Rust, Go, ...) runs here, and
 //! the Extism-crate backend stays as the reference the differential tests compare against.
@@ -18,6 +21,8 @@
 //! never loaded here but on the Extism backend (`module.rs`, `extism_only`). Each store has
 //! its own epoch deadline, so one actor's timeout never interrupts another's call.
 
+mod alloc;
+mod bulk;
 mod imports;
 mod kernel;
 mod stdio;
@@ -25,6 +30,7 @@ mod stdio;
 use crate::call_state::{one_line_failure, CallState};
 use crate::module::CallFailure;
 use crate::{Grants, Limit, Limits};
+use bulk::Bulk;
 use kernel::{Kernel, KERNEL_WAT};
 use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
@@ -72,23 +78,50 @@ impl ResourceLimiter for MemoryLimiter {
     }
 }
 
-/// One engine, linker and kernel for the whole process: compiled code is shared only within
-/// an engine, and the native imports are the same for every plugin.
+/// An engine with its linker and kernel: compiled code is shared only within an engine, and
+/// the native imports are the same for every plugin. There are at most two per process, the
+/// pooled one and the on-demand one (see `alloc.rs`).
 struct Runtime {
     engine: Engine,
     linker: Linker<HostState>,
     kernel: Module,
 }
 
-fn runtime() -> Result<&'static Runtime, String> {
-    static RUNTIME: OnceLock<Result<Runtime, String>> = OnceLock::new();
-    RUNTIME.get_or_init(|| new_runtime().map_err(|e| format!("cannot start the wasmtime engine: {e:#}"))).as_ref().map_err(Clone::clone)
+/// The pooled engine (`None` when the pool is off or could not be reserved), and the on-demand
+/// engine, started the first time an instance does not fit the pool.
+struct Runtimes {
+    pooled: Option<Runtime>,
+    on_demand: OnceLock<Result<Runtime, String>>,
 }
 
-fn new_runtime() -> wasmtime::Result<Runtime> {
+fn runtimes() -> &'static Runtimes {
+    static RUNTIMES: OnceLock<Runtimes> = OnceLock::new();
+    RUNTIMES.get_or_init(|| {
+        let actors = alloc::pool_actors();
+        let pooled = (actors > 0)
+            .then(|| new_runtime(Some(actors)))
+            .and_then(|made| made.map_err(|e| tracing::warn!("no instance pool ({e:#}); every instance is allocated on demand")).ok());
+        Runtimes { pooled, on_demand: OnceLock::new() }
+    })
+}
+
+impl Runtimes {
+    fn on_demand(&self) -> Result<&Runtime, String> {
+        self.on_demand
+            .get_or_init(|| new_runtime(None).map_err(|e| format!("cannot start the wasmtime engine: {e:#}")))
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+}
+
+/// An engine on the pooling allocator sized for `pool` actors, or on the on-demand allocator.
+fn new_runtime(pool: Option<u32>) -> wasmtime::Result<Runtime> {
     let mut config = Config::new();
     // The same proposals Extism enables, so every plugin that loads there loads here.
     config.epoch_interruption(true).wasm_tail_call(true).wasm_function_references(true).wasm_gc(true);
+    if let Some(actors) = pool {
+        alloc::pooled(&mut config, actors);
+    }
     // Compiled code is cached on disk (wasmtime's default cache, as Extism does), so a
     // second run skips compilation. REFLOW_CODE_CACHE=off disables it (cold-start benches).
     if std::env::var("REFLOW_CODE_CACHE").as_deref() != Ok("off") {
@@ -115,16 +148,57 @@ fn new_runtime() -> wasmtime::Result<Runtime> {
     Ok(Runtime { engine, linker, kernel })
 }
 
-/// A plugin compiled once for this process.
-pub(crate) struct WasmtimeModule {
+/// A plugin compiled for one engine, with what instantiating it needs worked out once (our
+/// pre-instantiation: wasmtime's `InstancePre` cannot bind imports to the kernel instance of
+/// each store, so we keep the resolution plan instead).
+struct Compiled {
     module: Module,
+    /// Per import, in order: the kernel export that provides it, or `None` for the linker's.
+    imports: Vec<Option<wasmtime::ModuleExport>>,
+    /// The guest initializer to run once per instance (`_initialize`, `__wasm_call_ctors`).
+    init: Option<(&'static str, wasmtime::ModuleExport)>,
+}
+
+impl Compiled {
+    fn new(runtime: &Runtime, bytes: &[u8]) -> Result<Compiled, String> {
+        let module = Module::new(&runtime.engine, bytes).map_err(|e| format!("{e:#}"))?;
+        let imports = module
+            .imports()
+            .map(|import| (import.module() == "extism:host/env").then(|| runtime.kernel.get_export_index(import.name())).flatten())
+            .collect();
+        let init = ["_initialize", "__wasm_call_ctors"].into_iter().find_map(|name| Some((name, module.get_export_index(name)?)));
+        Ok(Compiled { module, imports, init })
+    }
+}
+
+/// A plugin compiled once for this process: on the pooled engine, and on the on-demand one
+/// when an instance does not fit the pool (compiled then, from the kept source).
+pub(crate) struct WasmtimeModule {
+    pooled: Option<Compiled>,
+    on_demand: OnceLock<Result<Compiled, String>>,
+    source: Arc<[u8]>,
 }
 
 impl WasmtimeModule {
     pub fn compile(bytes: &[u8]) -> Result<WasmtimeModule, String> {
-        let runtime = runtime()?;
-        let module = Module::new(&runtime.engine, bytes).map_err(|e| format!("{e:#}"))?;
-        Ok(WasmtimeModule { module })
+        let runtimes = runtimes();
+        let module = WasmtimeModule {
+            pooled: runtimes.pooled.as_ref().and_then(|runtime| Compiled::new(runtime, bytes).ok()),
+            on_demand: OnceLock::new(),
+            source: bytes.into(),
+        };
+        if module.pooled.is_none() {
+            // Not on the pool (off, or a module its slots refuse): the on-demand engine's
+            // error is the one to report.
+            module.on_demand()?;
+        }
+        Ok(module)
+    }
+
+    fn on_demand(&self) -> Result<(&'static Runtime, &Compiled), String> {
+        let runtime = runtimes().on_demand()?;
+        let compiled = self.on_demand.get_or_init(|| Compiled::new(runtime, &self.source)).as_ref().map_err(Clone::clone)?;
+        Ok((runtime, compiled))
     }
 }
 
@@ -133,15 +207,28 @@ pub(crate) struct WasmtimeInstance {
     store: Store<HostState>,
     instance: Instance,
     kernel: Kernel,
+    /// The plugin's end of the bulk input/output path, if it opts in (`bulk.rs`).
+    bulk: Option<Bulk>,
     limits: Limits,
     /// Typed exports, looked up once.
     exports: Vec<(Arc<str>, TypedFunc<(), i32>)>,
 }
 
 impl WasmtimeInstance {
+    /// A new instance for `actor`: in a pool slot if one is free, else on the on-demand engine.
     pub fn new(module: &WasmtimeModule, actor: Arc<str>, limits: Limits, grants: &Grants) -> Result<WasmtimeInstance, String> {
-        let runtime = runtime()?;
-        let wasi = wasi_ctx(grants)?;
+        if let (Some(runtime), Some(compiled)) = (runtimes().pooled.as_ref(), module.pooled.as_ref()) {
+            match WasmtimeInstance::on(runtime, compiled, actor.clone(), limits, grants) {
+                Err(e) if alloc::pool_is_full(&e) => tracing::debug!(%actor, "instance pool full; allocating on demand"),
+                made => return made.map_err(|e| format!("{e:#}")),
+            }
+        }
+        let (runtime, compiled) = module.on_demand()?;
+        WasmtimeInstance::on(runtime, compiled, actor, limits, grants).map_err(|e| format!("{e:#}"))
+    }
+
+    fn on(runtime: &Runtime, compiled: &Compiled, actor: Arc<str>, limits: Limits, grants: &Grants) -> wasmtime::Result<WasmtimeInstance> {
+        let wasi = wasi_ctx(grants).map_err(wasmtime::Error::msg)?;
         stdio::route_to_tracing(&wasi, &actor);
         let state = HostState {
             wasi,
@@ -157,40 +244,48 @@ impl WasmtimeInstance {
         store.epoch_deadline_trap();
         store.set_epoch_deadline(deadline_ticks(limits.call_timeout));
 
-        let kernel_instance = Instance::new(&mut store, &runtime.kernel, &[]).map_err(|e| format!("{e:#}"))?;
-        let memory = kernel_instance.get_memory(&mut store, "memory").ok_or("the kernel has no memory")?;
+        let kernel_instance = Instance::new(&mut store, &runtime.kernel, &[])?;
+        let memory = kernel_instance.get_memory(&mut store, "memory").ok_or_else(|| wasmtime::Error::msg("the kernel has no memory"))?;
         let kernel = Kernel(memory);
+        kernel.init(&mut store);
         store.data_mut().kernel = Some(kernel);
 
-        // Resolve imports: memory functions from this store's kernel, the rest from the linker.
-        let mut externs = Vec::new();
-        for import in module.module.imports() {
-            let from_kernel = (import.module() == "extism:host/env")
-                .then(|| kernel_instance.get_export(&mut store, import.name()))
-                .flatten();
+        // Resolve imports by the module's plan: memory functions from this store's kernel, the
+        // rest from the linker.
+        let mut externs = Vec::with_capacity(compiled.imports.len());
+        for (import, from_kernel) in compiled.module.imports().zip(&compiled.imports) {
             let resolved = match from_kernel {
-                Some(export) => Some(export),
+                Some(export) => kernel_instance.get_module_export(&mut store, export),
                 None => runtime.linker.get_by_import(&mut store, &import),
             };
-            let resolved: Extern = resolved.ok_or_else(|| {
-                format!("unknown import {}::{} (not an Extism or Reflow host function)", import.module(), import.name())
-            })?;
-            externs.push(resolved);
+            externs.push(resolved.ok_or_else(|| {
+                wasmtime::Error::msg(format!(
+                    "unknown import {}::{} (not an Extism or Reflow host function)",
+                    import.module(),
+                    import.name()
+                ))
+            })?);
         }
-        let instance = Instance::new(&mut store, &module.module, &externs).map_err(|e| format!("{e:#}"))?;
-        let mut this = WasmtimeInstance { store, instance, kernel, limits, exports: Vec::new() };
-        this.initialize()?;
+        let instance = Instance::new(&mut store, &compiled.module, &externs)?;
+        let mut this = WasmtimeInstance { store, instance, kernel, bulk: None, limits, exports: Vec::new() };
+        this.initialize(compiled).map_err(wasmtime::Error::msg)?;
+        this.store.set_epoch_deadline(deadline_ticks(limits.call_timeout));
+        this.bulk = Bulk::find(&mut this.store, &this.instance).map_err(wasmtime::Error::msg)?;
         Ok(this)
     }
 
     /// Runs the guest's initializer once: `_initialize` (Go, wasip1 reactors), or else
     /// `__wasm_call_ctors`.
-    fn initialize(&mut self) -> Result<(), String> {
-        for name in ["_initialize", "__wasm_call_ctors"] {
-            if let Ok(init) = self.instance.get_typed_func::<(), ()>(&mut self.store, name) {
-                self.store.set_epoch_deadline(deadline_ticks(self.limits.call_timeout));
-                return init.call(&mut self.store, ()).map_err(|e| format!("{name} failed: {}", self.describe(&e, None).reason));
-            }
+    fn initialize(&mut self, compiled: &Compiled) -> Result<(), String> {
+        let Some((name, export)) = &compiled.init else { return Ok(()) };
+        let init = self
+            .instance
+            .get_module_export(&mut self.store, export)
+            .and_then(Extern::into_func)
+            .and_then(|f| f.typed::<(), ()>(&self.store).ok());
+        if let Some(init) = init {
+            self.store.set_epoch_deadline(deadline_ticks(self.limits.call_timeout));
+            return init.call(&mut self.store, ()).map_err(|e| format!("{name} failed: {}", self.describe(&e, None).reason));
         }
         Ok(())
     }
@@ -213,9 +308,12 @@ impl WasmtimeInstance {
         let func = self.export(function)?;
         self.store.data_mut().limiter.hit = false;
         self.kernel.begin_call(&mut self.store, input).map_err(|e| self.describe(&e, None))?;
+        self.store.set_epoch_deadline(deadline_ticks(self.limits.call_timeout));
+        if let Some(bulk) = self.bulk.as_mut() {
+            bulk.begin_call(&mut self.store, input)?;
+        }
         self.store.data_mut().call = Some(call);
         self.store.data_mut().limiter.hit = false;
-        self.store.set_epoch_deadline(deadline_ticks(self.limits.call_timeout));
         let result = func.call(&mut self.store, ());
         let call = self.store.data_mut().call.take().expect("set above");
         let status = result.map_err(|e| self.describe(&e, call.exceeded))?;
@@ -225,7 +323,14 @@ impl WasmtimeInstance {
         if status != 0 {
             return Err(format!("the plugin returned status {status} without an error message").into());
         }
-        let output = self.kernel.output(&self.store).ok_or_else(|| "the plugin set an output outside its memory".to_string())?;
+        let in_plugin = match &self.bulk {
+            Some(bulk) => bulk.output(&self.store)?,
+            None => None,
+        };
+        let output = match in_plugin {
+            Some(output) => output,
+            None => self.kernel.output(&self.store).ok_or_else(|| "the plugin set an output outside its memory".to_string())?,
+        };
         Ok((output.to_vec(), call))
     }
 
