@@ -111,8 +111,11 @@ pub fn test_go(root: &Path) -> Result<()> {
         modules.extend(subdirs_with(&root.join(parent), "go.mod")?);
     }
     for module in modules {
-        eprintln!("xtask: go test in {}", module.display());
+        eprintln!("xtask: go test and wasip1 go vet in {}", module.display());
         run(Command::new(&go).current_dir(&module).args(["test", "./..."]))?;
+        // What the plugin build compiles must vet too: a test file without a build
+        // constraint that names the native-only TestHost breaks `GOOS=wasip1 go vet`.
+        run(Command::new(&go).current_dir(&module).args(["vet", "./..."]).env("GOOS", "wasip1").env("GOARCH", "wasm"))?;
     }
     Ok(())
 }

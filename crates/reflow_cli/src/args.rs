@@ -17,6 +17,9 @@ pub enum Command {
     /// Run one `process` call of a plugin and print what it returned and sent, as JSON.
     Call(CallArgs),
     /// Run a graph until every source is exhausted and every queue drained.
+    ///
+    /// Plugin actors' state persists between runs in `.reflow/state/` beside the graph file
+    /// (`--state-dir` to move it, `--ephemeral` to keep none; `reflow state` inspects it).
     Run(RunArgs),
     /// Check a graph (components, ports, required inports, cycles) without running it.
     Validate(ValidateArgs),
@@ -65,10 +68,17 @@ pub struct RunArgs {
 
 /// Where actor state is stored (docs/state.md).
 #[derive(Args, Clone)]
-pub struct StoreArgs {
+pub struct StateDirArgs {
     /// The state directory [default: .reflow/state in the graph file's folder].
     #[arg(long, value_name = "DIR")]
     pub state_dir: Option<PathBuf>,
+}
+
+/// The store of a command that commits state (`run`, `state import`).
+#[derive(Args, Clone)]
+pub struct StoreArgs {
+    #[command(flatten)]
+    pub dir: StateDirArgs,
     /// The largest state one actor may commit, in bytes of JSON.
     #[arg(long, default_value_t = reflow_state::DEFAULT_MAX_STATE_BYTES)]
     pub max_state_bytes: usize,
@@ -88,8 +98,10 @@ pub enum StateCommand {
     },
     /// Replace the graph's whole state with an export (FILE, or - for stdin).
     Import {
+        /// The graph file; its state is stored under its file name without extension.
+        graph: PathBuf,
         #[command(flatten)]
-        state: StateArgs,
+        store: StoreArgs,
         /// The export to read.
         file: PathBuf,
     },
@@ -108,7 +120,7 @@ pub struct StateArgs {
     /// The graph file (FBP JSON); its state is stored under its file name without extension.
     pub graph: PathBuf,
     #[command(flatten)]
-    pub store: StoreArgs,
+    pub dir: StateDirArgs,
 }
 
 #[derive(Args)]
@@ -157,13 +169,13 @@ pub struct CallArgs {
 #[derive(Args, Clone)]
 pub struct LimitArgs {
     /// Wall-clock limit of one call, in milliseconds.
-    #[arg(long, default_value_t = 10_000)]
+    #[arg(long, default_value_t = reflow_script::Limits::default().call_timeout.as_millis() as u64)]
     pub timeout_ms: u64,
     /// Linear memory limit, in 64 KiB pages.
-    #[arg(long, default_value_t = 4096)]
+    #[arg(long, default_value_t = reflow_script::Limits::default().max_memory_pages)]
     pub max_memory_pages: u32,
     /// Bytes one call may return (and, separately, send and store).
-    #[arg(long, default_value_t = 16 << 20)]
+    #[arg(long, default_value_t = reflow_script::Limits::default().max_output_bytes)]
     pub max_output_bytes: u64,
     /// CPU fuel one call may burn (about one unit per wasm instruction); unmetered if absent.
     #[arg(long)]

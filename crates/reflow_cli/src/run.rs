@@ -57,7 +57,8 @@ pub fn run(args: &RunArgs) -> Result<()> {
 
 pub fn validate(args: &ValidateArgs) -> Result<()> {
     let network = Network::load(&args.graph, Limits::default())?;
-    eprintln!("{}: valid ({} processes)", args.graph.display(), network.graph().processes().len());
+    // The answer the command was asked for goes to stdout, like `reflow inspect`'s.
+    println!("{}: valid ({} processes)", args.graph.display(), network.graph().processes().len());
     Ok(())
 }
 

@@ -90,3 +90,18 @@ fn a_run_with_a_failing_actor_finishes_the_others_and_exits_nonzero() {
     assert_eq!(stdout(&out).lines().count(), 3, "every healthy message is delivered");
     assert!(stderr(&out).contains("error: actor bad: boom"), "{}", stderr(&out));
 }
+
+#[test]
+fn validate_answers_on_stdout() {
+    let out = reflow(&["validate", "examples/graphs/demo.json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("demo.json: valid ("), "stdout: {}", stdout(&out));
+    assert!(stderr(&out).is_empty(), "stderr: {}", stderr(&out));
+}
+
+#[test]
+fn run_help_says_where_state_persists() {
+    let out = reflow(&["run", "--help"]);
+    assert!(out.status.success());
+    assert!(stdout(&out).contains(".reflow/state/"), "{}", stdout(&out));
+}
