@@ -26,6 +26,12 @@ pub enum Command {
     /// Inspect, back up, restore or reset the actor state a graph keeps between runs.
     #[command(subcommand)]
     State(StateCommand),
+    /// Write a new plugin project (source, build file, README, a graph that uses it).
+    New(NewArgs),
+    /// Build the plugin project in DIR for WebAssembly and print the .wasm path.
+    Build(BuildArgs),
+    /// Convert a graph between FBP JSON and the .fbp text language.
+    Convert(ConvertArgs),
     /// Serve the FBP network protocol over WebSocket, so visual editors (Flowhub, noflo-ui)
     /// can build and run graphs live.
     Serve(ServeArgs),
@@ -52,7 +58,7 @@ pub struct ServeArgs {
 
 #[derive(Args)]
 pub struct RunArgs {
-    /// The graph file (FBP JSON).
+    /// The graph file (FBP JSON, or the .fbp text language).
     pub graph: PathBuf,
     /// Capacity of each actor's input queue, in messages.
     #[arg(long, default_value_t = 64)]
@@ -125,8 +131,60 @@ pub struct StateArgs {
 
 #[derive(Args)]
 pub struct ValidateArgs {
-    /// The graph file (FBP JSON).
+    /// The graph file (FBP JSON, or the .fbp text language).
     pub graph: PathBuf,
+}
+
+#[derive(Args)]
+pub struct NewArgs {
+    /// The project's name, also its folder (created in the current one).
+    pub name: String,
+    /// The plugin's language.
+    #[arg(long, default_value = "rust", value_parser = language_names())]
+    pub lang: String,
+    /// Take the SDK from this checkout of the Reflow repository instead of its registry
+    /// (crates.io, the Go module proxy).
+    #[arg(long, value_name = "DIR")]
+    pub sdk_path: Option<PathBuf>,
+}
+
+fn language_names() -> clap::builder::PossibleValuesParser {
+    clap::builder::PossibleValuesParser::new(reflow_build::LANGUAGES.iter().map(|l| l.name))
+}
+
+#[derive(Args)]
+pub struct BuildArgs {
+    /// The project folder.
+    #[arg(default_value = ".")]
+    pub dir: PathBuf,
+    /// A debug build (faster to compile, slower to run) instead of the default release build.
+    #[arg(long)]
+    pub debug: bool,
+    /// Do not run wasm-opt, even when it is installed.
+    #[arg(long)]
+    pub no_wasm_opt: bool,
+}
+
+#[derive(Args)]
+pub struct ConvertArgs {
+    /// The graph to read (`.json` or `.fbp`).
+    pub graph: PathBuf,
+    /// Write here instead of stdout.
+    #[arg(long, short)]
+    pub output: Option<PathBuf>,
+    /// The format to write [default: from the --output extension, else json].
+    #[arg(long, value_enum)]
+    pub to: Option<GraphFormat>,
+    /// Read a .fbp file as the reference parser does with `caseSensitive: true` (port names
+    /// keep their case); by default they are lowercased.
+    #[arg(long)]
+    pub case_sensitive: bool,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum GraphFormat {
+    Json,
+    Fbp,
 }
 
 #[derive(Args)]

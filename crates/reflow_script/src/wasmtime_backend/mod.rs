@@ -3,9 +3,9 @@
 //! Why not `extism::Plugin::call`: each call there pays ~11 string lookups in the linker,
 //! 9 untyped function calls, a timer-thread round trip and, with `RUST_BACKTRACE=1`, a
 //! captured backtrace (see `docs/performance.md`). Here one [`Engine`] compiles each plugin
-//! once (two engines at most: instances come from a pool, then on demand, `alloc.rs`), with
-//! its import resolution planned once per module; each actor keeps one warm `Store` + instance
-//! with its entry point as a cached
+//! once (instances come from a pool, then on demand, `alloc.rs`), with its import resolution
+//! planned once per module; each actor keeps one warm `Store` + instance with its entry point
+//! as a cached
 //! `TypedFunc`; the memory functions of `extism:host/env` are our own tiny wasm kernel
 //! (`kernel.wat`), so the PDK's many small loads and stores are wasm-to-wasm calls, and the
 //! per-call prologue and epilogue are plain memory writes by the host; timeouts come from one
@@ -15,30 +15,33 @@
 //! Plugins are unchanged: anything built with an Extism PDK (Rust, Go, ...) runs here, and
 //! the Extism-crate backend stays as the reference the differential tests compare against.
 //!
-//! The sandbox: WASI from wasi-common with nothing granted but the `fs:rw:` directories
-//! (preopened); the `env:` values are Extism config (`config_get`); stdout/stderr go
-//! to `tracing`. Modules granted HTTP hosts or a read-only directory, or limited in fuel, are
-//! never loaded here but on the Extism backend (`module.rs`, `extism_only`). Each store has
-//! its own epoch deadline, so one actor's timeout never interrupts another's call.
+//! The sandbox: WASI from wasi-common with nothing granted but the granted directories
+//! (`wasi.rs`: read-only ones behind a wrapper that refuses every change, blocking calls cut
+//! at the call's deadline); the `env:` values are Extism config (`config_get`); stdout/stderr
+//! go to `tracing` within the call's log budget; HTTP to granted hosts (`crate::http`); fuel
+//! on a second engine for the modules that are limited in fuel ([`FUEL`]). Each store has its
+//! own epoch deadline, so one actor's timeout never interrupts another's call.
 
 mod alloc;
 mod bulk;
 mod imports;
 mod kernel;
 mod stdio;
+mod wasi;
 
-use crate::call_state::{one_line_failure, CallState};
+use crate::call_state::{one_line_failure, CallState, LogBudget};
 use crate::module::CallFailure;
 use crate::{Grants, Limit, Limits};
 use bulk::Bulk;
 use kernel::{Kernel, KERNEL_WAT};
 use std::collections::BTreeMap;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 use wasmtime::{Config, Engine, Extern, Instance, Linker, Module, ResourceLimiter, Store, TypedFunc};
 
 /// How often the shared epoch advances: the resolution of call time limits.
 const EPOCH_TICK: Duration = Duration::from_millis(5);
+
 
 /// Everything the host functions of one actor's store can reach.
 pub(crate) struct HostState {
@@ -52,6 +55,14 @@ pub(crate) struct HostState {
     vars: BTreeMap<String, Vec<u8>>,
     /// Extism's manifest config: the granted env values.
     config: BTreeMap<String, String>,
+    /// When the running call must end (epoch deadlines cannot stop a blocking host call).
+    deadline: Arc<wasi::Deadline>,
+    /// The call's log budget, shared with the WASI stdio pipes.
+    log: Arc<Mutex<LogBudget>>,
+    /// Granted HTTP hosts, and the status of the call's last response.
+    http_hosts: Vec<String>,
+    http_status: u16,
+    max_output_bytes: u64,
 }
 
 /// Caps the bytes of all memories of one store together (the plugin's and the kernel's).
@@ -73,50 +84,66 @@ impl ResourceLimiter for MemoryLimiter {
         Ok(true)
     }
 
-    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
-        Ok(desired <= 1_000_000)
+    // Table elements take host memory too: they count against the same budget.
+    fn table_growing(&mut self, current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        let extra = desired.saturating_sub(current).saturating_mul(crate::config::TABLE_ELEMENT_BYTES as usize);
+        if self.used.saturating_add(extra) > self.max_bytes {
+            self.hit = true;
+            return Ok(false);
+        }
+        self.used += extra;
+        Ok(true)
     }
 }
 
 /// An engine with its linker and kernel: compiled code is shared only within an engine, and
-/// the native imports are the same for every plugin. There are at most two per process, the
-/// pooled one and the on-demand one (see `alloc.rs`).
+/// the native imports are the same for every plugin. At most three per process: the pooled
+/// one and the on-demand one (`alloc.rs`), and the metered one for fuel.
 struct Runtime {
     engine: Engine,
     linker: Linker<HostState>,
     kernel: Module,
 }
 
-/// The pooled engine (`None` when the pool is off or could not be reserved), and the on-demand
-/// engine, started the first time an instance does not fit the pool.
-struct Runtimes {
-    pooled: Option<Runtime>,
-    on_demand: OnceLock<Result<Runtime, String>>,
+/// Which engine a module is compiled on: fuel metering is an engine setting, and it costs
+/// every call on that engine (measured in `cargo xtask bench`, `fuel` rows), so modules
+/// limited in fuel get an engine of their own and every other module runs unmetered.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Metering {
+    Off,
+    /// [`FUEL`]: the engine for modules with a [`Limits::fuel`].
+    Fuel,
 }
 
-fn runtimes() -> &'static Runtimes {
-    static RUNTIMES: OnceLock<Runtimes> = OnceLock::new();
-    RUNTIMES.get_or_init(|| {
-        let actors = alloc::pool_actors();
-        let pooled = (actors > 0)
-            .then(|| new_runtime(Some(actors)))
-            .and_then(|made| made.map_err(|e| tracing::warn!("no instance pool ({e:#}); every instance is allocated on demand")).ok());
-        Runtimes { pooled, on_demand: OnceLock::new() }
-    })
+/// Shorthand for [`Metering::Fuel`].
+pub(crate) const FUEL: Metering = Metering::Fuel;
+
+/// The pooled engine for unmetered modules (`None` when the pool is off or could not be
+/// reserved).
+fn pooled_runtime() -> Option<&'static Runtime> {
+    static POOLED: OnceLock<Option<Runtime>> = OnceLock::new();
+    POOLED
+        .get_or_init(|| {
+            let actors = alloc::pool_actors();
+            (actors > 0).then(|| new_runtime(Metering::Off, Some(actors))).and_then(|made| {
+                made.map_err(|e| tracing::warn!("no instance pool ({e:#}); every instance is allocated on demand")).ok()
+            })
+        })
+        .as_ref()
 }
 
-impl Runtimes {
-    fn on_demand(&self) -> Result<&Runtime, String> {
-        self.on_demand
-            .get_or_init(|| new_runtime(None).map_err(|e| format!("cannot start the wasmtime engine: {e:#}")))
-            .as_ref()
-            .map_err(Clone::clone)
-    }
+/// The on-demand engine for `metering`.
+fn runtime(metering: Metering) -> Result<&'static Runtime, String> {
+    static PLAIN: OnceLock<Result<Runtime, String>> = OnceLock::new();
+    static METERED: OnceLock<Result<Runtime, String>> = OnceLock::new();
+    let cell = if metering == FUEL { &METERED } else { &PLAIN };
+    cell.get_or_init(|| new_runtime(metering, None).map_err(|e| format!("cannot start the wasmtime engine: {e:#}"))).as_ref().map_err(Clone::clone)
 }
 
-/// An engine on the pooling allocator sized for `pool` actors, or on the on-demand allocator.
-fn new_runtime(pool: Option<u32>) -> wasmtime::Result<Runtime> {
+/// An engine for `metering`, on the pooling allocator sized for `pool` actors, or on demand.
+fn new_runtime(metering: Metering, pool: Option<u32>) -> wasmtime::Result<Runtime> {
     let mut config = Config::new();
+    config.consume_fuel(metering == FUEL);
     // The same proposals Extism enables, so every plugin that loads there loads here.
     config.epoch_interruption(true).wasm_tail_call(true).wasm_function_references(true).wasm_gc(true);
     if let Some(actors) = pool {
@@ -171,32 +198,35 @@ impl Compiled {
     }
 }
 
-/// A plugin compiled once for this process: on the pooled engine, and on the on-demand one
-/// when an instance does not fit the pool (compiled then, from the kept source).
+/// A plugin compiled once for this process: on the pooled engine (unmetered modules), and on
+/// the on-demand engine of its metering when an instance does not fit the pool (compiled
+/// then, from the kept source).
 pub(crate) struct WasmtimeModule {
-    pooled: Option<Compiled>,
+    pooled: Option<(&'static Runtime, Compiled)>,
     on_demand: OnceLock<Result<Compiled, String>>,
+    metering: Metering,
     source: Arc<[u8]>,
 }
 
 impl WasmtimeModule {
-    pub fn compile(bytes: &[u8]) -> Result<WasmtimeModule, String> {
-        let runtimes = runtimes();
-        let module = WasmtimeModule {
-            pooled: runtimes.pooled.as_ref().and_then(|runtime| Compiled::new(runtime, bytes).ok()),
-            on_demand: OnceLock::new(),
-            source: bytes.into(),
+    /// Compiles `bytes` on the engines for `limits` (metered when they limit fuel).
+    pub fn compile(bytes: &[u8], limits: Limits) -> Result<WasmtimeModule, String> {
+        let metering = if limits.fuel.is_some() { FUEL } else { Metering::Off };
+        let pooled = match metering {
+            Metering::Off => pooled_runtime().and_then(|runtime| Some((runtime, Compiled::new(runtime, bytes).ok()?))),
+            Metering::Fuel => None,
         };
+        let module = WasmtimeModule { pooled, on_demand: OnceLock::new(), metering, source: bytes.into() };
         if module.pooled.is_none() {
-            // Not on the pool (off, or a module its slots refuse): the on-demand engine's
-            // error is the one to report.
+            // Not on the pool (metered, off, or a module its slots refuse): the on-demand
+            // engine's error is the one to report.
             module.on_demand()?;
         }
         Ok(module)
     }
 
     fn on_demand(&self) -> Result<(&'static Runtime, &Compiled), String> {
-        let runtime = runtimes().on_demand()?;
+        let runtime = runtime(self.metering)?;
         let compiled = self.on_demand.get_or_init(|| Compiled::new(runtime, &self.source)).as_ref().map_err(Clone::clone)?;
         Ok((runtime, compiled))
     }
@@ -217,35 +247,44 @@ pub(crate) struct WasmtimeInstance {
 impl WasmtimeInstance {
     /// A new instance for `actor`: in a pool slot if one is free, else on the on-demand engine.
     pub fn new(module: &WasmtimeModule, actor: Arc<str>, limits: Limits, grants: &Grants) -> Result<WasmtimeInstance, String> {
-        if let (Some(runtime), Some(compiled)) = (runtimes().pooled.as_ref(), module.pooled.as_ref()) {
+        if let Some((runtime, compiled)) = &module.pooled {
             match WasmtimeInstance::on(runtime, compiled, actor.clone(), limits, grants) {
-                Err(e) if alloc::pool_is_full(&e) => tracing::debug!(%actor, "instance pool full; allocating on demand"),
-                made => return made.map_err(|e| format!("{e:#}")),
+                Err(None) => tracing::debug!(%actor, "instance pool full; allocating on demand"),
+                made => return made.map_err(Option::unwrap_or_default),
             }
         }
         let (runtime, compiled) = module.on_demand()?;
-        WasmtimeInstance::on(runtime, compiled, actor, limits, grants).map_err(|e| format!("{e:#}"))
+        WasmtimeInstance::on(runtime, compiled, actor, limits, grants).map_err(|e| e.unwrap_or_else(|| "the instance pool is full".into()))
     }
 
-    fn on(runtime: &Runtime, compiled: &Compiled, actor: Arc<str>, limits: Limits, grants: &Grants) -> wasmtime::Result<WasmtimeInstance> {
-        let wasi = wasi_ctx(grants).map_err(wasmtime::Error::msg)?;
-        stdio::route_to_tracing(&wasi, &actor);
+    /// An instance on `runtime`; `Err(None)` when the runtime's pool has no free slot.
+    fn on(runtime: &Runtime, compiled: &Compiled, actor: Arc<str>, limits: Limits, grants: &Grants) -> Result<WasmtimeInstance, Option<String>> {
+        let deadline = Arc::new(wasi::Deadline::default());
+        let wasi = wasi::wasi_ctx(grants, deadline.clone())?;
+        let log = Arc::new(Mutex::new(LogBudget { left: limits.max_output_bytes, capped: false }));
+        stdio::route_to_tracing(&wasi, &actor, &log);
         let state = HostState {
             wasi,
             kernel: None,
-            limiter: MemoryLimiter { max_bytes: limits.max_memory_pages as usize * 65536, used: 0, hit: false },
+            limiter: MemoryLimiter { max_bytes: limits.memory_bytes() as usize, used: 0, hit: false },
             call: None,
             actor,
             vars: BTreeMap::new(),
             config: grants.env.clone(),
+            deadline,
+            log,
+            http_hosts: grants.http_hosts.clone(),
+            http_status: 0,
+            max_output_bytes: limits.max_output_bytes,
         };
         let mut store = Store::new(&runtime.engine, state);
         store.limiter(|state| &mut state.limiter);
         store.epoch_deadline_trap();
-        store.set_epoch_deadline(deadline_ticks(limits.call_timeout));
+        // The start function runs inside `Instance::new`: under the call limits too.
+        arm(&mut store, limits).map_err(|e| format!("{e:#}"))?;
 
-        let kernel_instance = Instance::new(&mut store, &runtime.kernel, &[])?;
-        let memory = kernel_instance.get_memory(&mut store, "memory").ok_or_else(|| wasmtime::Error::msg("the kernel has no memory"))?;
+        let kernel_instance = Instance::new(&mut store, &runtime.kernel, &[]).map_err(pool_full_or)?;
+        let memory = kernel_instance.get_memory(&mut store, "memory").ok_or("the kernel has no memory".to_string())?;
         let kernel = Kernel(memory);
         kernel.init(&mut store);
         store.data_mut().kernel = Some(kernel);
@@ -259,18 +298,17 @@ impl WasmtimeInstance {
                 None => runtime.linker.get_by_import(&mut store, &import),
             };
             externs.push(resolved.ok_or_else(|| {
-                wasmtime::Error::msg(format!(
-                    "unknown import {}::{} (not an Extism or Reflow host function)",
-                    import.module(),
-                    import.name()
-                ))
+                format!("unknown import {}::{} (not an Extism or Reflow host function)", import.module(), import.name())
             })?);
         }
-        let instance = Instance::new(&mut store, &compiled.module, &externs)?;
+        let instance = Instance::new(&mut store, &compiled.module, &externs).map_err(|e| match limit_hit(&store, &e) {
+            Some(limit) => Some(format!("instantiating the module exceeded {}", limits.describe(limit))),
+            None => pool_full_or(e),
+        })?;
         let mut this = WasmtimeInstance { store, instance, kernel, bulk: None, limits, exports: Vec::new() };
-        this.initialize(compiled).map_err(wasmtime::Error::msg)?;
-        this.store.set_epoch_deadline(deadline_ticks(limits.call_timeout));
-        this.bulk = Bulk::find(&mut this.store, &this.instance).map_err(wasmtime::Error::msg)?;
+        this.initialize(compiled)?;
+        arm(&mut this.store, limits).map_err(|e| format!("{e:#}"))?;
+        this.bulk = Bulk::find(&mut this.store, &this.instance)?;
         Ok(this)
     }
 
@@ -284,7 +322,7 @@ impl WasmtimeInstance {
             .and_then(Extern::into_func)
             .and_then(|f| f.typed::<(), ()>(&self.store).ok());
         if let Some(init) = init {
-            self.store.set_epoch_deadline(deadline_ticks(self.limits.call_timeout));
+            arm(&mut self.store, self.limits).map_err(|e| format!("{e:#}"))?;
             return init.call(&mut self.store, ()).map_err(|e| format!("{name} failed: {}", self.describe(&e, None).reason));
         }
         Ok(())
@@ -308,14 +346,16 @@ impl WasmtimeInstance {
         let func = self.export(function)?;
         self.store.data_mut().limiter.hit = false;
         self.kernel.begin_call(&mut self.store, input).map_err(|e| self.describe(&e, None))?;
-        self.store.set_epoch_deadline(deadline_ticks(self.limits.call_timeout));
+        *self.store.data().log.lock().unwrap_or_else(|p| p.into_inner()) = call.log;
+        self.store.data_mut().call = Some(call);
+        self.store.data_mut().limiter.hit = false;
+        arm(&mut self.store, self.limits).map_err(|e| CallFailure::from(format!("{e:#}")))?;
         if let Some(bulk) = self.bulk.as_mut() {
             bulk.begin_call(&mut self.store, input)?;
         }
-        self.store.data_mut().call = Some(call);
-        self.store.data_mut().limiter.hit = false;
         let result = func.call(&mut self.store, ());
-        let call = self.store.data_mut().call.take().expect("set above");
+        let mut call = self.store.data_mut().call.take().expect("set above");
+        call.log = *self.store.data().log.lock().unwrap_or_else(|p| p.into_inner());
         let status = result.map_err(|e| self.describe(&e, call.exceeded))?;
         if let Some(error) = self.kernel.error(&self.store) {
             return Err(CallFailure { limit: call.exceeded, reason: error });
@@ -338,14 +378,7 @@ impl WasmtimeInstance {
     /// Extism backend): the time limit (the epoch deadline), the memory limit (a growth the
     /// limiter refused), an output budget a host function refused (`exceeded`), or none.
     fn describe(&self, error: &wasmtime::Error, exceeded: Option<Limit>) -> CallFailure {
-        let limit = if let Some(wasmtime::Trap::Interrupt) = error.downcast_ref::<wasmtime::Trap>() {
-            Some(Limit::Time)
-        } else if self.store.data().limiter.hit {
-            Some(Limit::Memory)
-        } else {
-            exceeded
-        };
-        if let Some(limit) = limit {
+        if let Some(limit) = limit_hit(&self.store, error).or(exceeded) {
             return CallFailure { limit: Some(limit), reason: format!("exceeded {}", self.limits.describe(limit)) };
         }
         if let Some(exit) = error.downcast_ref::<wasi_common::I32Exit>() {
@@ -355,23 +388,33 @@ impl WasmtimeInstance {
     }
 }
 
-/// WASI with nothing granted but `grants`: the `fs:rw:` directories preopened at their guest
-/// paths. The `env:` values are deliberately not WASI env vars: as on the Extism backend
-/// (which cannot set them), they reach the plugin as `resolved_env` and Extism config only,
-/// so both backends behave the same. Read-only directories never get here (wasi-common
-/// has no read-only preopen; such modules run on the Extism backend).
-fn wasi_ctx(grants: &Grants) -> Result<wasi_common::WasiCtx, String> {
-    use wasi_common::sync::{ambient_authority, Dir, WasiCtxBuilder};
-    let mut builder = WasiCtxBuilder::new();
-    for path in &grants.paths {
-        if !path.writable {
-            return Err(format!("{}: read-only directories are granted on the Extism backend only", path.host.display()));
-        }
-        let dir = Dir::open_ambient_dir(&path.host, ambient_authority())
-            .map_err(|e| format!("cannot open granted directory {}: {e}", path.host.display()))?;
-        builder.preopened_dir(dir, &path.guest).map_err(|e| format!("cannot grant {}: {e:#}", path.host.display()))?;
+/// `None` when `error` says the instance pool has no free slot (try the on-demand engine),
+/// else the error in one line.
+fn pool_full_or(error: wasmtime::Error) -> Option<String> {
+    (!alloc::pool_is_full(&error)).then(|| format!("{error:#}"))
+}
+
+/// The limit a trap means: the time limit (the epoch deadline, or a blocking WASI call cut at
+/// the deadline), fuel, or the memory limit (a growth the limiter refused).
+fn limit_hit(store: &Store<HostState>, error: &wasmtime::Error) -> Option<Limit> {
+    match error.downcast_ref::<wasmtime::Trap>() {
+        Some(wasmtime::Trap::Interrupt) => Some(Limit::Time),
+        Some(wasmtime::Trap::OutOfFuel) => Some(Limit::Fuel),
+        _ if store.data().deadline.hit() => Some(Limit::Time),
+        _ if store.data().limiter.hit => Some(Limit::Memory),
+        _ => None,
     }
-    Ok(builder.build())
+}
+
+/// Starts a call (or the instance's start function or initializer) under `limits`: its
+/// epoch deadline, the deadline of its blocking WASI calls, and its fuel.
+fn arm(store: &mut Store<HostState>, limits: Limits) -> wasmtime::Result<()> {
+    store.set_epoch_deadline(deadline_ticks(limits.call_timeout));
+    store.data().deadline.arm(limits.call_timeout);
+    if let Some(fuel) = limits.fuel {
+        store.set_fuel(fuel)?;
+    }
+    Ok(())
 }
 
 fn deadline_ticks(timeout: Duration) -> u64 {
