@@ -94,6 +94,18 @@ impl ResourceLimiter for MemoryLimiter {
         self.used += extra;
         Ok(true)
     }
+
+    // A pooled table cannot grow past its slot (`alloc.rs`) even when the limiter allowed it:
+    // that refusal is the sandbox's too, and the trap that follows is reported as the limit.
+    fn table_grow_failed(&mut self, _error: wasmtime::Error) -> wasmtime::Result<()> {
+        self.hit = true;
+        Ok(())
+    }
+
+    fn memory_grow_failed(&mut self, _error: wasmtime::Error) -> wasmtime::Result<()> {
+        self.hit = true;
+        Ok(())
+    }
 }
 
 /// An engine with its linker and kernel: compiled code is shared only within an engine, and
