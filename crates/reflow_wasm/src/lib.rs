@@ -77,6 +77,15 @@ pub fn send_output(outputs: HashMap<String, Message>) {
     }
 }
 
+/// [`send_output`] for JSON values as they are: each value a tagged message or a plain JSON
+/// value the host maps by its kind (`docs/abi.md`, "Plain values"), as the original Go SDK's
+/// plugins send `{"status": "done", "count": 3}`. Panics like [`send_output`].
+pub fn send_output_json(outputs: &reflow_abi::serde_json::Map<String, Value>) {
+    if let Err(e) = imports::send_output_json(outputs) {
+        panic!("send_output_json: {e}");
+    }
+}
+
 /// The input and output of an export of your own (besides `process`), through the bulk path
 /// when the host offers it and the Extism PDK otherwise (docs/abi.md, "Bulk input and
 /// output"). `actor_plugin!` exports what the bulk path needs.
