@@ -6,7 +6,8 @@
 //!   the examples and the WASI fixtures (tests/plugins/wasi) also for wasm32-wasip1, and every
 //!   Go plugin (examples/go/*) for wasip1, into
 //!   `target/plugins/`. Installs the wasm toolchain it needs when missing (`toolchain.rs`, over `reflow_build`).
-//! - `demo`: build-plugins, then `reflow run examples/graphs/demo.json`.
+//! - `demo`: only what `examples/graphs/demo.json` needs (two plugins, one target, the CLI),
+//!   with a line per step, then `reflow run examples/graphs/demo.json`.
 //! - `test`: build-plugins, install the pinned npm packages (`fbp-protocol`, the reference `.fbp`
 //!   parser `fbp`), then the Rust
 //!   workspace tests, the Go tests (SDK and plugins), and the FBP protocol's own suite
@@ -15,6 +16,7 @@
 //! - `bench`: the benchmark suite under RUST_BACKTRACE=0 and =1, written to docs/performance.md.
 
 mod bench;
+mod demo;
 mod fbp_test;
 mod plugins;
 mod toolchain;
@@ -28,12 +30,7 @@ fn main() -> Result<()> {
     let root = project_root();
     match args.first().map(String::as_str) {
         Some("build-plugins") => plugins::build_all(&root),
-        Some("demo") => {
-            plugins::build_all(&root)?;
-            let mut cmd = cargo();
-            cmd.args(["run", "--quiet", "-p", "reflow_cli", "--", "run", "--ephemeral", "examples/graphs/demo.json"]);
-            run(cmd.current_dir(&root))
-        }
+        Some("demo") => demo::demo(&root),
         Some("test") => {
             // Before any long build: without Node.js the protocol tests cannot run.
             fbp_test::check_node()?;
