@@ -41,6 +41,10 @@ fn main() -> Result<()> {
             cmd.args(["test", "--workspace"]).args(&args[1..]);
             run(cmd.current_dir(&root))?;
             plugins::test_go(&root)?;
+            // The SDK's crate-level example compiles (reflow_wasm is outside the workspace).
+            let mut doc = cargo();
+            doc.args(["test", "--doc", "--manifest-path", "crates/reflow_wasm/Cargo.toml", "--target-dir", "target/sdk-doc"]);
+            run(doc.current_dir(&root))?;
             fbp_test::run_suite(&root)
         }
         Some("fbp-test") => {
