@@ -4,7 +4,9 @@
 //! Tasks:
 //! - `build-plugins`: every Rust plugin (examples/rust, tests/plugins) for wasm32-unknown-unknown,
 //!   the examples and the WASI fixtures (tests/plugins/wasi) also for wasm32-wasip1, and every
-//!   Go plugin (examples/go/*) for wasip1, into
+//!   Go plugin (examples/go/*, tests/plugins/go/*) for wasip1, every C/C++ plugin (examples/c,
+//!   tests/plugins/c), AssemblyScript plugin (examples/assemblyscript,
+//!   tests/plugins/assemblyscript) and Zig plugin (examples/zig, tests/plugins/zig), into
 //!   `target/plugins/`. Installs the wasm toolchain it needs when missing (`toolchain.rs`, over `reflow_build`).
 //! - `demo`: only what `examples/graphs/demo.json` needs (two plugins, one target, the CLI),
 //!   with a line per step, then `reflow run examples/graphs/demo.json`.
@@ -15,11 +17,16 @@
 //! - `fbp-test`: only that last step.
 //! - `bench`: the benchmark suite under RUST_BACKTRACE=0 and =1, written to docs/performance.md.
 
+mod apt;
+mod as_plugins;
 mod bench;
+mod c_plugins;
 mod demo;
 mod fbp_test;
+mod npm;
 mod plugins;
 mod toolchain;
+mod zig_plugins;
 
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};

@@ -76,6 +76,15 @@ pub fn send_output(outputs: HashMap<String, Message>) {
     }
 }
 
+/// [`send_output`] for JSON values as they are: each value a tagged message or a plain JSON
+/// value the host maps by its kind (`docs/abi.md`, "Plain values"), as the original Go SDK's
+/// plugins send `{"status": "done", "count": 3}`. Panics like [`send_output`].
+pub fn send_output_json(outputs: &reflow_abi::serde_json::Map<String, Value>) {
+    if let Err(e) = imports::send_output_json(outputs) {
+        panic!("send_output_json: {e}");
+    }
+}
+
 /// Declares a port: `port_def!(name, description, type)` or, for an inport that must hold a
 /// message before `process` is called, `port_def!(name, description, type, required)`.
 #[macro_export]
