@@ -1,7 +1,7 @@
 //! Write Reflow actors in Rust as WebAssembly plugins: metadata (ports with `port_type`) and
 //! one function from [`ActorContext`] to [`ActorResult`] (no `state` = unchanged).
 //!
-//! ```ignore
+//! ```no_run
 //! use reflow_wasm::*;
 //! use std::collections::HashMap;
 //!
