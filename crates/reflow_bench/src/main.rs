@@ -4,7 +4,8 @@
 //! `RUST_BACKTRACE=0` and `=1` and writes the merged table to `docs/performance.md`.
 //!
 //! Usage: `reflow_bench PLUGINS_DIR [--noflo DIR]`, or the subprocess modes
-//! `--cold-start PLUGIN N` and `--rss PLUGIN N` (each prints one number).
+//! `--cold-start PLUGIN N` and `--rss PLUGIN N` (each prints one number) and
+//! `--chain STAGES MESSAGES` (prints a JSON object).
 
 mod cases;
 mod measure;
@@ -16,6 +17,7 @@ fn main() {
     let result = match args.first().map(String::as_str) {
         Some("--cold-start") => cases::cold_start_child(&PathBuf::from(&args[1]), args[2].parse().unwrap_or(1)),
         Some("--rss") => cases::rss_child(&PathBuf::from(&args[1]), args[2].parse().unwrap_or(1)),
+        Some("--chain") => cases::chain_child(args[1].parse().unwrap_or(1000), args[2].parse().unwrap_or(10)),
         Some(dir) => {
             let noflo = args.iter().position(|a| a == "--noflo").and_then(|i| args.get(i + 1)).map(PathBuf::from);
             cases::run_all(&PathBuf::from(dir), noflo.as_deref())
