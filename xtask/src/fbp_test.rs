@@ -36,18 +36,26 @@ pub fn check_node() -> Result<()> {
     Ok(())
 }
 
-/// `npm ci` in `tests/fbp-protocol` unless the pinned version is already installed.
+/// The npm packages the tests need, each pinned by the `package.json` and lock file of its
+/// folder: the protocol suite and schemas, and the reference `.fbp` parser that
+/// reflow_network's differential test runs (`tests/fbp-parser`).
+const NPM_PACKAGES: [(&str, &str); 2] = [("tests/fbp-protocol", "fbp-protocol"), ("tests/fbp-parser", "fbp")];
+
+/// `npm ci` in each folder of [`NPM_PACKAGES`] unless its pinned version is already installed.
 pub fn install(root: &Path) -> Result<()> {
-    let dir = package_dir(root);
-    let wanted = pinned_version(&dir)?;
-    let installed = std::fs::read_to_string(dir.join("node_modules/fbp-protocol/package.json"))
-        .ok()
-        .and_then(|text| json_string(&text, "version"));
-    if installed.as_deref() == Some(wanted.as_str()) {
-        return Ok(());
+    for (folder, package) in NPM_PACKAGES {
+        let dir = root.join(folder);
+        let wanted = pinned_version(&dir, package)?;
+        let installed = std::fs::read_to_string(dir.join("node_modules").join(package).join("package.json"))
+            .ok()
+            .and_then(|text| json_string(&text, "version"));
+        if installed.as_deref() == Some(wanted.as_str()) {
+            continue;
+        }
+        eprintln!("xtask: installing {package} {wanted} (npm ci in {folder})");
+        run(Command::new("npm").args(["ci", "--no-audit", "--no-fund"]).current_dir(&dir))?;
     }
-    eprintln!("xtask: installing fbp-protocol {wanted} (npm ci in tests/fbp-protocol)");
-    run(Command::new("npm").args(["ci", "--no-audit", "--no-fund"]).current_dir(&dir))
+    Ok(())
 }
 
 /// Starts nothing itself: fbp-test starts `reflow serve` with the configured command, runs
@@ -96,10 +104,12 @@ fn free_port() -> Result<u16> {
     Ok(listener.local_addr()?.port())
 }
 
-fn pinned_version(dir: &Path) -> Result<String> {
-    let text = std::fs::read_to_string(dir.join("package.json")).context("reading tests/fbp-protocol/package.json")?;
-    let after = text.split("\"fbp-protocol\"").nth(1).context("package.json does not pin fbp-protocol")?;
-    let version = after.split('"').nth(1).context("package.json does not pin fbp-protocol")?;
+fn pinned_version(dir: &Path, package: &str) -> Result<String> {
+    let manifest = dir.join("package.json");
+    let text = std::fs::read_to_string(&manifest).with_context(|| format!("reading {}", manifest.display()))?;
+    let pinned = || format!("{} does not pin {package}", manifest.display());
+    let after = text.split(&format!("\"{package}\"")).nth(1).with_context(pinned)?;
+    let version = after.split('"').nth(1).with_context(pinned)?;
     Ok(version.to_string())
 }
 
@@ -136,6 +146,7 @@ mod tests {
     fn versions_are_read_from_package_files() {
         assert_eq!(json_string("{\n  \"name\": \"x\",\n  \"version\": \"0.9.8\"\n}", "version").as_deref(), Some("0.9.8"));
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-        assert_eq!(pinned_version(&package_dir(root)).unwrap(), "0.9.8");
+        assert_eq!(pinned_version(&package_dir(root), "fbp-protocol").unwrap(), "0.9.8");
+        assert_eq!(pinned_version(&root.join("tests/fbp-parser"), "fbp").unwrap(), "1.8.0");
     }
 }

@@ -5,9 +5,10 @@
 //! - `build-plugins`: every Rust plugin (examples/rust, tests/plugins) for wasm32-unknown-unknown,
 //!   the examples and the WASI fixtures (tests/plugins/wasi) also for wasm32-wasip1, and every
 //!   Go plugin (examples/go/*) for wasip1, into
-//!   `target/plugins/`. Installs the wasm toolchain it needs when missing (see `toolchain.rs`).
+//!   `target/plugins/`. Installs the wasm toolchain it needs when missing (`toolchain.rs`, over `reflow_build`).
 //! - `demo`: build-plugins, then `reflow run examples/graphs/demo.json`.
-//! - `test`: build-plugins, install the pinned `fbp-protocol` npm package, then the Rust
+//! - `test`: build-plugins, install the pinned npm packages (`fbp-protocol`, the reference `.fbp`
+//!   parser `fbp`), then the Rust
 //!   workspace tests, the Go tests (SDK and plugins), and the FBP protocol's own suite
 //!   (`fbp-test`) against `reflow serve` (needs Node.js; see `fbp_test.rs`).
 //! - `fbp-test`: only that last step.

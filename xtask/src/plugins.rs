@@ -1,8 +1,8 @@
 //! Building every plugin the examples and tests use, into `target/plugins/`.
 
-use crate::toolchain::WasmToolchain;
+use crate::toolchain::{go_command, WasmToolchain};
 use crate::run;
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -70,26 +70,6 @@ fn subdirs_with(parent: &Path, marker: &str) -> Result<Vec<PathBuf>> {
     Ok(dirs)
 }
 
-/// Go >= 1.24 is needed for `//go:wasmexport`; Debian's own Go (1.19) is too old.
-fn go_command() -> Result<PathBuf> {
-    let candidates = [PathBuf::from("go"), PathBuf::from("/usr/local/go/bin/go")];
-    for go in candidates {
-        if let Ok(out) = Command::new(&go).arg("env").arg("GOVERSION").output() {
-            let version = String::from_utf8_lossy(&out.stdout).trim().to_string();
-            if out.status.success() && go_version_ok(&version) {
-                return Ok(go);
-            }
-        }
-    }
-    bail!("Go >= 1.24 is needed to build the Go plugins (GOOS=wasip1, //go:wasmexport); none found on PATH or in /usr/local/go")
-}
-
-fn go_version_ok(version: &str) -> bool {
-    let mut parts = version.trim_start_matches("go").split('.').map(|p| p.parse::<u32>().unwrap_or(0));
-    let (major, minor) = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
-    (major, minor) >= (1, 24)
-}
-
 fn build_go_plugin(dir: &Path, out: &Path) -> Result<()> {
     let name = dir.file_name().unwrap().to_string_lossy();
     eprintln!("xtask: building Go plugin {}", dir.display());
@@ -111,8 +91,11 @@ pub fn test_go(root: &Path) -> Result<()> {
         modules.extend(subdirs_with(&root.join(parent), "go.mod")?);
     }
     for module in modules {
-        eprintln!("xtask: go test in {}", module.display());
+        eprintln!("xtask: go test and wasip1 go vet in {}", module.display());
         run(Command::new(&go).current_dir(&module).args(["test", "./..."]))?;
+        // What the plugin build compiles must vet too: a test file without a build
+        // constraint that names the native-only TestHost breaks `GOOS=wasip1 go vet`.
+        run(Command::new(&go).current_dir(&module).args(["vet", "./..."]).env("GOOS", "wasip1").env("GOARCH", "wasm"))?;
     }
     Ok(())
 }

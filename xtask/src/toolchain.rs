@@ -1,89 +1,36 @@
-//! Finding (or installing) a compiler that targets wasm32.
-//!
-//! A user's machine with `rustup target add wasm32-unknown-unknown` done builds plugins the
-//! normal way. Our CI machines cannot download rustup targets, so the fallback is Debian's
-//! `rustc-web` with the standard library's source (`rust-web-src`), building `std` for wasm
-//! with `-Zbuild-std` (see the project's toolchain notes). That fallback is installed with
-//! apt-get when missing and we are root.
+//! The wasm toolchains, from `reflow_build` (which `reflow build` uses too, so the
+//! toolchain knowledge lives in one place). xtask adds one thing: on a machine without a
+//! wasm32 Rust target it installs Debian's toolchain (as root, with apt-get), because CI
+//! machines cannot download rustup targets.
 
-use anyhow::{bail, Result};
-use std::path::Path;
+use anyhow::Result;
+use reflow_build::toolchain::{install_debian_toolchain, RustWasm, DEBIAN_PACKAGES};
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// How to invoke cargo for one wasm target.
-pub struct WasmToolchain {
-    /// true: Debian's compiler with -Zbuild-std; false: rustup with the target installed.
-    build_std: bool,
-}
-
-const DEBIAN_PACKAGES: [&str; 5] = ["rustc-web", "cargo-web", "rust-web-src", "lld-22", "wasi-libc"];
+/// How to invoke cargo for one wasm target (always a release build into `target_dir`).
+pub struct WasmToolchain(RustWasm);
 
 impl WasmToolchain {
     pub fn find(targets: &[&str]) -> Result<WasmToolchain> {
-        if rustup_has_targets(targets) {
-            return Ok(WasmToolchain { build_std: false });
+        if let Ok(toolchain) = RustWasm::find(targets) {
+            return Ok(WasmToolchain(toolchain));
         }
-        if !debian_toolchain_present() {
-            install_debian_toolchain()?;
-        }
-        Ok(WasmToolchain { build_std: true })
+        eprintln!(
+            "xtask: no wasm32 Rust target here; installing Debian's toolchain ({}) to build std for wasm",
+            DEBIAN_PACKAGES.join(" ")
+        );
+        install_debian_toolchain()?;
+        Ok(WasmToolchain(RustWasm::find(targets)?))
     }
 
     /// A `cargo build --release --target TARGET` command for the workspace at `manifest`.
     pub fn cargo_build(&self, manifest: &Path, target: &str, target_dir: &Path) -> Command {
-        let mut cmd;
-        if self.build_std {
-            cmd = Command::new("/usr/bin/cargo");
-            cmd.env("RUSTC", "/usr/bin/rustc")
-                .env("RUSTC_BOOTSTRAP", "1")
-                .env("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER", "/usr/bin/rust-lld")
-                .env("CARGO_TARGET_WASM32_WASIP1_LINKER", "/usr/bin/rust-lld");
-            if target == "wasm32-wasip1" {
-                // wasi-libc's libc.a lives here on Debian.
-                cmd.env("RUSTFLAGS", "-L /usr/lib/wasm32-wasi");
-            }
-        } else {
-            cmd = Command::new("cargo");
-        }
-        // rustup's environment (set when xtask runs under `cargo`) must not leak into Debian's
-        // cargo, or it would call back into rustup's toolchain.
-        for var in ["RUSTUP_TOOLCHAIN", "RUSTUP_HOME_OVERRIDE", "CARGO", "RUSTC_WRAPPER", "CARGO_MANIFEST_DIR"] {
-            cmd.env_remove(var);
-        }
-        cmd.arg("build").arg("--release").arg("--manifest-path").arg(manifest);
-        cmd.args(["--target", target]).arg("--target-dir").arg(target_dir);
-        if self.build_std {
-            cmd.arg("-Zbuild-std=std,panic_abort");
-        }
-        cmd
+        self.0.cargo_build(manifest, target, true, Some(target_dir))
     }
 }
 
-fn rustup_has_targets(targets: &[&str]) -> bool {
-    let Ok(out) = Command::new("rustup").args(["target", "list", "--installed"]).output() else {
-        return false;
-    };
-    let installed = String::from_utf8_lossy(&out.stdout);
-    targets.iter().all(|t| installed.lines().any(|l| l.trim() == *t))
-}
-
-fn debian_toolchain_present() -> bool {
-    ["/usr/bin/rustc", "/usr/bin/cargo", "/usr/bin/rust-lld", "/usr/lib/wasm32-wasi/libc.a"]
-        .iter()
-        .all(|p| Path::new(p).exists())
-        && Path::new("/usr/lib/rustlib/src/rust/library").exists()
-}
-
-fn install_debian_toolchain() -> Result<()> {
-    let is_root = Command::new("id").arg("-u").output().map(|o| o.stdout.starts_with(b"0")).unwrap_or(false);
-    if !is_root || !Path::new("/usr/bin/apt-get").exists() {
-        bail!(
-            "no wasm32 toolchain: run `rustup target add wasm32-unknown-unknown wasm32-wasip1`, \
-             or on Debian (as root) `apt-get install {}`",
-            DEBIAN_PACKAGES.join(" ")
-        );
-    }
-    eprintln!("xtask: installing the wasm toolchain from Debian: {}", DEBIAN_PACKAGES.join(" "));
-    crate::run(Command::new("apt-get").arg("update").arg("-qq"))?;
-    crate::run(Command::new("apt-get").args(["install", "-y", "-qq"]).args(DEBIAN_PACKAGES).env("DEBIAN_FRONTEND", "noninteractive"))
+/// A Go of at least 1.24 (for `//go:wasmexport`), or an error saying how to get one.
+pub fn go_command() -> Result<PathBuf> {
+    Ok(reflow_build::toolchain::go()?)
 }

@@ -230,6 +230,14 @@ macro_rules! from_rust {
     };
 }
 
+/// A plain JSON value as [`Message::from_plain`] maps it (`5` is `Integer(5)`), so that
+/// `success_result("out", json!({...}))` works as it did with the original SDK.
+impl From<Value> for Message {
+    fn from(value: Value) -> Message {
+        Message::from_plain(value)
+    }
+}
+
 from_rust!(bool => Boolean, i64 => Integer, i32 => Integer, f64 => Float, String => String, &str => String, Vec<u8> => Stream);
 
 #[cfg(test)]

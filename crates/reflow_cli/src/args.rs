@@ -17,12 +17,21 @@ pub enum Command {
     /// Run one `process` call of a plugin and print what it returned and sent, as JSON.
     Call(CallArgs),
     /// Run a graph until every source is exhausted and every queue drained.
+    ///
+    /// Plugin actors' state persists between runs in `.reflow/state/` beside the graph file
+    /// (`--state-dir` to move it, `--ephemeral` to keep none; `reflow state` inspects it).
     Run(RunArgs),
     /// Check a graph (components, ports, required inports, cycles) without running it.
     Validate(ValidateArgs),
     /// Inspect, back up, restore or reset the actor state a graph keeps between runs.
     #[command(subcommand)]
     State(StateCommand),
+    /// Write a new plugin project (source, build file, README, a graph that uses it).
+    New(NewArgs),
+    /// Build the plugin project in DIR for WebAssembly and print the .wasm path.
+    Build(BuildArgs),
+    /// Convert a graph between FBP JSON and the .fbp text language.
+    Convert(ConvertArgs),
     /// Serve the FBP network protocol over WebSocket, so visual editors (Flowhub, noflo-ui)
     /// can build and run graphs live.
     Serve(ServeArgs),
@@ -49,7 +58,7 @@ pub struct ServeArgs {
 
 #[derive(Args)]
 pub struct RunArgs {
-    /// The graph file (FBP JSON).
+    /// The graph file (FBP JSON, or the .fbp text language).
     pub graph: PathBuf,
     /// Capacity of each actor's input queue (and of each inport queue of an actor with
     /// required inports), in messages: 1 to 1048576.
@@ -73,10 +82,17 @@ pub struct RunArgs {
 
 /// Where actor state is stored (docs/state.md).
 #[derive(Args, Clone)]
-pub struct StoreArgs {
+pub struct StateDirArgs {
     /// The state directory [default: .reflow/state in the graph file's folder].
     #[arg(long, value_name = "DIR")]
     pub state_dir: Option<PathBuf>,
+}
+
+/// The store of a command that commits state (`run`, `state import`).
+#[derive(Args, Clone)]
+pub struct StoreArgs {
+    #[command(flatten)]
+    pub dir: StateDirArgs,
     /// The largest state one actor may commit, in bytes of JSON.
     #[arg(long, default_value_t = reflow_state::DEFAULT_MAX_STATE_BYTES)]
     pub max_state_bytes: usize,
@@ -96,8 +112,10 @@ pub enum StateCommand {
     },
     /// Replace the graph's whole state with an export (FILE, or - for stdin).
     Import {
+        /// The graph file; its state is stored under its file name without extension.
+        graph: PathBuf,
         #[command(flatten)]
-        state: StateArgs,
+        store: StoreArgs,
         /// The export to read.
         file: PathBuf,
     },
@@ -116,13 +134,65 @@ pub struct StateArgs {
     /// The graph file (FBP JSON); its state is stored under its file name without extension.
     pub graph: PathBuf,
     #[command(flatten)]
-    pub store: StoreArgs,
+    pub dir: StateDirArgs,
 }
 
 #[derive(Args)]
 pub struct ValidateArgs {
-    /// The graph file (FBP JSON).
+    /// The graph file (FBP JSON, or the .fbp text language).
     pub graph: PathBuf,
+}
+
+#[derive(Args)]
+pub struct NewArgs {
+    /// The project's name, also its folder (created in the current one).
+    pub name: String,
+    /// The plugin's language.
+    #[arg(long, default_value = "rust", value_parser = language_names())]
+    pub lang: String,
+    /// Take the SDK from this checkout of the Reflow repository instead of its registry
+    /// (crates.io, the Go module proxy).
+    #[arg(long, value_name = "DIR")]
+    pub sdk_path: Option<PathBuf>,
+}
+
+fn language_names() -> clap::builder::PossibleValuesParser {
+    clap::builder::PossibleValuesParser::new(reflow_build::LANGUAGES.iter().map(|l| l.name))
+}
+
+#[derive(Args)]
+pub struct BuildArgs {
+    /// The project folder.
+    #[arg(default_value = ".")]
+    pub dir: PathBuf,
+    /// A debug build (faster to compile, slower to run) instead of the default release build.
+    #[arg(long)]
+    pub debug: bool,
+    /// Do not run wasm-opt, even when it is installed.
+    #[arg(long)]
+    pub no_wasm_opt: bool,
+}
+
+#[derive(Args)]
+pub struct ConvertArgs {
+    /// The graph to read (`.json` or `.fbp`).
+    pub graph: PathBuf,
+    /// Write here instead of stdout.
+    #[arg(long, short)]
+    pub output: Option<PathBuf>,
+    /// The format to write [default: from the --output extension, else json].
+    #[arg(long, value_enum)]
+    pub to: Option<GraphFormat>,
+    /// Read a .fbp file as the reference parser does with `caseSensitive: true` (port names
+    /// keep their case); by default they are lowercased.
+    #[arg(long)]
+    pub case_sensitive: bool,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum GraphFormat {
+    Json,
+    Fbp,
 }
 
 #[derive(Args)]
@@ -165,13 +235,13 @@ pub struct CallArgs {
 #[derive(Args, Clone)]
 pub struct LimitArgs {
     /// Wall-clock limit of one call, in milliseconds.
-    #[arg(long, default_value_t = 10_000)]
+    #[arg(long, default_value_t = reflow_script::Limits::default().call_timeout.as_millis() as u64)]
     pub timeout_ms: u64,
     /// Linear memory limit, in 64 KiB pages.
-    #[arg(long, default_value_t = 4096)]
+    #[arg(long, default_value_t = reflow_script::Limits::default().max_memory_pages)]
     pub max_memory_pages: u32,
     /// Bytes one call may return (and, separately, send and store).
-    #[arg(long, default_value_t = 16 << 20)]
+    #[arg(long, default_value_t = reflow_script::Limits::default().max_output_bytes)]
     pub max_output_bytes: u64,
     /// CPU fuel one call may burn (about one unit per wasm instruction); unmetered if absent.
     #[arg(long)]

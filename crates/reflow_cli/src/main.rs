@@ -2,7 +2,9 @@
 //! choose the exit code. Anything a test would want to call belongs in a library crate.
 
 mod args;
+mod build;
 mod call;
+mod convert;
 mod run;
 mod state;
 mod serve;
@@ -24,6 +26,9 @@ fn main() -> ExitCode {
         args::Command::Run(a) => run::run(&a),
         args::Command::Validate(a) => run::validate(&a),
         args::Command::State(a) => state::state(&a),
+        args::Command::New(a) => build::new(&a),
+        args::Command::Build(a) => build::build(&a),
+        args::Command::Convert(a) => convert::convert(&a),
         args::Command::Serve(a) => serve::serve(&a),
     };
     match result {

@@ -65,11 +65,11 @@ pub fn run(args: &RunArgs) -> Result<()> {
 
 pub fn validate(args: &ValidateArgs) -> Result<()> {
     let network = Network::load(&args.graph, Limits::default())?;
-    let mut err = std::io::stderr().lock();
     for warning in reflow_network::warnings(network.graph(), &args.graph) {
-        let _ = writeln!(err, "warning: {warning}");
+        let _ = writeln!(std::io::stderr(), "warning: {warning}");
     }
-    let _ = writeln!(err, "{}: valid ({} processes)", args.graph.display(), network.graph().processes().len());
+    // The answer the command was asked for goes to stdout, like `reflow inspect`'s.
+    let _ = writeln!(std::io::stdout(), "{}: valid ({} processes)", args.graph.display(), network.graph().processes().len());
     Ok(())
 }
 

@@ -1,14 +1,14 @@
 //! `reflow state show|export|import|clear`, and opening a graph's state store for `reflow run`.
 
-use crate::args::{StateArgs, StateCommand, StoreArgs};
+use crate::args::{StateArgs, StateCommand, StateDirArgs, StoreArgs};
 use anyhow::{bail, Context, Result};
-use reflow_network::{default_state_dir, graph_id, load_graph};
+use reflow_network::{default_state_dir, graph_id, load_graph, snapshot_mismatches};
 use reflow_state::{DbStore, Snapshot, StateStore, StoreOptions};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
-fn state_dir(graph: &Path, store: &StoreArgs) -> PathBuf {
-    store.state_dir.clone().unwrap_or_else(|| default_state_dir(graph))
+fn state_dir(graph: &Path, dir: &StateDirArgs) -> PathBuf {
+    dir.state_dir.clone().unwrap_or_else(|| default_state_dir(graph))
 }
 
 fn options(store: &StoreArgs) -> StoreOptions {
@@ -17,30 +17,33 @@ fn options(store: &StoreArgs) -> StoreOptions {
 
 /// The store `reflow run` uses for `graph`, created if there is none yet.
 pub fn open_or_create(graph: &Path, store: &StoreArgs) -> Result<DbStore> {
-    Ok(DbStore::open_or_create(&state_dir(graph, store), options(store))?)
+    Ok(DbStore::open_or_create(&state_dir(graph, &store.dir), options(store))?)
 }
 
 pub fn state(command: &StateCommand) -> Result<()> {
-    let (StateCommand::Show(args)
-    | StateCommand::Export { state: args, .. }
-    | StateCommand::Import { state: args, .. }
-    | StateCommand::Clear { state: args, .. }) = command;
+    let graph = match command {
+        StateCommand::Show(args) | StateCommand::Export { state: args, .. } | StateCommand::Clear { state: args, .. } => {
+            &args.graph
+        }
+        StateCommand::Import { graph, .. } => graph,
+    };
     // The graph id comes from the file name: a mistyped name would silently show nothing.
-    if !args.graph.is_file() {
-        bail!("{}: no such graph file", args.graph.display());
+    if !graph.is_file() {
+        bail!("{}: no such graph file", graph.display());
     }
     match command {
         StateCommand::Show(args) => show(args),
         StateCommand::Export { state, output } => export(state, output.as_deref()),
-        StateCommand::Import { state, file } => import(state, file),
+        StateCommand::Import { graph, store, file } => import(graph, store, file),
         StateCommand::Clear { state, process } => clear(state, process.as_deref()),
     }
 }
 
 /// The existing store, or `None` after telling the user there is none.
 fn existing(args: &StateArgs) -> Result<Option<DbStore>> {
-    let dir = state_dir(&args.graph, &args.store);
-    let store = DbStore::open_existing(&dir, options(&args.store))?;
+    let dir = state_dir(&args.graph, &args.dir);
+    // Reading and clearing commit no state, so the size cap does not matter here.
+    let store = DbStore::open_existing(&dir, StoreOptions::default())?;
     if store.is_none() {
         eprintln!("reflow: no state stored in {}", dir.display());
     }
@@ -79,7 +82,7 @@ fn export(args: &StateArgs, output: Option<&Path>) -> Result<()> {
     Ok(())
 }
 
-fn import(args: &StateArgs, file: &Path) -> Result<()> {
+fn import(graph_file: &Path, store: &StoreArgs, file: &Path) -> Result<()> {
     let (name, text) = if file == Path::new("-") {
         let mut text = String::new();
         std::io::stdin().read_to_string(&mut text).context("cannot read stdin")?;
@@ -90,23 +93,16 @@ fn import(args: &StateArgs, file: &Path) -> Result<()> {
     };
     let snapshot = Snapshot::parse(&name, &text)?;
     // Only a plugin process of this graph has state: anything else is a mistake worth stopping for.
-    let graph = load_graph(&args.graph)?;
-    let problems: Vec<String> = snapshot
-        .actors
-        .keys()
-        .filter_map(|process| match graph.process(process) {
-            None => Some(format!("{name}: process {process:?} is not in {}", args.graph.display())),
-            Some(p) if !p.is_plugin() => {
-                Some(format!("{name}: process {process:?} is the built-in {:?}, which keeps no state", p.component))
-            }
-            Some(_) => None,
-        })
+    let graph = load_graph(graph_file)?;
+    let problems: Vec<String> = snapshot_mismatches(&graph, snapshot.actors.keys().map(String::as_str))
+        .into_iter()
+        .map(|m| format!("{name}: {m} ({})", graph_file.display()))
         .collect();
     if !problems.is_empty() {
         bail!("{}", problems.join("\n"));
     }
-    let store = open_or_create(&args.graph, &args.store)?;
-    let id = graph_id(&args.graph);
+    let store = open_or_create(graph_file, store)?;
+    let id = graph_id(graph_file);
     snapshot.restore(&store, &id)?;
     eprintln!("reflow: graph {id:?} now has the state of {} actor(s) from {name}", snapshot.actors.len());
     Ok(())

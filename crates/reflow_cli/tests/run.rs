@@ -143,3 +143,18 @@ fn a_cyclic_graph_is_valid() {
     let out = reflow(&["validate", &graph]);
     assert_eq!(out.status.code(), Some(0), "cycles are valid: {}", stderr(&out));
 }
+
+#[test]
+fn validate_answers_on_stdout() {
+    let out = reflow(&["validate", "examples/graphs/demo.json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("demo.json: valid ("), "stdout: {}", stdout(&out));
+    assert!(stderr(&out).is_empty(), "stderr: {}", stderr(&out));
+}
+
+#[test]
+fn run_help_says_where_state_persists() {
+    let out = reflow(&["run", "--help"]);
+    assert!(out.status.success());
+    assert!(stdout(&out).contains(".reflow/state/"), "{}", stdout(&out));
+}

@@ -1,6 +1,7 @@
 //! Resuming with `reflow run`, and the `reflow state` commands, on the real binary.
 
 use crate::graphs::*;
+use crate::support::{reflow, stderr, stdout};
 use serde_json::json;
 
 #[test]
@@ -151,4 +152,15 @@ fn a_state_command_on_a_missing_graph_file_is_an_error() {
         let stderr = reflow_err(&["state", command, &missing]);
         assert!(stderr.contains("typo.json: no such graph file"), "{stderr}");
     }
+}
+
+#[test]
+fn only_the_commands_that_commit_state_take_a_size_cap() {
+    for command in ["show", "export", "clear"] {
+        let out = reflow(&["state", command, "examples/graphs/demo.json", "--max-state-bytes", "10"]);
+        assert!(!out.status.success(), "state {command} accepted --max-state-bytes");
+        assert!(stderr(&out).contains("--max-state-bytes"), "{}", stderr(&out));
+    }
+    let help = reflow(&["state", "import", "--help"]);
+    assert!(stdout(&help).contains("--max-state-bytes"), "{}", stdout(&help));
 }

@@ -26,6 +26,7 @@ pub mod loader;
 pub mod network;
 pub mod sandbox;
 pub mod scheduler;
+pub mod snapshot;
 pub mod validate;
 pub mod wasm;
 
@@ -36,4 +37,5 @@ pub use loader::{load_graph, GraphError};
 pub use network::{Network, NetworkError, Plan, PluginCatalog};
 pub use sandbox::ProcessSettings;
 pub use scheduler::{ActorFailure, ActorStats, DeadLetter, Escalation, FailurePolicy, Halt, Observer, RunOptions, RunReport, ERROR_PORT};
+pub use snapshot::{snapshot_mismatches, SnapshotMismatch};
 pub use validate::{validate, warnings, ComponentCatalog, ValidationError};

@@ -12,6 +12,9 @@ use std::sync::Arc;
 /// `RUST_LOG=reflow_script=debug` shows them.
 pub const PLUGIN_LOG_TARGET: &str = "reflow_script::plugin";
 
+/// Extism's cap on one plugin's vars (`var_set`), kept on both backends for compatibility.
+pub(crate) const MAX_VAR_BYTES: usize = 1 << 20;
+
 /// The actor's state during a call (a working copy, kept only if the call succeeds), where
 /// sent messages go, and what the call may still hand the host.
 pub(crate) struct CallState {
@@ -21,11 +24,12 @@ pub(crate) struct CallState {
     /// Bytes the call may still pass to `__send_output`, and to `__set_state`.
     pub send_budget: u64,
     pub state_budget: u64,
-    /// Bytes of log lines the call may still write; past it, lines are dropped (once warned).
-    pub log_budget: u64,
-    pub log_capped: bool,
+    /// Log lines the call may still write (log functions and, on our engine, WASI stdio).
+    pub log: LogBudget,
     /// Set when a host function refused to go over a limit, so the call's error names it.
     pub exceeded: Option<Limit>,
+    /// The status of the call's last HTTP response (Extism's `http_status_code`).
+    pub http_status: u16,
 }
 
 impl CallState {
@@ -37,9 +41,9 @@ impl CallState {
             sink,
             send_budget: u64::MAX,
             state_budget: u64::MAX,
-            log_budget: u64::MAX,
-            log_capped: false,
+            log: LogBudget { left: u64::MAX, capped: false },
             exceeded: None,
+            http_status: 0,
         }
     }
 
@@ -48,7 +52,7 @@ impl CallState {
     pub fn with_budget(mut self, bytes: u64) -> CallState {
         self.send_budget = bytes;
         self.state_budget = bytes;
-        self.log_budget = bytes;
+        self.log.left = bytes;
         self
     }
 
@@ -79,26 +83,43 @@ impl CallState {
         crate::decode::sent_outputs(text).map_err(|e| format!("__send_output: {e}"))
     }
 
-    /// A plugin log line, within the call's budget. A plugin logging without end must not
-    /// flood the host's log: lines past the call's output limit are dropped, with one
-    /// warning. Logging never fails a call.
+    /// A plugin log line, within the call's budget (see [`LogBudget::log`]).
     pub fn log(&mut self, level: tracing::Level, text: &str) {
-        if self.log_capped {
+        self.log.log(&self.actor, level, text)
+    }
+}
+
+/// Bytes of log lines a call may still write; past it, lines are dropped (once warned).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct LogBudget {
+    pub left: u64,
+    pub capped: bool,
+}
+
+impl LogBudget {
+    /// A plugin log line, within the budget. A plugin logging without end must not flood the
+    /// host's log: lines past the call's output limit are dropped, with one warning. Logging
+    /// never fails a call.
+    pub fn log(&mut self, actor: &str, level: tracing::Level, text: &str) {
+        if self.capped {
             return;
         }
-        match self.log_budget.checked_sub(text.len() as u64) {
+        match self.left.checked_sub(text.len() as u64) {
             Some(left) => {
-                self.log_budget = left;
-                plugin_log(level, &self.actor, text);
+                self.left = left;
+                plugin_log(level, actor, text);
             }
-            None => {
-                self.log_capped = true;
-                tracing::warn!(
-                    target: PLUGIN_LOG_TARGET,
-                    "actor {}: log output over the call's output limit; its further log lines are dropped",
-                    self.actor
-                );
-            }
+            None => self.over(actor),
+        }
+    }
+
+    /// Drops a line over the budget, and every further one (with one warning).
+    pub fn over(&mut self, actor: &str) {
+        if !std::mem::replace(&mut self.capped, true) {
+            tracing::warn!(
+                target: PLUGIN_LOG_TARGET,
+                "actor {actor}: log output over the call's output limit; its further log lines are dropped",
+            );
         }
     }
 }

@@ -99,6 +99,11 @@ pub struct Limits {
     pub fuel: Option<u64>,
 }
 
+/// What the memory limit counts for one table element: wasmtime keeps a pointer per element,
+/// so tables take host memory as linear memory does (100 tables of a million elements are
+/// 800 MB) and count against the same limit.
+pub(crate) const TABLE_ELEMENT_BYTES: u64 = 8;
+
 /// Which limit a call exceeded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Limit {
@@ -109,6 +114,11 @@ pub enum Limit {
 }
 
 impl Limits {
+    /// The memory limit in bytes (linear memories and tables together).
+    pub(crate) fn memory_bytes(&self) -> u64 {
+        u64::from(self.max_memory_pages) * 65536
+    }
+
     /// How an error names `limit`: "the 10 s call time limit", "the 4096-page (256 MiB)
     /// memory limit", ...
     pub fn describe(&self, limit: Limit) -> String {

@@ -1,9 +1,12 @@
 //! The reference backend: plugins run by the `extism` crate itself. Slower per call than the
 //! wasmtime backend (see `wasmtime_backend`), it is kept as the test oracle the differential
-//! tests compare against, for users who want Extism's own behaviour (`--engine extism`), and
-//! for the sandbox features only it has: HTTP (`http:` grants), read-only directories
-//! (`fs:ro:` grants) and fuel metering ([`Limits::fuel`]). A module needing one of these is
-//! loaded here whatever backend was asked for (see [`PluginModule::load_on`](crate::PluginModule::load_on)).
+//! tests compare against and for users who want Extism's own behaviour (`--engine extism`).
+//! Nothing is routed here unless asked for. Where Extism's own sandbox falls short, ours
+//! replaces it: HTTP is `crate::http`'s (shadowing Extism's `http_request`, which follows
+//! redirects to hosts not granted), host-function arguments are read without trusting the
+//! kernel's block headers (`host_functions.rs`), a start function or `_initialize` that loops
+//! fails at load (`module.rs`), and read-only directories are refused (Extism cannot keep
+//! them read-only). docs/security.md lists what remains Extism's own.
 //!
 //! Each actor gets its own compilation, in its own wasmtime engine: Extism stops a call that
 //! runs past its time limit by bumping its *engine's* epoch, which interrupts every call
@@ -11,6 +14,7 @@
 //! module cache makes each extra compilation a lookup.
 
 use crate::call_state::{one_line_failure, CallState};
+use crate::extism_kernel::{KernelSlots, Slots};
 use crate::host_functions::{host_functions, CallContext};
 use crate::module::CallFailure;
 use crate::{Grants, Limit, Limits};
@@ -20,7 +24,7 @@ use std::sync::Arc;
 /// The Extism setup every plugin gets: our host functions, the limits, and only what `grants`
 /// allows: WASI (when the module imports it) with the granted directories preopened and no
 /// env or args, HTTP to the granted hosts only, the granted env values as Extism config.
-fn builder(bytes: &[u8], wasi: bool, limits: Limits, grants: &Grants) -> extism::PluginBuilder<'static> {
+fn builder(bytes: &[u8], wasi: bool, limits: Limits, grants: &Grants, slots: &Slots) -> extism::PluginBuilder<'static> {
     let mut manifest = extism::Manifest::new([extism::Wasm::data(bytes.to_vec())])
         .with_timeout(limits.call_timeout)
         .with_memory_max(limits.max_memory_pages)
@@ -29,13 +33,12 @@ fn builder(bytes: &[u8], wasi: bool, limits: Limits, grants: &Grants) -> extism:
     if !grants.http_hosts.is_empty() {
         manifest = manifest.with_allowed_hosts(grants.http_hosts.iter().cloned());
     }
-    for path in &grants.paths {
-        // Extism's convention: a `ro:` prefix on the host path preopens it read-only.
-        let host = path.host.display().to_string();
-        let host = if path.writable { host } else { format!("ro:{host}") };
-        manifest = manifest.with_allowed_path(host, &path.guest);
+    // Only read-write directories get here: `PluginModule::load_on` refuses read-only ones
+    // on this backend (Extism's `ro:` preopens let a plugin truncate and create files).
+    for path in grants.paths.iter().filter(|p| p.writable) {
+        manifest = manifest.with_allowed_path(path.host.display().to_string(), &path.guest);
     }
-    let mut builder = extism::PluginBuilder::new(manifest).with_wasi(wasi).with_functions(host_functions());
+    let mut builder = extism::PluginBuilder::new(manifest).with_wasi(wasi).with_functions(host_functions(slots));
     if let Some(fuel) = limits.fuel {
         builder = builder.with_fuel_limit(fuel);
     }
@@ -45,7 +48,7 @@ fn builder(bytes: &[u8], wasi: bool, limits: Limits, grants: &Grants) -> extism:
 /// A plugin compiled for the Extism crate, and what it takes to compile it again per actor.
 pub(crate) struct ExtismModule {
     /// The compilation made at load (it read the metadata), handed to the first actor.
-    first: Arc<extism::CompiledPlugin>,
+    first: Compiled,
     claimed: AtomicBool,
     source: Arc<[u8]>,
     wasi: bool,
@@ -55,9 +58,8 @@ pub(crate) struct ExtismModule {
 
 impl ExtismModule {
     pub fn compile(bytes: &[u8], wasi: bool, limits: Limits, grants: &Grants) -> Result<ExtismModule, String> {
-        let first = extism::CompiledPlugin::new(builder(bytes, wasi, limits, grants)).map_err(|e| format!("{e:#}"))?;
         Ok(ExtismModule {
-            first: Arc::new(first),
+            first: Compiled::new(bytes, wasi, limits, grants)?,
             claimed: AtomicBool::new(false),
             source: bytes.into(),
             wasi,
@@ -67,18 +69,31 @@ impl ExtismModule {
     }
 
     /// The module compiled into an engine of the actor's own (see the module documentation).
-    fn compile_for_actor(&self) -> Result<Arc<extism::CompiledPlugin>, String> {
+    fn compile_for_actor(&self) -> Result<Compiled, String> {
         if !self.claimed.swap(true, Ordering::AcqRel) {
             return Ok(self.first.clone());
         }
-        extism::CompiledPlugin::new(builder(&self.source, self.wasi, self.limits, &self.grants))
-            .map(Arc::new)
-            .map_err(|e| format!("{e:#}"))
+        Compiled::new(&self.source, self.wasi, self.limits, &self.grants)
+    }
+}
+
+/// One compilation, and the slots its shadowed kernel functions share (`extism_kernel`).
+#[derive(Clone)]
+struct Compiled {
+    plugin: Arc<extism::CompiledPlugin>,
+    slots: Slots,
+}
+
+impl Compiled {
+    fn new(bytes: &[u8], wasi: bool, limits: Limits, grants: &Grants) -> Result<Compiled, String> {
+        let slots = Slots::new(KernelSlots::default());
+        let plugin = extism::CompiledPlugin::new(builder(bytes, wasi, limits, grants, &slots)).map_err(|e| format!("{e:#}"))?;
+        Ok(Compiled { plugin: Arc::new(plugin), slots })
     }
 }
 
 pub(crate) struct ExtismInstance {
-    compiled: Arc<extism::CompiledPlugin>,
+    compiled: Compiled,
     plugin: extism::Plugin,
 }
 
@@ -93,31 +108,42 @@ impl ExtismInstance {
         ExtismInstance::on(module.first.clone())
     }
 
-    fn on(compiled: Arc<extism::CompiledPlugin>) -> Result<ExtismInstance, String> {
-        let plugin = extism::Plugin::new_from_compiled(&compiled).map_err(|e| format!("{e:#}"))?;
+    fn on(compiled: Compiled) -> Result<ExtismInstance, String> {
+        let plugin = extism::Plugin::new_from_compiled(&compiled.plugin).map_err(|e| format!("{e:#}"))?;
         Ok(ExtismInstance { compiled, plugin })
     }
 
     /// A fresh instance on the same engine, after a failed call.
     pub fn restart(&mut self) -> Result<(), String> {
-        self.plugin = extism::Plugin::new_from_compiled(&self.compiled).map_err(|e| format!("{e:#}"))?;
+        self.plugin = extism::Plugin::new_from_compiled(&self.compiled.plugin).map_err(|e| format!("{e:#}"))?;
         Ok(())
     }
 
     pub fn call(&mut self, function: &str, input: &[u8], call: CallState) -> Result<(Vec<u8>, CallState), CallFailure> {
         let context = CallContext::new(call);
+        let slots = self.compiled.slots.get().expect("a Rust UserData");
+        *slots.lock().unwrap_or_else(|p| p.into_inner()) = KernelSlots::default();
         let output = self.plugin.call_with_host_context::<&[u8], &[u8], _>(function, input, context.clone()).map(<[u8]>::to_vec);
+        let error = slots.lock().unwrap_or_else(|p| p.into_inner()).error.take();
         let mut guard = context.lock();
-        match output {
-            Ok(output) => {
+        match (output, error) {
+            // The plugin's error message, kept by our `error_set` (the crate sees none).
+            (Ok(_), Some(error)) => Err(CallFailure { limit: guard.exceeded, reason: error }),
+            (Err(e), Some(error)) if e.to_string().starts_with("Returned non-zero exit code") => {
+                Err(CallFailure { limit: guard.exceeded, reason: error })
+            }
+            (Err(e), Some(error)) => Err(CallFailure {
+                limit: guard.exceeded.or_else(|| exceeded_limit(&e)),
+                reason: one_line_failure(e.chain().map(|cause| cause.to_string()).chain([error])),
+            }),
+            (Ok(output), None) => {
                 let mut call = CallState::new(guard.actor.clone(), std::mem::take(&mut guard.state), guard.sink.take());
                 call.send_budget = guard.send_budget;
                 call.state_budget = guard.state_budget;
-                call.log_budget = guard.log_budget;
-                call.log_capped = guard.log_capped;
+                call.log = guard.log;
                 Ok((output, call))
             }
-            Err(e) => Err(CallFailure { limit: guard.exceeded.or_else(|| exceeded_limit(&e)), reason: describe_failure(&e) }),
+            (Err(e), None) => Err(CallFailure { limit: guard.exceeded.or_else(|| exceeded_limit(&e)), reason: describe_failure(&e) }),
         }
     }
 }

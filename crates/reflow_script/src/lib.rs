@@ -14,11 +14,9 @@
 //! - [`ScriptActor`] is an engine with a name and ports: what a flow network schedules.
 //!
 //! - [`Grants`] and [`Limits`] are the sandbox: what a plugin may touch (nothing by default)
-//!   and how much memory, time, fuel and output one call may use. Both are backend-neutral,
-//!   but the wasmtime backend has no HTTP client, no read-only directory and no fuel
-//!   metering: a module granted `http:` hosts or an `fs:ro:` directory, or limited in fuel,
-//!   is loaded on the Extism backend whatever [`Backend`] was asked for
-//!   ([`PluginModule::load_on`], [`PluginModule::backend`]).
+//!   and how much memory, time, fuel and output one call may use. Both are backend-neutral
+//!   and both backends implement them; a module runs on the backend asked for
+//!   ([`PluginModule::load_on`]). HTTP for granted hosts is `http.rs`'s, shared by both.
 //! - [`decode`] reads what a plugin hands the host, which is untrusted input.
 //!
 //! A trap, a loop or a bad module fails this actor only, as a [`ScriptError`] naming the actor
@@ -33,8 +31,10 @@ pub mod decode;
 mod engine;
 mod error;
 mod extism_backend;
+mod extism_kernel;
 mod grants;
 mod host_functions;
+mod http;
 mod module;
 mod wasmtime_backend;
 

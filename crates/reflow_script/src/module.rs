@@ -46,13 +46,15 @@ pub struct PluginModule {
 struct ModuleShape {
     function_exports: Vec<String>,
     imports_wasi: bool,
+    /// The elements its tables start with, all together.
+    table_elements: u64,
 }
 
 fn inspect(name: &str, bytes: &[u8]) -> Result<ModuleShape, ScriptError> {
     let invalid = |reason: String| ScriptError::InvalidModule { plugin: name.to_string(), reason };
     let mut validator = wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all());
     validator.validate_all(bytes).map_err(|e| invalid(e.to_string()))?;
-    let mut shape = ModuleShape { function_exports: Vec::new(), imports_wasi: false };
+    let mut shape = ModuleShape { function_exports: Vec::new(), imports_wasi: false, table_elements: 0 };
     for payload in Parser::new(0).parse_all(bytes) {
         match payload.map_err(|e| invalid(e.to_string()))? {
             Payload::ImportSection(reader) => {
@@ -61,6 +63,12 @@ fn inspect(name: &str, bytes: &[u8]) -> Result<ModuleShape, ScriptError> {
                     if matches!(import.ty, TypeRef::Func(_)) && import.module.starts_with("wasi_snapshot_preview1") {
                         shape.imports_wasi = true;
                     }
+                }
+            }
+            Payload::TableSection(reader) => {
+                for table in reader {
+                    let table = table.map_err(|e| invalid(e.to_string()))?;
+                    shape.table_elements = shape.table_elements.saturating_add(table.ty.initial);
                 }
             }
             Payload::ExportSection(reader) => {
@@ -85,22 +93,12 @@ impl PluginModule {
     }
 
     /// As [`PluginModule::load`], on a chosen backend. Every instance gets `limits` and the
-    /// grants of `config.packages` (none when `None`).
-    ///
-    /// Some sandbox features exist on the Extism backend only: a module granted HTTP hosts or
-    /// a read-only directory, or limited in fuel, is loaded there even when `backend` is
-    /// [`Backend::Wasmtime`] (see [`PluginModule::backend`]; docs/security.md).
+    /// grants of `config.packages` (none when `None`). Both backends have every sandbox
+    /// feature, so the module runs on the one asked for ([`PluginModule::backend`]).
     pub fn load_on(backend: Backend, name: &str, config: &ScriptConfig, limits: Limits) -> Result<PluginModule, ScriptError> {
         let grants = Grants::from_packages(config.packages.as_ref())
             .map_err(|source| ScriptError::Grant { plugin: name.to_string(), source })?;
         check_grants(name, &grants)?;
-        let backend = match (backend, extism_only(&grants, limits)) {
-            (Backend::Wasmtime, Some(why)) => {
-                tracing::debug!(plugin = name, "loaded on the Extism backend: {why}");
-                Backend::Extism
-            }
-            (backend, _) => backend,
-        };
         let shape = inspect(name, &config.source)?;
         for export in [METADATA_EXPORT, config.entry_point.as_str()] {
             if !shape.function_exports.iter().any(|e| e == export) {
@@ -108,11 +106,31 @@ impl PluginModule {
             }
         }
         let load_error = |reason: String| ScriptError::Load { plugin: name.to_string(), reason };
+        // Table elements take host memory (a pointer each) and count against the memory limit:
+        // our engine's limiter counts them as tables grow; Extism's does not, so the tables a
+        // module declares are checked here for both (docs/security.md).
+        if shape.table_elements.saturating_mul(crate::config::TABLE_ELEMENT_BYTES) > limits.memory_bytes() {
+            return Err(load_error(format!(
+                "its tables hold {} elements, over {}",
+                shape.table_elements,
+                limits.describe(Limit::Memory)
+            )));
+        }
         let compiled = match backend {
-            Backend::Wasmtime => Compiled::Wasmtime(Arc::new(WasmtimeModule::compile(&config.source).map_err(load_error)?)),
-            Backend::Extism => Compiled::Extism(Arc::new(
-                ExtismModule::compile(&config.source, shape.imports_wasi, limits, &grants).map_err(load_error)?,
-            )),
+            Backend::Wasmtime => Compiled::Wasmtime(Arc::new(WasmtimeModule::compile(&config.source, limits).map_err(load_error)?)),
+            Backend::Extism => {
+                if let Some(path) = grants.paths.iter().find(|p| !p.writable) {
+                    // Extism's read-only preopen checks the rights a `path_open` asks for, not
+                    // its flags: create and truncate pass. Refused rather than half enforced.
+                    return Err(load_error(format!(
+                        "{}: the Extism backend cannot keep a directory read-only (a plugin could truncate and create \
+                         files in it); run this plugin on the wasmtime engine",
+                        path.host.display()
+                    )));
+                }
+                starts_within_limits(name, &config.source, limits, &grants)?;
+                Compiled::Extism(Arc::new(ExtismModule::compile(&config.source, shape.imports_wasi, limits, &grants).map_err(load_error)?))
+            }
         };
         let mut module = PluginModule {
             name: name.into(),
@@ -164,8 +182,7 @@ impl PluginModule {
         &self.name
     }
 
-    /// The backend this module runs on (the one asked for, unless its grants or limits need
-    /// the Extism backend).
+    /// The backend this module runs on: the one asked for.
     pub fn backend(&self) -> Backend {
         match self.compiled {
             Compiled::Wasmtime(_) => Backend::Wasmtime,
@@ -185,18 +202,15 @@ impl PluginModule {
     }
 }
 
-/// Why a module must run on the Extism backend, if it must: our wasmtime backend has no HTTP
-/// client, no read-only preopened directory (wasi-common 43 has no read-only mode) and runs
-/// on an engine without fuel metering.
-fn extism_only(grants: &Grants, limits: Limits) -> Option<&'static str> {
-    if !grants.http_hosts.is_empty() {
-        Some("it is granted HTTP hosts")
-    } else if grants.paths.iter().any(|p| !p.writable) {
-        Some("it is granted a read-only directory")
-    } else if limits.fuel.is_some() {
-        Some("its limits meter fuel")
-    } else {
-        None
+/// Extism runs a module's start function and `_initialize` before it starts the call's timer,
+/// so a plugin looping there would hang its first call forever. Our engine runs both under
+/// the time limit: instantiating the module there once at load fails a plugin that loops
+/// in them (only a limit counts here; any other failure is Extism's to report).
+fn starts_within_limits(name: &str, bytes: &[u8], limits: Limits, grants: &Grants) -> Result<(), ScriptError> {
+    let Ok(module) = WasmtimeModule::compile(bytes, limits) else { return Ok(()) };
+    match WasmtimeInstance::new(&module, name.into(), limits, grants) {
+        Err(reason) if reason.contains("exceeded ") => Err(ScriptError::Load { plugin: name.to_string(), reason }),
+        _ => Ok(()),
     }
 }
 

@@ -7,6 +7,8 @@ mod support;
 mod examples;
 /// `__get_state`, `__set_state`, `__send_output` and logging, through the state_probe plugin.
 mod host_functions;
+/// A plugin written for the original Reflow SDK (`host::`, `helpers`, `#[plugin_fn]`).
+mod original_sdk;
 /// Broken modules and misbehaving plugins give clear errors, never panics.
 mod errors;
 /// The Go SDK's plugins (examples/go) through the host.
@@ -15,5 +17,9 @@ mod go_plugins;
 mod sandbox;
 /// Decoding what plugins return, on arbitrary input (proptest).
 mod decode;
+/// Hand-written hostile modules (wasm text) against both backends, one per attack.
+mod hostile;
+/// Generated hostile modules (proptest) on both backends: no panic, no crash, no hang.
+mod fuzz;
 /// The wasmtime backend against the `extism` crate on every plugin, and byte-exact echoes.
 mod differential;

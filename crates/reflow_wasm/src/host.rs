@@ -1,50 +1,32 @@
-//! Safe wrappers over the host functions of `docs/abi.md` (`extism:host/user`).
+//! The host functions as the original Reflow SDK offered them, so plugins written for it
+//! compile unchanged: `host::send_output(outputs)?`, `host::set_state("count", json!(n))?`,
+//! `host::get_state("count")`.
 //!
-//! The imports are only referenced from here; the linker drops the ones a plugin never calls.
+//! The fallible ones return the PDK's [`Error`] (an `anyhow::Error`), as the original did, so
+//! `?` works in functions returning `FnResult`, `anyhow::Result` or `Box<dyn Error>`. An
+//! `Err` means the plugin could not even hand the call to the host (its memory is
+//! exhausted). A refusal by the host (a bad handle, the call's output limit) fails the whole
+//! call instead: the ABI's host functions return nothing the plugin could read.
 
+pub use extism_pdk::Error;
+
+use crate::imports;
 use crate::Message;
-use extism_pdk::Memory;
-use reflow_abi::serde_json::{self, Value};
+use reflow_abi::serde_json::Value;
 use std::collections::HashMap;
-
-#[link(wasm_import_module = "extism:host/user")]
-extern "C" {
-    fn __get_state(key: u64) -> u64;
-    fn __set_state(key: u64, value: u64);
-    fn __send_output(outputs: u64);
-}
-
-/// Allocates `bytes` in Extism memory. Allocation fails only when the plugin's memory is
-/// exhausted, which leaves nothing sensible to do but stop the call.
-fn to_memory(bytes: &[u8]) -> Memory {
-    Memory::from_bytes(bytes).expect("out of Extism memory")
-}
-
-/// The value under `key` in this actor's state, as the host holds it now (`None` if absent).
-pub fn get_state(key: &str) -> Option<Value> {
-    let key = to_memory(key.as_bytes());
-    let handle = unsafe { __get_state(key.offset()) };
-    key.free();
-    let memory = Memory::find(handle)?;
-    let value = serde_json::from_slice(&memory.to_vec()).ok();
-    memory.free();
-    value.filter(|v: &Value| !v.is_null())
-}
-
-/// Sets `key` to `value` in this actor's state at once (before `process` returns).
-pub fn set_state(key: &str, value: &Value) {
-    let key_mem = to_memory(key.as_bytes());
-    let value_mem = to_memory(value.to_string().as_bytes());
-    unsafe { __set_state(key_mem.offset(), value_mem.offset()) };
-    key_mem.free();
-    value_mem.free();
-}
 
 /// Sends messages on outports now, while `process` is still running; they arrive downstream
 /// before the outputs `process` returns.
-pub fn send_output(outputs: HashMap<String, Message>) {
-    let json: serde_json::Map<String, Value> = outputs.into_iter().map(|(port, m)| (port, m.to_json())).collect();
-    let memory = to_memory(Value::Object(json).to_string().as_bytes());
-    unsafe { __send_output(memory.offset()) };
-    memory.free();
+pub fn send_output(outputs: HashMap<String, Message>) -> Result<(), Error> {
+    imports::send_output(outputs)
+}
+
+/// The value under `key` in this actor's state (`None` if absent or `null`).
+pub fn get_state(key: &str) -> Option<Value> {
+    imports::get_state(key)
+}
+
+/// Sets `key` to `value` in this actor's state at once (before `process` returns).
+pub fn set_state(key: &str, value: Value) -> Result<(), Error> {
+    imports::set_state(key, &value)
 }

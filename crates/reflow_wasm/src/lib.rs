@@ -26,16 +26,55 @@
 //! actor_plugin!(metadata: metadata(), process: process_actor);
 //! ```
 //!
+//! Code written for the original Reflow Rust SDK compiles unchanged: its [`host`] module
+//! (`host::send_output(map)?`, `host::set_state("k", value)?`, `host::get_state("k")`), its
+//! [`helpers`] (also at the top level, as there) and the re-exports `plugin_fn`, `FnResult`
+//! and `Json` are here (`tests/plugins/original_sdk` is such a plugin). This crate's own
+//! [`get_state`], [`set_state`] and [`send_output`] stay as they were.
+//!
 //! This crate is the ABI (`docs/abi.md`) seen from inside the sandbox and never links host
 //! code. Its macros use `$crate::` paths and everything they need is re-exported here, so it
 //! is a plugin's only dependency (add `serde_json` only where your own code names it).
 
-mod host;
+pub mod helpers;
+pub mod host;
+mod imports;
 mod log;
 
-pub use host::{get_state, send_output, set_state};
+pub use helpers::*;
 pub use log::{log_debug, log_error, log_info, log_warn};
 pub use reflow_abi::{ActorConfig, ActorContext, ActorResult, Message, PluginMetadata, PortDefinition};
+/// Re-exported as the original SDK did, for plugins that write their own Extism exports
+/// with `#[plugin_fn]` (which also needs `extism-pdk` as a dependency of the plugin).
+pub use extism_pdk::{plugin_fn, FnResult, Json};
+
+use reflow_abi::serde_json::Value;
+use std::collections::HashMap;
+
+/// The value under `key` in this actor's state, as the host holds it now (`None` if absent).
+pub fn get_state(key: &str) -> Option<Value> {
+    imports::get_state(key)
+}
+
+/// Sets `key` to `value` in this actor's state at once (before `process` returns).
+///
+/// Panics (failing the call, with the message logged) only if the plugin's memory cannot
+/// hold the arguments; [`host::set_state`] returns that as an `Err` instead.
+pub fn set_state(key: &str, value: &Value) {
+    if let Err(e) = imports::set_state(key, value) {
+        panic!("set_state({key:?}): {e}");
+    }
+}
+
+/// Sends messages on outports now, while `process` is still running; they arrive downstream
+/// before the outputs `process` returns.
+///
+/// Panics like [`set_state`] when memory is exhausted; [`host::send_output`] returns an `Err`.
+pub fn send_output(outputs: HashMap<String, Message>) {
+    if let Err(e) = imports::send_output(outputs) {
+        panic!("send_output: {e}");
+    }
+}
 
 /// Declares a port: `port_def!(name, description, type)` or, for an inport that must hold a
 /// message before `process` is called, `port_def!(name, description, type, required)`.

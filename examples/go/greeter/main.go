@@ -47,7 +47,7 @@ func greet(ctx reflow.ActorContext) (reflow.ActorResult, error) {
 
 	// All but the last greeting go out at once, while the call is still running.
 	for i := int64(1); i < repeat; i++ {
-		err := reflow.SendOutput(map[string]interface{}{
+		err := reflow.SendOutput(map[string]any{
 			"greeting": reflow.NewStringMessage(line + " (" + strconv.FormatInt(i, 10) + "/" + strconv.FormatInt(repeat, 10) + ")"),
 		})
 		if err != nil {
@@ -68,11 +68,11 @@ func greet(ctx reflow.ActorContext) (reflow.ActorResult, error) {
 	greeted++
 
 	return reflow.ActorResult{
-		Outputs: map[string]interface{}{
+		Outputs: map[string]any{
 			"greeting": reflow.NewStringMessage(last),
 			"count":    reflow.NewIntegerMessage(greeted),
 		},
-		State: map[string]interface{}{"greeted": greeted},
+		State: map[string]any{"greeted": greeted},
 	}, nil
 }
 
@@ -87,12 +87,12 @@ func metadata() reflow.PluginMetadata {
 			reflow.NewOptionalPort("greeting", "One greeting per repetition", "String"),
 			reflow.NewOptionalPort("count", "How many names this actor has greeted", "Integer"),
 		},
-		ConfigSchema: map[string]interface{}{
+		ConfigSchema: map[string]any{
 			"type": "object",
-			"properties": map[string]interface{}{
-				"greeting": map[string]interface{}{"type": "string", "default": "Hello"},
-				"repeat":   map[string]interface{}{"type": "integer", "minimum": 1, "maximum": maxRepeat, "default": 1},
-				"shout":    map[string]interface{}{"type": "boolean", "default": false},
+			"properties": map[string]any{
+				"greeting": map[string]any{"type": "string", "default": "Hello"},
+				"repeat":   map[string]any{"type": "integer", "minimum": 1, "maximum": maxRepeat, "default": 1},
+				"shout":    map[string]any{"type": "boolean", "default": false},
 			},
 		},
 	}

@@ -1,3 +1,5 @@
+//go:build !(wasm || tinygo.wasm)
+
 package main
 
 // These tests run natively (go test): the SDK then talks to a reflow.TestHost instead of
@@ -11,14 +13,14 @@ import (
 	reflow "github.com/darmie/reflow/reflow_wasm_go/sdk"
 )
 
-func run(t *testing.T, host *reflow.TestHost, context string) map[string]interface{} {
+func run(t *testing.T, host *reflow.TestHost, context string) map[string]any {
 	t.Helper()
 	defer reflow.UseTestHost(host)()
 	host.Input = []byte(context)
 	if rc := reflow.Process(); rc != 0 {
 		t.Fatalf("process failed (%d): %s", rc, host.Error)
 	}
-	var result map[string]interface{}
+	var result map[string]any
 	if err := json.Unmarshal(host.Output, &result); err != nil {
 		t.Fatal(err)
 	}
@@ -32,12 +34,12 @@ func TestGreetsWithConfigAndSendsRepetitions(t *testing.T) {
 		"config": {"config": {"greeting": "Hi", "repeat": 3.0, "shout": true}},
 		"state": {"greeted": 4}
 	}`)
-	want := map[string]interface{}{
-		"outputs": map[string]interface{}{
-			"greeting": map[string]interface{}{"type": "String", "data": "HI, ADA! (3/3)"},
-			"count":    map[string]interface{}{"type": "Integer", "data": float64(5)},
+	want := map[string]any{
+		"outputs": map[string]any{
+			"greeting": map[string]any{"type": "String", "data": "HI, ADA! (3/3)"},
+			"count":    map[string]any{"type": "Integer", "data": float64(5)},
 		},
-		"state": map[string]interface{}{"greeted": float64(5)},
+		"state": map[string]any{"greeted": float64(5)},
 	}
 	if !reflect.DeepEqual(result, want) {
 		t.Errorf("result %#v", result)
@@ -45,7 +47,7 @@ func TestGreetsWithConfigAndSendsRepetitions(t *testing.T) {
 	if len(host.Sent) != 2 {
 		t.Fatalf("sent %#v", host.Sent)
 	}
-	first := host.Sent[0]["greeting"].(map[string]interface{})
+	first := host.Sent[0]["greeting"].(map[string]any)
 	if first["data"] != "HI, ADA! (1/3)" {
 		t.Errorf("first sent %#v", first)
 	}
@@ -54,7 +56,7 @@ func TestGreetsWithConfigAndSendsRepetitions(t *testing.T) {
 func TestDefaults(t *testing.T) {
 	host := &reflow.TestHost{}
 	result := run(t, host, `{"payload": {"name": {"type": "String", "data": "Bob"}}}`)
-	got := result["outputs"].(map[string]interface{})["greeting"].(map[string]interface{})["data"]
+	got := result["outputs"].(map[string]any)["greeting"].(map[string]any)["data"]
 	if got != "Hello, Bob!" || len(host.Sent) != 0 {
 		t.Errorf("greeting %v, sent %v", got, host.Sent)
 	}

@@ -65,10 +65,10 @@ func TestMetadataMatchesAbiExample(t *testing.T) {
 		Description: "Stateful counter actor",
 		Inports:     []PortDefinition{NewOptionalPort("increment", "Increment counter", "Flow")},
 		Outports:    []PortDefinition{NewOptionalPort("count", "Current count", "Integer")},
-		ConfigSchema: map[string]interface{}{
+		ConfigSchema: map[string]any{
 			"type": "object",
-			"properties": map[string]interface{}{
-				"initial_value": map[string]interface{}{"type": "integer", "default": 0},
+			"properties": map[string]any{
+				"initial_value": map[string]any{"type": "integer", "default": 0},
 			},
 		},
 	}
@@ -153,8 +153,8 @@ func TestContextMissingMapsAreEmpty(t *testing.T) {
 
 func TestResultMatchesAbiExample(t *testing.T) {
 	r := ActorResult{
-		Outputs: map[string]interface{}{"output": NewIntegerMessage(42)},
-		State:   map[string]interface{}{"count": int64(4)},
+		Outputs: map[string]any{"output": NewIntegerMessage(42)},
+		State:   map[string]any{"count": int64(4)},
 	}
 	got, err := json.Marshal(r)
 	if err != nil {
@@ -172,7 +172,7 @@ func TestResultMatchesAbiExample(t *testing.T) {
 
 	var back ActorResult
 	mustUnmarshal(t, abiResult, &back)
-	if !reflect.DeepEqual(back.State, map[string]interface{}{"count": float64(4)}) {
+	if !reflect.DeepEqual(back.State, map[string]any{"count": float64(4)}) {
 		t.Errorf("state %#v", back.State)
 	}
 }
@@ -183,7 +183,7 @@ func TestResultStateNilVersusEmpty(t *testing.T) {
 	if string(got) != `{"outputs":{},"state":null}` {
 		t.Errorf("nil state: %s", got)
 	}
-	got, _ = json.Marshal(ActorResult{State: map[string]interface{}{}})
+	got, _ = json.Marshal(ActorResult{State: map[string]any{}})
 	if string(got) != `{"outputs":{},"state":{}}` {
 		t.Errorf("empty state: %s", got)
 	}

@@ -10,7 +10,7 @@ type ActorContext struct {
 	Config ActorConfig `json:"config"`
 	// State is the actor's state as the host holds it: empty (never nil) before the first
 	// change. Numbers in it are float64.
-	State map[string]interface{} `json:"state"`
+	State map[string]any `json:"state"`
 }
 
 // UnmarshalJSON reads an ActorContext; missing or null maps read as empty maps, so a
@@ -25,13 +25,13 @@ func (c *ActorContext) UnmarshalJSON(b []byte) error {
 		p.Payload = map[string]Message{}
 	}
 	if p.State == nil {
-		p.State = map[string]interface{}{}
+		p.State = map[string]any{}
 	}
 	if p.Config.ResolvedEnv == nil { // no "config" key at all
 		p.Config.ResolvedEnv = map[string]string{}
 	}
 	if p.Config.Config == nil {
-		p.Config.Config = map[string]interface{}{}
+		p.Config.Config = map[string]any{}
 	}
 	*c = ActorContext(p)
 	return nil
@@ -47,7 +47,7 @@ type ActorConfig struct {
 	ResolvedEnv map[string]string `json:"resolved_env"`
 	// Config is the per-process configuration from the graph (empty if none). Numbers in
 	// it are float64: use GetInteger and GetNumber.
-	Config map[string]interface{} `json:"config"`
+	Config map[string]any `json:"config"`
 	// Namespace is nil when the host sends null.
 	Namespace *string `json:"namespace"`
 }
@@ -63,7 +63,7 @@ func (c *ActorConfig) UnmarshalJSON(b []byte) error {
 		p.ResolvedEnv = map[string]string{}
 	}
 	if p.Config == nil {
-		p.Config = map[string]interface{}{}
+		p.Config = map[string]any{}
 	}
 	*c = ActorConfig(p)
 	return nil
@@ -77,13 +77,13 @@ func (c ActorConfig) MarshalJSON() ([]byte, error) {
 		p.ResolvedEnv = map[string]string{}
 	}
 	if p.Config == nil {
-		p.Config = map[string]interface{}{}
+		p.Config = map[string]any{}
 	}
 	return json.Marshal(p)
 }
 
 // Get returns the raw configuration value under key.
-func (c ActorConfig) Get(key string) (interface{}, bool) {
+func (c ActorConfig) Get(key string) (any, bool) {
 	v, ok := c.Config[key]
 	return v, ok
 }
@@ -128,10 +128,10 @@ type ActorResult struct {
 	// Outputs are the messages to send, by outport name. A value may be a Message, the
 	// map from Message.ToSerializable, or a plain JSON value (the host maps it by kind:
 	// a whole number becomes Integer, a string String, ...).
-	Outputs map[string]interface{} `json:"outputs"`
+	Outputs map[string]any `json:"outputs"`
 	// State, when not nil, replaces the actor's whole state (an empty map clears it).
 	// nil means "no change" and is written as "state": null.
-	State map[string]interface{} `json:"state"`
+	State map[string]any `json:"state"`
 }
 
 // MarshalJSON writes {"outputs": {...}, "state": {...} or null}; nil Outputs are written
@@ -140,7 +140,7 @@ func (r ActorResult) MarshalJSON() ([]byte, error) {
 	type plain ActorResult
 	p := plain(r)
 	if p.Outputs == nil {
-		p.Outputs = map[string]interface{}{}
+		p.Outputs = map[string]any{}
 	}
 	return json.Marshal(p)
 }

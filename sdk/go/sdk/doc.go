@@ -14,7 +14,7 @@
 //	import reflow "github.com/darmie/reflow/reflow_wasm_go/sdk"
 //
 //	func double(ctx reflow.ActorContext) (reflow.ActorResult, error) {
-//		out := map[string]interface{}{}
+//		out := map[string]any{}
 //		if n, ok := ctx.Payload["input"].AsInteger(); ok {
 //			out["output"] = reflow.NewIntegerMessage(n * 2)
 //		}
@@ -46,11 +46,22 @@
 // "tinygo build -target wasip1 -buildmode=c-shared -o double.wasm .". See
 // docs/writing-plugins-go.md.
 //
+// # Import path and package name
+//
+// The package lives at import path github.com/darmie/reflow/reflow_wasm_go/sdk but is
+// named reflow, as the specification's Go samples call it (reflow.RegisterPlugin, ...). Go
+// names an imported package by its package clause, not by the last path element, so the
+// import works without an alias; gofmt and goimports still write one
+// (import reflow ".../sdk") because the names differ, and so do the examples, to make the
+// name visible where it is used.
+//
 // # Host functions
 //
 // [GetState], [SetState] and [SendOutput] call the host's imports "__get_state",
 // "__set_state" and "__send_output" (module "extism:host/user"). Values cross as JSON, so a
 // number read back with GetState is a float64, as every number decoded by encoding/json.
+// The host answers JSON null for an absent key, so GetState returns nil for both; use
+// [LookupState] to tell them apart (the SDK tracks which keys exist during a call).
 //
 // # Where the code runs
 //

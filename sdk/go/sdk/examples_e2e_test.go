@@ -15,14 +15,15 @@ var update = flag.Bool("update", false, "rewrite testdata/e2e/*.expected.json fr
 // The example plugins, built for wasip1 and run through testdata/minihost.mjs (a small
 // stand-in for the Reflow host, on Node's WASI), give the transcripts in testdata/e2e:
 // metadata, outputs, __send_output messages, errors and state across calls. Skipped with
-// -short, without node, or outside the repository.
+// -short or outside the repository; without node it fails (the suite needs Node.js anyway,
+// and a missing tool must not turn into a silent pass).
 func TestExamplePluginsEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds wasm: skipped with -short")
 	}
 	node, err := exec.LookPath("node")
 	if err != nil {
-		t.Skip("node not found")
+		t.Fatal("node not found on PATH: install Node.js >= 18, or run with -short to leave out this test")
 	}
 	goTool := goCommand(t)
 	for _, name := range []string{"counter", "greeter"} {

@@ -16,15 +16,18 @@ import (
 // parallel.
 type TestHost struct {
 	// State is what GetState reads and SetState writes, as decoded JSON values.
-	State map[string]interface{}
+	State map[string]any
 	// Sent holds one decoded outputs map per SendOutput call, in order.
-	Sent []map[string]interface{}
+	Sent []map[string]any
 	// Input is what Process reads as the Extism input (a JSON ActorContext).
 	Input []byte
 	// Output is what the last GetMetadata or Process wrote as the Extism output.
 	Output []byte
 	// Error is what the last GetMetadata or Process set as the Extism error.
 	Error string
+	// LikeExtism makes the host as blind as the real one: its __get_state answers null for
+	// an absent key too, so LookupState must rely on what the SDK tracks during a call.
+	LikeExtism bool
 }
 
 var testHost *TestHost
@@ -58,19 +61,27 @@ func (h *TestHost) getState(key []byte) []byte {
 	return b
 }
 
+func (h *TestHost) hasState(key []byte) (present, known bool) {
+	if h.LikeExtism {
+		return false, false
+	}
+	_, present = h.State[string(key)]
+	return present, true
+}
+
 func (h *TestHost) setState(key, value []byte) {
-	var v interface{}
+	var v any
 	if err := json.Unmarshal(value, &v); err != nil {
 		panic("reflow: __set_state got bad JSON: " + err.Error())
 	}
 	if h.State == nil {
-		h.State = map[string]interface{}{}
+		h.State = map[string]any{}
 	}
 	h.State[string(key)] = v
 }
 
 func (h *TestHost) sendOutput(outputs []byte) {
-	var v map[string]interface{}
+	var v map[string]any
 	if err := json.Unmarshal(outputs, &v); err != nil {
 		panic("reflow: __send_output got bad JSON: " + err.Error())
 	}

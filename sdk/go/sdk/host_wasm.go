@@ -23,6 +23,8 @@ type extismHost struct{}
 
 func currentHost() (hostAPI, error) { return extismHost{}, nil }
 
+func (extismHost) hasState([]byte) (present, known bool) { return false, false }
+
 func (extismHost) getState(key []byte) []byte {
 	k := pdk.AllocateBytes(key)
 	handle := hostGetState(k.Offset())

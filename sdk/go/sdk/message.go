@@ -41,20 +41,20 @@ func IsMessageType(name string) bool {
 // Message is a Reflow message, adjacently tagged on the wire: {"type": Type, "data": Data}.
 //
 // A Message decoded from the host (a payload entry) holds in Data what encoding/json
-// produces: nil, bool, float64, string, []interface{} or map[string]interface{}. A Message
+// produces: nil, bool, float64, string, []any or map[string]any. A Message
 // built with a constructor holds the Go value given to it (an int64 for NewIntegerMessage,
 // a []byte for NewStreamMessage, ...). Marshal it directly or through ToSerializable: both
 // write the tagged form, Flow with "data": null and Stream as an array of byte values.
 type Message struct {
-	Type string      `json:"type"`
-	Data interface{} `json:"data"`
+	Type string `json:"type"`
+	Data any    `json:"data"`
 }
 
 // NewFlowMessage is a control signal without data.
 func NewFlowMessage() Message { return Message{Type: TypeFlow} }
 
 // NewEventMessage is an event carrying any JSON value.
-func NewEventMessage(data interface{}) Message { return Message{Type: TypeEvent, Data: data} }
+func NewEventMessage(data any) Message { return Message{Type: TypeEvent, Data: data} }
 
 // NewBooleanMessage is a boolean.
 func NewBooleanMessage(value bool) Message { return Message{Type: TypeBoolean, Data: value} }
@@ -70,12 +70,12 @@ func NewFloatMessage(value float64) Message { return Message{Type: TypeFloat, Da
 func NewStringMessage(value string) Message { return Message{Type: TypeString, Data: value} }
 
 // NewObjectMessage is a JSON value, normally an object (a map or a struct).
-func NewObjectMessage(data interface{}) Message { return Message{Type: TypeObject, Data: data} }
+func NewObjectMessage(data any) Message { return Message{Type: TypeObject, Data: data} }
 
 // NewArrayMessage is an array of JSON values.
-func NewArrayMessage(data []interface{}) Message {
+func NewArrayMessage(data []any) Message {
 	if data == nil {
-		data = []interface{}{}
+		data = []any{}
 	}
 	return Message{Type: TypeArray, Data: data}
 }
@@ -89,10 +89,10 @@ func NewStreamMessage(data []byte) Message {
 }
 
 // NewOptionalMessage is an optional value: nil means none.
-func NewOptionalMessage(data interface{}) Message { return Message{Type: TypeOptional, Data: data} }
+func NewOptionalMessage(data any) Message { return Message{Type: TypeOptional, Data: data} }
 
 // NewAnyMessage is any JSON value.
-func NewAnyMessage(data interface{}) Message { return Message{Type: TypeAny, Data: data} }
+func NewAnyMessage(data any) Message { return Message{Type: TypeAny, Data: data} }
 
 // NewErrorMessage is an error text sent as data on a port (not a failure of the call: to
 // fail the call, return an error from the process function).
@@ -101,11 +101,11 @@ func NewErrorMessage(message string) Message { return Message{Type: TypeError, D
 // ToSerializable returns the tagged map {"type": Type, "data": data} that encoding/json
 // writes as the wire form: data is nil for Flow and a []int of byte values for a Stream
 // built from a []byte.
-func (m Message) ToSerializable() map[string]interface{} {
-	return map[string]interface{}{"type": m.Type, "data": m.wireData()}
+func (m Message) ToSerializable() map[string]any {
+	return map[string]any{"type": m.Type, "data": m.wireData()}
 }
 
-func (m Message) wireData() interface{} {
+func (m Message) wireData() any {
 	switch m.Type {
 	case TypeFlow:
 		return nil
@@ -123,8 +123,8 @@ func (m Message) wireData() interface{} {
 
 // tagged fixes the key order of the wire form: "type" first, as in docs/abi.md.
 type tagged struct {
-	Type string      `json:"type"`
-	Data interface{} `json:"data"`
+	Type string `json:"type"`
+	Data any    `json:"data"`
 }
 
 // MarshalJSON writes the tagged form, e.g. {"type":"Integer","data":42}.
@@ -139,11 +139,11 @@ func (m Message) MarshalJSON() ([]byte, error) {
 // reads as nil.
 func (m *Message) UnmarshalJSON(b []byte) error {
 	var raw struct {
-		Type *string     `json:"type"`
-		Data interface{} `json:"data"`
+		Type *string `json:"type"`
+		Data any     `json:"data"`
 	}
 	if err := json.Unmarshal(b, &raw); err != nil {
-		return errors.New("reflow: a message must be a JSON object {\"type\":...,\"data\":...}: " + err.Error())
+		return wrap("reflow: a message must be a JSON object {\"type\":...,\"data\":...}", err)
 	}
 	if raw.Type == nil || *raw.Type == "" {
 		return errors.New("reflow: a message needs a string \"type\" field")
@@ -189,7 +189,7 @@ func (m Message) AsBytes() ([]byte, bool) {
 			out[i] = byte(v)
 		}
 		return out, true
-	case []interface{}:
+	case []any:
 		out := make([]byte, len(d))
 		for i, v := range d {
 			n, ok := toInt64(v)
@@ -204,20 +204,20 @@ func (m Message) AsBytes() ([]byte, bool) {
 }
 
 // AsArray returns Data when it is an array decoded from JSON.
-func (m Message) AsArray() ([]interface{}, bool) {
-	a, ok := m.Data.([]interface{})
+func (m Message) AsArray() ([]any, bool) {
+	a, ok := m.Data.([]any)
 	return a, ok
 }
 
 // AsObject returns Data when it is an object decoded from JSON.
-func (m Message) AsObject() (map[string]interface{}, bool) {
-	o, ok := m.Data.(map[string]interface{})
+func (m Message) AsObject() (map[string]any, bool) {
+	o, ok := m.Data.(map[string]any)
 	return o, ok
 }
 
 // toInt64 converts a whole number held in any Go numeric type (float64 above all, as
 // encoding/json decodes numbers) to int64.
-func toInt64(v interface{}) (int64, bool) {
+func toInt64(v any) (int64, bool) {
 	switch n := v.(type) {
 	case float64:
 		return floatToInt64(n)
@@ -269,7 +269,7 @@ func uintToInt64(u uint64) (int64, bool) {
 	return int64(u), true
 }
 
-func toFloat64(v interface{}) (float64, bool) {
+func toFloat64(v any) (float64, bool) {
 	switch n := v.(type) {
 	case float64:
 		return n, true

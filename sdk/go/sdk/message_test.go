@@ -13,20 +13,20 @@ func TestMessagesMarshalToTheTaggedWireForm(t *testing.T) {
 		want string
 	}{
 		{NewFlowMessage(), `{"type":"Flow","data":null}`},
-		{NewEventMessage(map[string]interface{}{"kind": "tick"}), `{"type":"Event","data":{"kind":"tick"}}`},
+		{NewEventMessage(map[string]any{"kind": "tick"}), `{"type":"Event","data":{"kind":"tick"}}`},
 		{NewBooleanMessage(true), `{"type":"Boolean","data":true}`},
 		{NewIntegerMessage(42), `{"type":"Integer","data":42}`},
 		{NewIntegerMessage(-9223372036854775808), `{"type":"Integer","data":-9223372036854775808}`},
 		{NewFloatMessage(2.5), `{"type":"Float","data":2.5}`},
 		{NewStringMessage("hi"), `{"type":"String","data":"hi"}`},
-		{NewObjectMessage(map[string]interface{}{"a": 1}), `{"type":"Object","data":{"a":1}}`},
-		{NewArrayMessage([]interface{}{1, "x"}), `{"type":"Array","data":[1,"x"]}`},
+		{NewObjectMessage(map[string]any{"a": 1}), `{"type":"Object","data":{"a":1}}`},
+		{NewArrayMessage([]any{1, "x"}), `{"type":"Array","data":[1,"x"]}`},
 		{NewArrayMessage(nil), `{"type":"Array","data":[]}`},
 		{NewStreamMessage([]byte{0, 255, 7}), `{"type":"Stream","data":[0,255,7]}`},
 		{NewStreamMessage(nil), `{"type":"Stream","data":[]}`},
 		{NewOptionalMessage(nil), `{"type":"Optional","data":null}`},
 		{NewOptionalMessage(3), `{"type":"Optional","data":3}`},
-		{NewAnyMessage([]interface{}{true}), `{"type":"Any","data":[true]}`},
+		{NewAnyMessage([]any{true}), `{"type":"Any","data":[true]}`},
 		{NewErrorMessage("bad"), `{"type":"Error","data":"bad"}`},
 	}
 	seen := map[string]bool{}
@@ -53,12 +53,12 @@ func TestToSerializableIsTheTaggedMap(t *testing.T) {
 	flow.Data = "ignored"
 	cases := []struct {
 		msg  Message
-		want map[string]interface{}
+		want map[string]any
 	}{
-		{flow, map[string]interface{}{"type": "Flow", "data": nil}},
-		{NewIntegerMessage(42), map[string]interface{}{"type": "Integer", "data": int64(42)}},
-		{NewStreamMessage([]byte{1, 200}), map[string]interface{}{"type": "Stream", "data": []int{1, 200}}},
-		{NewStringMessage("s"), map[string]interface{}{"type": "String", "data": "s"}},
+		{flow, map[string]any{"type": "Flow", "data": nil}},
+		{NewIntegerMessage(42), map[string]any{"type": "Integer", "data": int64(42)}},
+		{NewStreamMessage([]byte{1, 200}), map[string]any{"type": "Stream", "data": []int{1, 200}}},
+		{NewStringMessage("s"), map[string]any{"type": "String", "data": "s"}},
 	}
 	for _, c := range cases {
 		got := c.msg.ToSerializable()
@@ -123,7 +123,7 @@ func TestMessageAccessors(t *testing.T) {
 	if b, ok := NewBooleanMessage(true).AsBool(); !ok || !b {
 		t.Errorf("AsBool = %v, %v", b, ok)
 	}
-	if _, ok := (Message{Type: "Stream", Data: []interface{}{float64(256)}}).AsBytes(); ok {
+	if _, ok := (Message{Type: "Stream", Data: []any{float64(256)}}).AsBytes(); ok {
 		t.Error("256 read as a byte")
 	}
 	var missing Message // what a missing payload entry looks like
@@ -134,7 +134,7 @@ func TestMessageAccessors(t *testing.T) {
 
 func assertSameJSON(t *testing.T, got, want string) {
 	t.Helper()
-	var g, w interface{}
+	var g, w any
 	if err := json.Unmarshal([]byte(got), &g); err != nil {
 		t.Fatalf("got is not JSON: %v: %s", err, got)
 	}
@@ -146,7 +146,7 @@ func assertSameJSON(t *testing.T, got, want string) {
 	}
 }
 
-func mustUnmarshal(t *testing.T, text string, v interface{}) {
+func mustUnmarshal(t *testing.T, text string, v any) {
 	t.Helper()
 	if err := json.Unmarshal([]byte(text), v); err != nil {
 		t.Fatalf("%s: %v", text, err)

@@ -9,7 +9,7 @@ type PluginMetadata struct {
 	Inports     []PortDefinition `json:"inports"`
 	Outports    []PortDefinition `json:"outports"`
 	// ConfigSchema is an optional JSON schema for ActorConfig.Config; nil is written as null.
-	ConfigSchema interface{} `json:"config_schema"`
+	ConfigSchema any `json:"config_schema"`
 }
 
 // MarshalJSON writes nil port lists as [] (the host's reader does not take null for them)

@@ -32,7 +32,7 @@ func MetadataJSON() ([]byte, error) {
 	}
 	b, err := json.Marshal(registeredMetadata)
 	if err != nil {
-		return nil, errors.New("reflow: cannot encode the plugin metadata: " + err.Error())
+		return nil, wrap("reflow: cannot encode the plugin metadata", err)
 	}
 	return b, nil
 }
@@ -46,15 +46,17 @@ func ProcessJSON(input []byte) (output []byte, err error) {
 	}
 	var ctx ActorContext
 	if err := json.Unmarshal(input, &ctx); err != nil {
-		return nil, errors.New("reflow: cannot decode the ActorContext: " + err.Error())
+		return nil, wrap("reflow: cannot decode the ActorContext", err)
 	}
+	beginCall(ctx.State)
+	defer endCall()
 	result, err := callProcess(ctx)
 	if err != nil {
 		return nil, err
 	}
 	b, err := json.Marshal(result)
 	if err != nil {
-		return nil, errors.New("reflow: cannot encode the ActorResult: " + err.Error())
+		return nil, wrap("reflow: cannot encode the ActorResult", err)
 	}
 	return b, nil
 }
@@ -68,7 +70,7 @@ func callProcess(ctx ActorContext) (result ActorResult, err error) {
 	return registeredProcess(ctx)
 }
 
-func describePanic(r interface{}) string {
+func describePanic(r any) string {
 	switch v := r.(type) {
 	case error:
 		return v.Error()

@@ -3,6 +3,7 @@
 package reflow
 
 import (
+	"encoding/json"
 	"errors"
 	"reflect"
 	"strings"
@@ -28,8 +29,8 @@ func double(ctx ActorContext) (ActorResult, error) {
 		return ActorResult{}, errors.New("input is not an integer")
 	}
 	return ActorResult{
-		Outputs: map[string]interface{}{"output": NewIntegerMessage(n * 2)},
-		State:   map[string]interface{}{"count": 4},
+		Outputs: map[string]any{"output": NewIntegerMessage(n * 2)},
+		State:   map[string]any{"count": 4},
 	}, nil
 }
 
@@ -93,8 +94,8 @@ func TestGetMetadataWritesTheOutput(t *testing.T) {
 		Description: "Stateful counter actor",
 		Inports:     []PortDefinition{NewOptionalPort("increment", "Increment counter", "Flow")},
 		Outports:    []PortDefinition{NewOptionalPort("count", "Current count", "Integer")},
-		ConfigSchema: map[string]interface{}{"type": "object", "properties": map[string]interface{}{
-			"initial_value": map[string]interface{}{"type": "integer", "default": 0},
+		ConfigSchema: map[string]any{"type": "object", "properties": map[string]any{
+			"initial_value": map[string]any{"type": "integer", "default": 0},
 		}},
 	}, double)
 	h := useHost(t, &TestHost{})
@@ -106,7 +107,7 @@ func TestGetMetadataWritesTheOutput(t *testing.T) {
 
 // The host functions pass JSON both ways, as the wasm host does.
 func TestHostFunctions(t *testing.T) {
-	h := useHost(t, &TestHost{State: map[string]interface{}{"count": float64(3)}})
+	h := useHost(t, &TestHost{State: map[string]any{"count": float64(3)}})
 
 	v, err := GetState("count")
 	if err != nil || v != float64(3) {
@@ -124,11 +125,11 @@ func TestHostFunctions(t *testing.T) {
 	if v, _ := GetState("count"); v != float64(4) {
 		t.Errorf("after SetState: %#v", v)
 	}
-	if !reflect.DeepEqual(h.State["list"], []interface{}{"a"}) {
+	if !reflect.DeepEqual(h.State["list"], []any{"a"}) {
 		t.Errorf("list stored as %#v", h.State["list"])
 	}
 
-	if err := SendOutput(map[string]interface{}{
+	if err := SendOutput(map[string]any{
 		"status": "Processing complete",
 		"count":  int64(4),
 		"value":  NewIntegerMessage(4),
@@ -136,11 +137,11 @@ func TestHostFunctions(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	want := []map[string]interface{}{{
+	want := []map[string]any{{
 		"status": "Processing complete",
 		"count":  float64(4),
-		"value":  map[string]interface{}{"type": "Integer", "data": float64(4)},
-		"flow":   map[string]interface{}{"type": "Flow", "data": nil},
+		"value":  map[string]any{"type": "Integer", "data": float64(4)},
+		"flow":   map[string]any{"type": "Flow", "data": nil},
 	}}
 	if !reflect.DeepEqual(h.Sent, want) {
 		t.Errorf("sent %#v", h.Sent)
@@ -166,7 +167,7 @@ func TestHostFunctionErrors(t *testing.T) {
 	if err := SetState("k", func() {}); err == nil {
 		t.Error("SetState with a value JSON cannot hold")
 	}
-	if err := SendOutput(map[string]interface{}{"x": NewFloatMessage(nanValue())}); err == nil {
+	if err := SendOutput(map[string]any{"x": NewFloatMessage(nanValue())}); err == nil {
 		t.Error("SendOutput with NaN")
 	}
 }
@@ -174,4 +175,58 @@ func TestHostFunctionErrors(t *testing.T) {
 func nanValue() float64 {
 	zero := 0.0
 	return zero / zero
+}
+
+// LookupState tells an absent key from one holding JSON null, both with a host that knows
+// (TestHost) and, inside a call, with one that answers null for both (the Extism host).
+func TestLookupStateTellsAbsentFromNull(t *testing.T) {
+	for _, likeExtism := range []bool{false, true} {
+		var seen []string
+		register(t, PluginMetadata{Component: "Lookup"}, func(ctx ActorContext) (ActorResult, error) {
+			if err := SetState("later", nil); err != nil {
+				return ActorResult{}, err
+			}
+			for _, key := range []string{"held_null", "absent", "later", "n"} {
+				v, found, err := LookupState(key)
+				if err != nil {
+					return ActorResult{}, err
+				}
+				seen = append(seen, key+"="+describe(v, found))
+			}
+			return ActorResult{}, nil
+		})
+		h := useHost(t, &TestHost{State: map[string]any{"held_null": nil, "n": 3.0}, LikeExtism: likeExtism})
+		h.Input = []byte(`{"payload":{},"config":{},"state":{"held_null":null,"n":3}}`)
+		if rc := Process(); rc != 0 {
+			t.Fatalf("likeExtism=%v: process failed: %s", likeExtism, h.Error)
+		}
+		want := []string{"held_null=null", "absent=absent", "later=null", "n=3"}
+		if !reflect.DeepEqual(seen, want) {
+			t.Errorf("likeExtism=%v: got %v, want %v", likeExtism, seen, want)
+		}
+	}
+}
+
+func describe(v any, found bool) string {
+	switch {
+	case !found:
+		return "absent"
+	case v == nil:
+		return "null"
+	}
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+// The SDK's errors wrap their cause: errors.As reaches encoding/json's error.
+func TestErrorsWrapTheirCause(t *testing.T) {
+	register(t, PluginMetadata{Component: "X"}, double)
+	_, err := ProcessJSON([]byte(`{"payload": nope}`))
+	var syntax *json.SyntaxError
+	if !errors.As(err, &syntax) {
+		t.Fatalf("got %v (%T), want a wrapped *json.SyntaxError", err, err)
+	}
+	if !strings.HasPrefix(err.Error(), "reflow: cannot decode the ActorContext: ") {
+		t.Errorf("message lost its context: %q", err)
+	}
 }

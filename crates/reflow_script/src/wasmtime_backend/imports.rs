@@ -4,13 +4,11 @@
 
 use super::kernel::Kernel;
 use super::HostState;
-use crate::call_state::deliver;
+use crate::call_state::{deliver, MAX_VAR_BYTES};
 use wasmtime::{Caller, Linker, Result};
 
 const ENV: &str = "extism:host/env";
 const USER: &str = "extism:host/user";
-/// Extism's cap on one plugin's vars, kept for compatibility.
-const MAX_VAR_BYTES: usize = 1 << 20;
 
 fn kernel(caller: &Caller<'_, HostState>) -> Result<Kernel> {
     caller.data().kernel.ok_or_else(|| wasmtime::Error::msg("the kernel memory is not set up"))
@@ -68,14 +66,11 @@ pub(super) fn define(linker: &mut Linker<HostState>) -> Result<()> {
 
     macro_rules! log_fn {
         ($name:literal, $level:ident) => {
-            linker.func_wrap(ENV, $name, |mut caller: Caller<'_, HostState>, text: u64| -> Result<()> {
+            linker.func_wrap(ENV, $name, |caller: Caller<'_, HostState>, text: u64| -> Result<()> {
                 let text = read(&caller, text, $name, "the log line")?;
                 let text = String::from_utf8_lossy(&text);
-                let state = caller.data_mut();
-                match state.call.as_mut() {
-                    Some(call) => call.log(tracing::Level::$level, &text),
-                    None => crate::call_state::plugin_log(tracing::Level::$level, &state.actor, &text),
-                }
+                let state = caller.data();
+                state.log.lock().unwrap_or_else(|p| p.into_inner()).log(&state.actor, tracing::Level::$level, &text);
                 Ok(())
             })?;
         };
@@ -118,17 +113,34 @@ pub(super) fn define(linker: &mut Linker<HostState>) -> Result<()> {
         vars.insert(key, value);
         Ok(())
     })?;
-    // No HTTP client here: a module granted HTTP hosts runs on the Extism backend. Refused
-    // with the words Extism uses for a host that is not granted.
-    linker.func_wrap(ENV, "http_request", |caller: Caller<'_, HostState>, request: u64, _: u64| -> Result<u64> {
+    // HTTP to granted hosts only (`crate::http`); the call's remaining time bounds the whole
+    // exchange, its output limit the response body.
+    linker.func_wrap(ENV, "http_request", |mut caller: Caller<'_, HostState>, request: u64, body: u64| -> Result<u64> {
         let request = read(&caller, request, "http_request", "the request")?;
-        let url = serde_json::from_slice::<serde_json::Value>(&request)
-            .ok()
-            .and_then(|r| r.get("url").and_then(|u| u.as_str()).map(str::to_string))
-            .unwrap_or_default();
-        Err(wasmtime::Error::msg(format!("HTTP request to {url} is not allowed (no HTTP host is granted to this plugin)")))
+        let body = if body == 0 { None } else { Some(read(&caller, body, "http_request", "the body")?) };
+        let state = caller.data_mut();
+        state.http_status = 0;
+        if state.http_hosts.is_empty() {
+            let url = crate::http::request_url(&request);
+            return Err(wasmtime::Error::msg(format!("{} (no HTTP host is granted to this plugin)", crate::http::not_allowed(&url))));
+        }
+        let time_left = state.deadline.left().unwrap_or(std::time::Duration::MAX);
+        let max_body = state.max_output_bytes;
+        match crate::http::send(&state.http_hosts, &request, body.as_deref(), time_left, max_body) {
+            Ok(response) => {
+                state.http_status = response.status;
+                kernel(&caller)?.alloc(&mut caller, &response.body)
+            }
+            Err(failure) => {
+                if let (Some(limit), Some(call)) = (failure.limit, state.call.as_mut()) {
+                    call.exceeded = Some(limit);
+                }
+                Err(wasmtime::Error::msg(failure.reason))
+            }
+        }
     })?;
-    linker.func_wrap(ENV, "http_status_code", || -> i32 { 0 })?;
+    linker.func_wrap(ENV, "http_status_code", |caller: Caller<'_, HostState>| -> i32 { i32::from(caller.data().http_status) })?;
+    // Response headers are off, as in Extism's default.
     linker.func_wrap(ENV, "http_headers", || -> u64 { 0 })?;
     Ok(())
 }

@@ -88,7 +88,9 @@ impl Kernel {
     pub fn block<'a>(&self, store: &'a impl AsContext, handle: u64) -> Option<&'a [u8]> {
         let data = self.0.data(store);
         let h = usize::try_from(handle).ok()?;
-        let bump = read_u64(data, BUMP) as usize;
+        // The plugin can write the whole header with `store_u64`: the bump pointer and every
+        // length are untrusted, so the block must also lie inside the memory as it is.
+        let bump = usize::try_from(read_u64(data, BUMP)).ok()?;
         if h < HEAP + 8 || h > bump || h % 8 != 0 {
             return None;
         }
@@ -97,7 +99,10 @@ impl Kernel {
             return None;
         }
         let end = h.checked_add(usize::try_from(length).ok()?)?;
-        (end <= bump).then(|| &data[h..end])
+        if end > bump {
+            return None;
+        }
+        data.get(h..end)
     }
 
     /// A new block holding `bytes` (as the kernel's `alloc` + stores); its handle.
@@ -105,9 +110,15 @@ impl Kernel {
         if bytes.is_empty() {
             return Ok(0);
         }
-        let bump = read_u64(self.0.data(&store), BUMP) as usize;
+        // The bump pointer is the plugin's to corrupt (`store_u64(0, ..)`): a value past the
+        // 4 GiB a wasm32 memory can hold is refused instead of wrapping.
+        let bump = read_u64(self.0.data(&store), BUMP);
+        let end = bump
+            .checked_add(8 + bytes.len() as u64 + 7)
+            .filter(|end| *end <= u64::from(u32::MAX) && bump >= HEAP as u64)
+            .ok_or_else(|| wasmtime::Error::msg(format!("the plugin corrupted its memory header (heap pointer {bump})")))?;
+        let (bump, end) = (bump as usize, (end as usize) & !7);
         let handle = bump + 8;
-        let end = align8(handle + bytes.len());
         self.ensure(&mut store, end)?;
         let data = self.0.data_mut(&mut store);
         write_u64(data, bump, bytes.len() as u64);

@@ -12,27 +12,30 @@
 //! Plugins are unchanged: anything built with an Extism PDK (Rust, Go, ...) runs here, and
 //! the Extism-crate backend stays as the reference the differential tests compare against.
 //!
-//! The sandbox: WASI from wasi-common with nothing granted but the `fs:rw:` directories
-//! (preopened); the `env:` values are Extism config (`config_get`); stdout/stderr go
-//! to `tracing`. Modules granted HTTP hosts or a read-only directory, or limited in fuel, are
-//! never loaded here but on the Extism backend (`module.rs`, `extism_only`). Each store has
-//! its own epoch deadline, so one actor's timeout never interrupts another's call.
+//! The sandbox: WASI from wasi-common with nothing granted but the granted directories
+//! (`wasi.rs`: read-only ones behind a wrapper that refuses every change, blocking calls cut
+//! at the call's deadline); the `env:` values are Extism config (`config_get`); stdout/stderr
+//! go to `tracing` within the call's log budget; HTTP to granted hosts (`crate::http`); fuel
+//! on a second engine for the modules that are limited in fuel ([`FUEL`]). Each store has its
+//! own epoch deadline, so one actor's timeout never interrupts another's call.
 
 mod imports;
 mod kernel;
 mod stdio;
+mod wasi;
 
-use crate::call_state::{one_line_failure, CallState};
+use crate::call_state::{one_line_failure, CallState, LogBudget};
 use crate::module::CallFailure;
 use crate::{Grants, Limit, Limits};
 use kernel::{Kernel, KERNEL_WAT};
 use std::collections::BTreeMap;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 use wasmtime::{Config, Engine, Extern, Instance, Linker, Module, ResourceLimiter, Store, TypedFunc};
 
 /// How often the shared epoch advances: the resolution of call time limits.
 const EPOCH_TICK: Duration = Duration::from_millis(5);
+
 
 /// Everything the host functions of one actor's store can reach.
 pub(crate) struct HostState {
@@ -46,6 +49,14 @@ pub(crate) struct HostState {
     vars: BTreeMap<String, Vec<u8>>,
     /// Extism's manifest config: the granted env values.
     config: BTreeMap<String, String>,
+    /// When the running call must end (epoch deadlines cannot stop a blocking host call).
+    deadline: Arc<wasi::Deadline>,
+    /// The call's log budget, shared with the WASI stdio pipes.
+    log: Arc<Mutex<LogBudget>>,
+    /// Granted HTTP hosts, and the status of the call's last response.
+    http_hosts: Vec<String>,
+    http_status: u16,
+    max_output_bytes: u64,
 }
 
 /// Caps the bytes of all memories of one store together (the plugin's and the kernel's).
@@ -67,8 +78,15 @@ impl ResourceLimiter for MemoryLimiter {
         Ok(true)
     }
 
-    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
-        Ok(desired <= 1_000_000)
+    // Table elements take host memory too: they count against the same budget.
+    fn table_growing(&mut self, current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        let extra = desired.saturating_sub(current).saturating_mul(crate::config::TABLE_ELEMENT_BYTES as usize);
+        if self.used.saturating_add(extra) > self.max_bytes {
+            self.hit = true;
+            return Ok(false);
+        }
+        self.used += extra;
+        Ok(true)
     }
 }
 
@@ -80,13 +98,29 @@ struct Runtime {
     kernel: Module,
 }
 
-fn runtime() -> Result<&'static Runtime, String> {
-    static RUNTIME: OnceLock<Result<Runtime, String>> = OnceLock::new();
-    RUNTIME.get_or_init(|| new_runtime().map_err(|e| format!("cannot start the wasmtime engine: {e:#}"))).as_ref().map_err(Clone::clone)
+/// Which engine a module is compiled on: fuel metering is an engine setting, and it costs
+/// every call on that engine (measured in `cargo xtask bench`, `fuel` rows), so modules
+/// limited in fuel get an engine of their own and every other module runs unmetered.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Metering {
+    Off,
+    /// [`FUEL`]: the engine for modules with a [`Limits::fuel`].
+    Fuel,
 }
 
-fn new_runtime() -> wasmtime::Result<Runtime> {
+/// Shorthand for [`Metering::Fuel`].
+pub(crate) const FUEL: Metering = Metering::Fuel;
+
+fn runtime(metering: Metering) -> Result<&'static Runtime, String> {
+    static PLAIN: OnceLock<Result<Runtime, String>> = OnceLock::new();
+    static METERED: OnceLock<Result<Runtime, String>> = OnceLock::new();
+    let cell = if metering == FUEL { &METERED } else { &PLAIN };
+    cell.get_or_init(|| new_runtime(metering).map_err(|e| format!("cannot start the wasmtime engine: {e:#}"))).as_ref().map_err(Clone::clone)
+}
+
+fn new_runtime(metering: Metering) -> wasmtime::Result<Runtime> {
     let mut config = Config::new();
+    config.consume_fuel(metering == FUEL);
     // The same proposals Extism enables, so every plugin that loads there loads here.
     config.epoch_interruption(true).wasm_tail_call(true).wasm_function_references(true).wasm_gc(true);
     // Compiled code is cached on disk (wasmtime's default cache, as Extism does), so a
@@ -118,13 +152,15 @@ fn new_runtime() -> wasmtime::Result<Runtime> {
 /// A plugin compiled once for this process.
 pub(crate) struct WasmtimeModule {
     module: Module,
+    runtime: &'static Runtime,
 }
 
 impl WasmtimeModule {
-    pub fn compile(bytes: &[u8]) -> Result<WasmtimeModule, String> {
-        let runtime = runtime()?;
+    /// Compiles `bytes` on the engine for `limits` (metered when they limit fuel).
+    pub fn compile(bytes: &[u8], limits: Limits) -> Result<WasmtimeModule, String> {
+        let runtime = runtime(if limits.fuel.is_some() { FUEL } else { Metering::Off })?;
         let module = Module::new(&runtime.engine, bytes).map_err(|e| format!("{e:#}"))?;
-        Ok(WasmtimeModule { module })
+        Ok(WasmtimeModule { module, runtime })
     }
 }
 
@@ -140,22 +176,30 @@ pub(crate) struct WasmtimeInstance {
 
 impl WasmtimeInstance {
     pub fn new(module: &WasmtimeModule, actor: Arc<str>, limits: Limits, grants: &Grants) -> Result<WasmtimeInstance, String> {
-        let runtime = runtime()?;
-        let wasi = wasi_ctx(grants)?;
-        stdio::route_to_tracing(&wasi, &actor);
+        let runtime = module.runtime;
+        let deadline = Arc::new(wasi::Deadline::default());
+        let wasi = wasi::wasi_ctx(grants, deadline.clone())?;
+        let log = Arc::new(Mutex::new(LogBudget { left: limits.max_output_bytes, capped: false }));
+        stdio::route_to_tracing(&wasi, &actor, &log);
         let state = HostState {
             wasi,
             kernel: None,
-            limiter: MemoryLimiter { max_bytes: limits.max_memory_pages as usize * 65536, used: 0, hit: false },
+            limiter: MemoryLimiter { max_bytes: limits.memory_bytes() as usize, used: 0, hit: false },
             call: None,
             actor,
             vars: BTreeMap::new(),
             config: grants.env.clone(),
+            deadline,
+            log,
+            http_hosts: grants.http_hosts.clone(),
+            http_status: 0,
+            max_output_bytes: limits.max_output_bytes,
         };
         let mut store = Store::new(&runtime.engine, state);
         store.limiter(|state| &mut state.limiter);
         store.epoch_deadline_trap();
-        store.set_epoch_deadline(deadline_ticks(limits.call_timeout));
+        // The start function runs inside `Instance::new`: under the call limits too.
+        arm(&mut store, limits).map_err(|e| format!("{e:#}"))?;
 
         let kernel_instance = Instance::new(&mut store, &runtime.kernel, &[]).map_err(|e| format!("{e:#}"))?;
         let memory = kernel_instance.get_memory(&mut store, "memory").ok_or("the kernel has no memory")?;
@@ -177,7 +221,10 @@ impl WasmtimeInstance {
             })?;
             externs.push(resolved);
         }
-        let instance = Instance::new(&mut store, &module.module, &externs).map_err(|e| format!("{e:#}"))?;
+        let instance = Instance::new(&mut store, &module.module, &externs).map_err(|e| match limit_hit(&store, &e) {
+            Some(limit) => format!("instantiating the module exceeded {}", limits.describe(limit)),
+            None => format!("{e:#}"),
+        })?;
         let mut this = WasmtimeInstance { store, instance, kernel, limits, exports: Vec::new() };
         this.initialize()?;
         Ok(this)
@@ -188,7 +235,7 @@ impl WasmtimeInstance {
     fn initialize(&mut self) -> Result<(), String> {
         for name in ["_initialize", "__wasm_call_ctors"] {
             if let Ok(init) = self.instance.get_typed_func::<(), ()>(&mut self.store, name) {
-                self.store.set_epoch_deadline(deadline_ticks(self.limits.call_timeout));
+                arm(&mut self.store, self.limits).map_err(|e| format!("{e:#}"))?;
                 return init.call(&mut self.store, ()).map_err(|e| format!("{name} failed: {}", self.describe(&e, None).reason));
             }
         }
@@ -213,11 +260,13 @@ impl WasmtimeInstance {
         let func = self.export(function)?;
         self.store.data_mut().limiter.hit = false;
         self.kernel.begin_call(&mut self.store, input).map_err(|e| self.describe(&e, None))?;
+        *self.store.data().log.lock().unwrap_or_else(|p| p.into_inner()) = call.log;
         self.store.data_mut().call = Some(call);
         self.store.data_mut().limiter.hit = false;
-        self.store.set_epoch_deadline(deadline_ticks(self.limits.call_timeout));
+        arm(&mut self.store, self.limits).map_err(|e| CallFailure::from(format!("{e:#}")))?;
         let result = func.call(&mut self.store, ());
-        let call = self.store.data_mut().call.take().expect("set above");
+        let mut call = self.store.data_mut().call.take().expect("set above");
+        call.log = *self.store.data().log.lock().unwrap_or_else(|p| p.into_inner());
         let status = result.map_err(|e| self.describe(&e, call.exceeded))?;
         if let Some(error) = self.kernel.error(&self.store) {
             return Err(CallFailure { limit: call.exceeded, reason: error });
@@ -233,14 +282,7 @@ impl WasmtimeInstance {
     /// Extism backend): the time limit (the epoch deadline), the memory limit (a growth the
     /// limiter refused), an output budget a host function refused (`exceeded`), or none.
     fn describe(&self, error: &wasmtime::Error, exceeded: Option<Limit>) -> CallFailure {
-        let limit = if let Some(wasmtime::Trap::Interrupt) = error.downcast_ref::<wasmtime::Trap>() {
-            Some(Limit::Time)
-        } else if self.store.data().limiter.hit {
-            Some(Limit::Memory)
-        } else {
-            exceeded
-        };
-        if let Some(limit) = limit {
+        if let Some(limit) = limit_hit(&self.store, error).or(exceeded) {
             return CallFailure { limit: Some(limit), reason: format!("exceeded {}", self.limits.describe(limit)) };
         }
         if let Some(exit) = error.downcast_ref::<wasi_common::I32Exit>() {
@@ -250,23 +292,27 @@ impl WasmtimeInstance {
     }
 }
 
-/// WASI with nothing granted but `grants`: the `fs:rw:` directories preopened at their guest
-/// paths. The `env:` values are deliberately not WASI env vars: as on the Extism backend
-/// (which cannot set them), they reach the plugin as `resolved_env` and Extism config only,
-/// so both backends behave the same. Read-only directories never get here (wasi-common
-/// has no read-only preopen; such modules run on the Extism backend).
-fn wasi_ctx(grants: &Grants) -> Result<wasi_common::WasiCtx, String> {
-    use wasi_common::sync::{ambient_authority, Dir, WasiCtxBuilder};
-    let mut builder = WasiCtxBuilder::new();
-    for path in &grants.paths {
-        if !path.writable {
-            return Err(format!("{}: read-only directories are granted on the Extism backend only", path.host.display()));
-        }
-        let dir = Dir::open_ambient_dir(&path.host, ambient_authority())
-            .map_err(|e| format!("cannot open granted directory {}: {e}", path.host.display()))?;
-        builder.preopened_dir(dir, &path.guest).map_err(|e| format!("cannot grant {}: {e:#}", path.host.display()))?;
+/// The limit a trap means: the time limit (the epoch deadline, or a blocking WASI call cut at
+/// the deadline), fuel, or the memory limit (a growth the limiter refused).
+fn limit_hit(store: &Store<HostState>, error: &wasmtime::Error) -> Option<Limit> {
+    match error.downcast_ref::<wasmtime::Trap>() {
+        Some(wasmtime::Trap::Interrupt) => Some(Limit::Time),
+        Some(wasmtime::Trap::OutOfFuel) => Some(Limit::Fuel),
+        _ if store.data().deadline.hit() => Some(Limit::Time),
+        _ if store.data().limiter.hit => Some(Limit::Memory),
+        _ => None,
     }
-    Ok(builder.build())
+}
+
+/// Starts a call (or the instance's start function or initializer) under `limits`: its
+/// epoch deadline, the deadline of its blocking WASI calls, and its fuel.
+fn arm(store: &mut Store<HostState>, limits: Limits) -> wasmtime::Result<()> {
+    store.set_epoch_deadline(deadline_ticks(limits.call_timeout));
+    store.data().deadline.arm(limits.call_timeout);
+    if let Some(fuel) = limits.fuel {
+        store.set_fuel(fuel)?;
+    }
+    Ok(())
 }
 
 fn deadline_ticks(timeout: Duration) -> u64 {

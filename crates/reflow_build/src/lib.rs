@@ -1,0 +1,95 @@
+//! Building Reflow plugins as a user does, from a project folder of their own: which compiler
+//! targets wasm32 on this machine and how to call it ([`toolchain`]), what a new project of
+//! each language holds and how it is built ([`lang`]). The `reflow` CLI (`reflow new`,
+//! `reflow build`) and the project's `xtask` both use it, so there is one place that knows
+//! the toolchain tricks.
+//!
+//! Nothing here installs anything: a missing tool is a [`BuildError::MissingTool`] that says
+//! how to install it (`xtask` installs Debian's toolchain itself on CI machines, with
+//! [`toolchain::install_debian_toolchain`]).
+
+pub mod lang;
+pub mod toolchain;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+pub use lang::{create, find_language, language_of, Language, NewOptions, LANGUAGES};
+
+/// Why a project could not be created or built.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// A tool the build needs is not installed; `install` says how to get it.
+    #[error("{tool} not found: {why}. {install}")]
+    MissingTool { tool: String, why: String, install: String },
+
+    #[error("{}: not a plugin project (no {} here)", dir.display(), markers)]
+    NotAProject { dir: PathBuf, markers: String },
+
+    #[error("unknown language {name:?} (known: {known})")]
+    UnknownLanguage { name: String, known: String },
+
+    #[error("{}: already exists", path.display())]
+    Exists { path: PathBuf },
+
+    #[error("{name:?} is not a usable project name ({reason})")]
+    BadName { name: String, reason: String },
+
+    #[error("{}: {source}", path.display())]
+    Io { path: PathBuf, source: std::io::Error },
+
+    /// The compiler ran and failed; its own output went to the terminal.
+    #[error("the build failed ({status}): {command}")]
+    Failed { command: String, status: String },
+
+    /// The compiler succeeded but did not say where the `.wasm` went.
+    #[error("the build produced no .wasm file ({detail})")]
+    NoOutput { detail: String },
+}
+
+impl BuildError {
+    fn io(path: &Path) -> impl FnOnce(std::io::Error) -> BuildError + '_ {
+        move |source| BuildError::Io { path: path.to_path_buf(), source }
+    }
+}
+
+/// How to build.
+#[derive(Debug, Clone)]
+pub struct BuildOptions {
+    /// Optimised (the default of `reflow build`); false: a debug build, faster to compile.
+    pub release: bool,
+    /// Run `wasm-opt` on the result when it is installed (skipped silently when it is not:
+    /// it only makes the module smaller and faster).
+    pub wasm_opt: bool,
+}
+
+impl Default for BuildOptions {
+    fn default() -> Self {
+        BuildOptions { release: true, wasm_opt: true }
+    }
+}
+
+/// Builds the plugin project in `dir` (its language told by its files) and returns the path
+/// of the `.wasm` it produced.
+pub fn build(dir: &Path, options: &BuildOptions) -> Result<PathBuf, BuildError> {
+    let language = language_of(dir)?;
+    let wasm = (language.build)(dir, options)?;
+    if options.wasm_opt {
+        toolchain::wasm_opt(&wasm);
+    }
+    Ok(wasm)
+}
+
+/// Runs `cmd`, its output going to the terminal; a failure names the command.
+fn run(cmd: &mut Command, tool: &str) -> Result<(), BuildError> {
+    let status = cmd.status().map_err(|e| BuildError::MissingTool {
+        tool: tool.to_string(),
+        why: format!("cannot start it ({e})"),
+        install: String::new(),
+    })?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(BuildError::Failed { command: format!("{cmd:?}"), status: status.to_string() })
+    }
+}
