@@ -2,7 +2,7 @@
 //! actors, and the bounds of back-pressure. Driven through `scheduler::run` with native test
 //! components (and real plugins where a call must be a wasm call).
 
-// Chains and fan-out/fan-in of 10, 1,000 and 100,000 actors; 10,000 WASM actors.
+// Chains and fan-out/fan-in of 10, 1,000 and 100,000 actors.
 mod shapes;
 // Feedback loops that end by quiescence, with exact outputs.
 mod cycles;
