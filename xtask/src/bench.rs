@@ -81,6 +81,7 @@ fn fmt(value: f64, unit: &str) -> String {
         "MiB" => format!("{value:.0} MiB"),
         "hops/s" => format!("{value:.0} hops/s"),
         "B" => format!("{value:.0} B"),
+        "KiB" => format!("{value:.1} KiB"),
         _ => format!("{value}"),
     }
 }

@@ -2,6 +2,21 @@
 //! (`reflow_wasm`) and the host (`reflow_script`), so both sides read and write exactly the
 //! same JSON.
 //!
+//! ```
+//! use reflow_abi::{ActorResult, Message};
+//! use serde_json::json;
+//!
+//! // A message travels as adjacently tagged JSON...
+//! assert_eq!(Message::Integer(42).to_json(), json!({"type": "Integer", "data": 42}));
+//! // ...and plain JSON values (what the original SDKs sometimes send) map by their kind.
+//! assert_eq!(Message::from_json(json!("hi")).unwrap(), Message::String("hi".into()));
+//!
+//! // A result without `state` means "leave the state as it is".
+//! let result: ActorResult = serde_json::from_value(json!({"outputs": {"out": 1}})).unwrap();
+//! assert_eq!(result.outputs["out"], Message::Integer(1));
+//! assert_eq!(result.state, None);
+//! ```
+//!
 //! Everything here is plain data plus serde: no host code, no wasm imports, so it compiles
 //! for wasm32 and the host alike. The JSON shapes are fixed by plugins built with the original
 //! Reflow SDKs (port field `port_type`, adjacently tagged messages, a result without `state`

@@ -56,6 +56,7 @@ pub fn run_all(dir: &Path, noflo: Option<&Path>) -> Result<(), String> {
     let dir = &dir.canonicalize().map_err(|e| format!("{}: {e}", dir.display()))?;
     bare_calls(dir)?;
     let naive_ns = doubler_path(dir)?;
+    sdk_doublers(dir)?;
     pipelines(dir, noflo, naive_ns)?;
     cold_start(dir)?;
     resident_memory(dir)?;
@@ -130,6 +131,26 @@ fn doubler_path(dir: &Path) -> Result<f64, String> {
     );
     emit(Row { case: "doubler, naive host (new Plugin per message)", unit: "ns", ours: naive_ns, baseline: "raw Extism Plugin::call, same context", base: raw_ns, target: "(baseline)", met: true });
     Ok(naive_ns)
+}
+
+/// The spec's doubler as each SDK builds it: the plugin's size and the per-message cost on
+/// the default backend, beside the Rust SDK's build measured in the same run.
+fn sdk_doublers(dir: &Path) -> Result<(), String> {
+    let payload = HashMap::from([("input".to_string(), Message::Integer(21))]);
+    let sink: OutputSink = Arc::new(|_: &str, _: Message| {});
+    let per_message = |plugin: &str| -> Result<f64, String> {
+        let mut actor = actor(dir, plugin, Backend::Wasmtime)?;
+        Ok(ns_per_call(|| actor.process(&payload, sink.clone()).unwrap(), ROUND, ROUNDS))
+    };
+    let kib = |plugin: &str| -> Result<f64, String> { Ok(bytes(dir, plugin)?.len() as f64 / 1024.0) };
+    let (rust_ns, rust_kib) = (per_message("doubler.wasm")?, kib("doubler.wasm")?);
+    for (sdk, plugin) in [("C", "c_doubler.wasm"), ("Zig", "zig_doubler.wasm"), ("AssemblyScript", "as_doubler.wasm")] {
+        let ns_case = format!("doubler per message, {sdk} SDK");
+        emit(Row { case: &ns_case, unit: "ns", ours: per_message(plugin)?, baseline: "Rust SDK doubler, same path", base: rust_ns, target: "(report)", met: true });
+        let size_case = format!("doubler plugin size, {sdk} SDK");
+        emit(Row { case: &size_case, unit: "KiB", ours: kib(plugin)?, baseline: "Rust SDK doubler", base: rust_kib, target: "(report)", met: true });
+    }
+    Ok(())
 }
 
 struct Quiet;

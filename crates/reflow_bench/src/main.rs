@@ -4,11 +4,13 @@
 //! `RUST_BACKTRACE=0` and `=1` and writes the merged table to `docs/performance.md`.
 //!
 //! Usage: `reflow_bench PLUGINS_DIR [--noflo DIR]`, or the subprocess modes
-//! `--cold-start PLUGIN N` and `--rss PLUGIN N` (each prints one number) and
-//! `--chain STAGES MESSAGES` (prints a JSON object).
+//! `--cold-start PLUGIN N` and `--rss PLUGIN N` (each prints one number),
+//! `--chain STAGES MESSAGES` (prints a JSON object); `--sandbox PLUGINS_DIR` runs the
+//! sandbox rows only.
 
 mod cases;
 mod measure;
+mod sandbox;
 
 use std::path::PathBuf;
 
@@ -18,9 +20,10 @@ fn main() {
         Some("--cold-start") => cases::cold_start_child(&PathBuf::from(&args[1]), args[2].parse().unwrap_or(1)),
         Some("--rss") => cases::rss_child(&PathBuf::from(&args[1]), args[2].parse().unwrap_or(1)),
         Some("--chain") => cases::chain_child(args[1].parse().unwrap_or(1000), args[2].parse().unwrap_or(10)),
+        Some("--sandbox") => sandbox::run(&PathBuf::from(&args[1])),
         Some(dir) => {
             let noflo = args.iter().position(|a| a == "--noflo").and_then(|i| args.get(i + 1)).map(PathBuf::from);
-            cases::run_all(&PathBuf::from(dir), noflo.as_deref())
+            cases::run_all(&PathBuf::from(dir), noflo.as_deref()).and_then(|()| sandbox::run(&PathBuf::from(dir)))
         }
         None => Err("usage: reflow_bench PLUGINS_DIR [--noflo DIR]".to_string()),
     };

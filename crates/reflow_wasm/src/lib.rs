@@ -1,7 +1,7 @@
 //! Write Reflow actors in Rust as WebAssembly plugins: metadata (ports with `port_type`) and
 //! one function from [`ActorContext`] to [`ActorResult`] (no `state` = unchanged).
 //!
-//! ```ignore
+//! ```no_run
 //! use reflow_wasm::*;
 //! use std::collections::HashMap;
 //!
@@ -73,6 +73,15 @@ pub fn set_state(key: &str, value: &Value) {
 pub fn send_output(outputs: HashMap<String, Message>) {
     if let Err(e) = imports::send_output(outputs) {
         panic!("send_output: {e}");
+    }
+}
+
+/// [`send_output`] for JSON values as they are: each value a tagged message or a plain JSON
+/// value the host maps by its kind (`docs/abi.md`, "Plain values"), as the original Go SDK's
+/// plugins send `{"status": "done", "count": 3}`. Panics like [`send_output`].
+pub fn send_output_json(outputs: &reflow_abi::serde_json::Map<String, Value>) {
+    if let Err(e) = imports::send_output_json(outputs) {
+        panic!("send_output_json: {e}");
     }
 }
 
