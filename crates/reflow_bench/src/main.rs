@@ -4,9 +4,10 @@
 //! `RUST_BACKTRACE=0` and `=1` and writes the merged table to `docs/performance.md`.
 //!
 //! Usage: `reflow_bench PLUGINS_DIR [--noflo DIR] [--only GROUP,...]` (groups: bare, doubler,
-//! instances, pipelines, cold, rss, sandbox; all by default), or the subprocess modes
-//! `--cold-start PLUGIN N` and `--rss PLUGIN N` (each prints one number); `--sandbox
-//! PLUGINS_DIR` runs the sandbox rows only.
+//! instances, pipelines, cold, rss, scale, sandbox; all by default), or the subprocess modes
+//! `--cold-start PLUGIN N` and `--rss PLUGIN N` (each prints one number),
+//! `--chain STAGES MESSAGES` (prints a JSON object); `--sandbox PLUGINS_DIR` runs the
+//! sandbox rows only.
 
 mod cases;
 mod measure;
@@ -19,6 +20,7 @@ fn main() {
     let result = match args.first().map(String::as_str) {
         Some("--cold-start") => cases::cold_start_child(&PathBuf::from(&args[1]), args[2].parse().unwrap_or(1)),
         Some("--rss") => cases::rss_child(&PathBuf::from(&args[1]), args[2].parse().unwrap_or(1)),
+        Some("--chain") => cases::chain_child(args[1].parse().unwrap_or(1000), args[2].parse().unwrap_or(10)),
         Some("--sandbox") => sandbox::run(&PathBuf::from(&args[1])),
         Some(dir) => {
             let value = |flag: &str| args.iter().position(|a| a == flag).and_then(|i| args.get(i + 1));

@@ -19,7 +19,7 @@ use crate::runtime::{Hub, RuntimeConfig};
 use crate::trace::Tracer;
 use reflow_abi::Message;
 use reflow_network::graph::PortRef;
-use reflow_network::{ActorFailure, Graph, Network, Observer, RunOptions};
+use reflow_network::{ActorFailure, Graph, Halt, Network, Observer, RunOptions};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -66,7 +66,7 @@ pub struct NetworkState {
 
 struct Run {
     stop: Arc<AtomicBool>,
-    halt: Arc<AtomicBool>,
+    halt: Halt,
     /// False once every actor has ended.
     running: Arc<AtomicBool>,
     /// Set by `network:stop`: the end of the run is then not announced again.
@@ -81,7 +81,7 @@ impl NetworkState {
         if let Some(run) = self.run.take() {
             run.stopped_by_user.store(true, Ordering::SeqCst);
             run.stop.store(true, Ordering::SeqCst);
-            run.halt.store(true, Ordering::SeqCst);
+            run.halt.raise();
         }
         self.started = false;
     }
@@ -167,7 +167,7 @@ fn start(graph: &Graph, state: &mut NetworkState, events: Events, config: &Runti
     let observer = Arc::new(EdgeReporter::new(graph, events.clone(), state.selection.as_deref()));
     let run = Run {
         stop: Arc::new(AtomicBool::new(false)),
-        halt: Arc::new(AtomicBool::new(false)),
+        halt: Halt::new(),
         running: Arc::new(AtomicBool::new(true)),
         stopped_by_user: Arc::new(AtomicBool::new(false)),
         since: Instant::now(),
