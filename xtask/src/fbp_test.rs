@@ -50,16 +50,7 @@ const NPM_PACKAGES: [(&str, &str); 2] = [("tests/fbp-protocol", "fbp-protocol"),
 /// `npm ci` in each folder of [`NPM_PACKAGES`] unless its pinned version is already installed.
 pub fn install(root: &Path) -> Result<()> {
     for (folder, package) in NPM_PACKAGES {
-        let dir = root.join(folder);
-        let wanted = pinned_version(&dir, package)?;
-        let installed = std::fs::read_to_string(dir.join("node_modules").join(package).join("package.json"))
-            .ok()
-            .and_then(|text| json_string(&text, "version"));
-        if installed.as_deref() == Some(wanted.as_str()) {
-            continue;
-        }
-        eprintln!("xtask: installing {package} {wanted} (npm ci in {folder})");
-        run(Command::new("npm").args(["ci", "--no-audit", "--no-fund"]).current_dir(&dir))?;
+        crate::npm::ci_unless_installed(&root.join(folder), package)?;
     }
     Ok(())
 }
@@ -119,22 +110,6 @@ fn free_port() -> Result<u16> {
     Ok(listener.local_addr()?.port())
 }
 
-fn pinned_version(dir: &Path, package: &str) -> Result<String> {
-    let manifest = dir.join("package.json");
-    let text = std::fs::read_to_string(&manifest).with_context(|| format!("reading {}", manifest.display()))?;
-    let pinned = || format!("{} does not pin {package}", manifest.display());
-    let after = text.split(&format!("\"{package}\"")).nth(1).with_context(pinned)?;
-    let version = after.split('"').nth(1).with_context(pinned)?;
-    Ok(version.to_string())
-}
-
-/// The string value of the first `"key": "value"` in a JSON text (enough for a package.json).
-fn json_string(text: &str, key: &str) -> Option<String> {
-    let after = text.split(&format!("\"{key}\"")).nth(1)?;
-    let value = after.trim_start().strip_prefix(':')?.trim_start().strip_prefix('"')?;
-    Some(value.split('"').next()?.to_string())
-}
-
 /// The number in mocha's summary line `N passing` / `N failing` (0 when absent).
 fn count(stdout: &str, word: &str) -> usize {
     stdout
@@ -159,9 +134,9 @@ mod tests {
 
     #[test]
     fn versions_are_read_from_package_files() {
-        assert_eq!(json_string("{\n  \"name\": \"x\",\n  \"version\": \"0.9.8\"\n}", "version").as_deref(), Some("0.9.8"));
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-        assert_eq!(pinned_version(&package_dir(root), "fbp-protocol").unwrap(), "0.9.8");
-        assert_eq!(pinned_version(&root.join("tests/fbp-parser"), "fbp").unwrap(), "1.8.0");
+        assert_eq!(crate::npm::pinned_version(&package_dir(root), "fbp-protocol").unwrap(), "0.9.8");
+        assert_eq!(crate::npm::pinned_version(&root.join("tests/fbp-parser"), "fbp").unwrap(), "1.8.0");
+        assert_eq!(crate::npm::pinned_version(&root.join("sdk/assemblyscript"), "assemblyscript").unwrap(), "0.28.20");
     }
 }

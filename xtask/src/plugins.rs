@@ -44,18 +44,48 @@ pub fn build_all(root: &Path) -> Result<()> {
             build_go_plugin(&dir, &out)?;
         }
     }
+    crate::c_plugins::build_all(root, &out)?;
+    crate::as_plugins::build_all(root, &out)?;
+    crate::zig_plugins::build_all(root, &out)?;
     eprintln!("xtask: plugins are in {}", out.display());
     Ok(())
 }
 
 /// Copies each `NAME.wasm` of a cargo output folder to `out/NAME{suffix}.wasm`.
-fn copy_wasm(from: &Path, out: &Path, suffix: &str) -> Result<()> {
+pub(crate) fn copy_wasm(from: &Path, out: &Path, suffix: &str) -> Result<()> {
     for entry in std::fs::read_dir(from).with_context(|| format!("reading {}", from.display()))? {
         let path = entry?.path();
         if path.extension().is_some_and(|e| e == "wasm") {
             let stem = path.file_stem().unwrap().to_string_lossy();
             std::fs::copy(&path, out.join(format!("{stem}{suffix}.wasm")))?;
         }
+    }
+    Ok(())
+}
+
+/// The files ending in one of `extensions` in the folders `dirs` (each one plugin), sorted.
+pub fn sources_in(root: &Path, dirs: &[&str], extensions: &[&str]) -> Result<Vec<PathBuf>> {
+    let mut sources = Vec::new();
+    for dir in dirs {
+        let Ok(entries) = std::fs::read_dir(root.join(dir)) else { continue };
+        for entry in entries {
+            let path = entry.with_context(|| format!("reading {dir}"))?.path();
+            if path.extension().is_some_and(|e| extensions.iter().any(|x| e == *x)) {
+                sources.push(path);
+            }
+        }
+    }
+    sources.sort();
+    Ok(sources)
+}
+
+/// Builds each of `sources` into `out/{prefix}_{stem}.wasm` with the command `compile(source,
+/// wasm)` makes (one plugin per source file: the C, AssemblyScript and Zig layouts).
+pub fn build_each(sources: &[PathBuf], out: &Path, prefix: &str, language: &str, compile: impl Fn(&Path, &Path) -> Command) -> Result<()> {
+    for source in sources {
+        let stem = source.file_stem().unwrap().to_string_lossy();
+        eprintln!("xtask: building {language} plugin {}", source.display());
+        run(&mut compile(source, &out.join(format!("{prefix}_{stem}.wasm"))))?;
     }
     Ok(())
 }

@@ -89,9 +89,17 @@ pub struct ServeArgs {
 pub struct RunArgs {
     /// The graph file (FBP JSON, or the .fbp text language).
     pub graph: PathBuf,
-    /// Capacity of each actor's input queue, in messages.
-    #[arg(long, default_value_t = 64)]
-    pub queue_capacity: usize,
+    /// Capacity of each actor's input queue (and of each inport queue of an actor with
+    /// required inports), in messages: 1 to 1048576.
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=reflow_network::scheduler::MAX_QUEUE_CAPACITY as u64))]
+    pub queue_capacity: u64,
+    /// Capacity of each queue in bytes of (estimated) JSON; a single larger message still
+    /// passes through an empty queue. Default: 16 MiB.
+    #[arg(long, default_value_t = reflow_network::scheduler::DEFAULT_QUEUE_BYTES as u64, value_parser = clap::value_parser!(u64).range(1..=1 << 40))]
+    pub queue_bytes: u64,
+    /// Worker threads that run the actors [default: one per core].
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1024))]
+    pub workers: Option<u64>,
     #[command(flatten)]
     pub limits: LimitArgs,
     #[command(flatten)]

@@ -9,6 +9,8 @@ mod call;
 mod run;
 // `reflow new` + `reflow build` + `reflow call` in an empty folder, per language.
 mod new_build;
+// Every graph of examples/graphs with its expected output.
+mod examples;
 // `.fbp` graphs: running one, `reflow convert` both ways, syntax errors.
 mod convert;
 // Graph files over the built plugins, and what `reflow run` and `reflow state export` print,

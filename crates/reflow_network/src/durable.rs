@@ -16,12 +16,11 @@
 //!
 //! Without a store, a plugin actor is a plain [`WasmComponent`] and none of this costs anything.
 
-use crate::component::{Component, ComponentError, Outputs};
+use crate::component::{Component, ComponentError, Outputs, Payload, SourceStatus};
 use crate::wasm::WasmComponent;
 use reflow_abi::{Message, PluginMetadata};
 use reflow_state::{ActorKey, ActorRecord, Pending, StateStore};
 use serde_json::{Map, Value};
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
@@ -128,7 +127,7 @@ impl Component for DurableComponent {
         self.inner.metadata()
     }
 
-    fn process(&mut self, payload: HashMap<String, Message>, out: &Outputs) -> Result<(), ComponentError> {
+    fn process(&mut self, payload: &mut Payload, out: &Outputs) -> Result<(), ComponentError> {
         if self.interrupted {
             // The last call panicked half-way: forget what it produced and the state it left.
             self.take_held();
@@ -165,7 +164,8 @@ impl Component for DurableComponent {
         Ok(())
     }
 
-    fn run_source(&mut self, out: &Outputs) -> Result<(), ComponentError> {
+    /// The messages to deliver again, all in the first step: they were one call's output.
+    fn poll_source(&mut self, out: &Outputs, _budget: usize) -> Result<SourceStatus, ComponentError> {
         if !self.redeliver.is_empty() {
             tracing::info!(
                 "actor {}: delivering again the {} message(s) of its last committed call before the restart",
@@ -174,7 +174,7 @@ impl Component for DurableComponent {
             );
         }
         release(std::mem::take(&mut self.redeliver), out);
-        Ok(())
+        Ok(SourceStatus::Done)
     }
 
     fn finish(&mut self, _out: &Outputs) -> Result<(), ComponentError> {

@@ -117,6 +117,9 @@ impl Network {
         let base_dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
         let catalog = PluginCatalog::new(&base_dir, limits);
         validate(&graph, file, &catalog).map_err(NetworkError::Invalid)?;
+        for warning in crate::validate::warnings(&graph, file) {
+            tracing::warn!("{warning}");
+        }
         let mut settings = HashMap::new();
         let mut problems = Vec::new();
         for process in graph.processes() {

@@ -20,7 +20,7 @@ use crate::runtime::{lock, Hub, RuntimeConfig};
 use crate::trace::Tracer;
 use reflow_abi::Message;
 use reflow_network::graph::PortRef;
-use reflow_network::{ActorFailure, Graph, Network, Observer, RunOptions};
+use reflow_network::{ActorFailure, Graph, Halt, Network, Observer, RunOptions};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -70,7 +70,7 @@ pub struct NetworkState {
 
 struct Run {
     stop: Arc<AtomicBool>,
-    halt: Arc<AtomicBool>,
+    halt: Halt,
     /// False once every actor has ended.
     running: Arc<AtomicBool>,
     /// Set by `network:stop`: the end of the run is then not announced again.
@@ -86,7 +86,7 @@ impl NetworkState {
         if let Some(run) = self.run.take() {
             run.stopped_by_user.store(true, Ordering::SeqCst);
             run.stop.store(true, Ordering::SeqCst);
-            run.halt.store(true, Ordering::SeqCst);
+            run.halt.raise();
         }
         self.started = false;
     }
@@ -215,7 +215,7 @@ fn launch(graph: &Graph, state: &mut NetworkState, events: Events, network: Netw
     let observer = Arc::new(EdgeReporter::new(graph, events.clone(), state.selection.as_deref()));
     let run = Run {
         stop: Arc::new(AtomicBool::new(false)),
-        halt: Arc::new(AtomicBool::new(false)),
+        halt: Halt::new(),
         running: Arc::new(AtomicBool::new(true)),
         stopped_by_user: Arc::new(AtomicBool::new(false)),
         since: Instant::now(),

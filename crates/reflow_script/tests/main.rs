@@ -21,5 +21,9 @@ mod decode;
 mod hostile;
 /// Generated hostile modules (proptest) on both backends: no panic, no crash, no hang.
 mod fuzz;
+/// Every SDK's conformance plugin against the cases of tests/conformance, on both backends.
+mod conformance;
 /// The wasmtime backend against the `extism` crate on every plugin, and byte-exact echoes.
 mod differential;
+/// 10,000 live instances of one plugin, and restarts that reuse instance slots.
+mod scale;

@@ -70,10 +70,12 @@ impl ClampedSched {
 #[async_trait::async_trait]
 impl WasiSched for ClampedSched {
     async fn poll_oneoff<'a>(&self, poll: &mut wasi_common::Poll<'a>) -> Result<(), Error> {
-        if let Some(left) = self.deadline.left() {
-            // A poll with no clock may wait forever; one with a clock waits until it.
+        // Only clocks wait here: the descriptors a plugin can poll (granted files, which are
+        // always ready; stdio pipes, which cannot be polled) return at once.
+        let clocks_only = poll.rw_subscriptions().next().is_none();
+        if let (Some(left), true) = (self.deadline.left(), clocks_only) {
             let wait = poll.earliest_clock_deadline().map(|clock| clock.duration_until().unwrap_or_default());
-            if wait.is_none_or(|wait| wait > left) && (wait.is_some() || !poll.is_empty()) {
+            if wait.is_some_and(|wait| wait > left) {
                 return Err(self.deadline.cut(left));
             }
         }
