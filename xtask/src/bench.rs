@@ -79,6 +79,8 @@ fn fmt(value: f64, unit: &str) -> String {
         "msg/s" => format!("{value:.0} msg/s"),
         "ms" => format!("{value:.1} ms"),
         "MiB" => format!("{value:.0} MiB"),
+        "hops/s" => format!("{value:.0} hops/s"),
+        "B" => format!("{value:.0} B"),
         "KiB" => format!("{value:.1} KiB"),
         _ => format!("{value}"),
     }

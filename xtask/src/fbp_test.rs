@@ -7,6 +7,12 @@
 //! the folder whose `node_modules` holds it. Its own schema check is broken in 0.9.8 (it
 //! passes everything), so reflow_protocol's Rust tests check every message against the
 //! package's schemas instead; `install` puts them where those tests read them.
+//!
+//! `reflow serve` requires a secret on every message: the suite gets one of its own through
+//! the environment (`REFLOW_SERVE_SECRET` for the server fbp-test starts, which inherits it,
+//! and `FBP_PROTOCOL_SECRET`, which fbp-test sends), never on a command line. fbp-test's
+//! client (npm `websocket`) sends no `Origin` and `Host: 127.0.0.1:PORT`, which the server's
+//! defaults accept.
 
 use crate::{cargo, run};
 use anyhow::{bail, Context, Result};
@@ -70,11 +76,13 @@ pub fn run_suite(root: &Path) -> Result<()> {
 
     eprintln!("xtask: fbp-test against `reflow serve` on 127.0.0.1:{port}");
     let dir = package_dir(root);
+    let secret = suite_secret();
     let output = Command::new("node")
         .arg(dir.join("node_modules/fbp-protocol/bin/fbp-test"))
         .current_dir(&dir)
         .env("PROJECT_HOME", &home)
-        .env_remove("FBP_PROTOCOL_SECRET")
+        .env("FBP_PROTOCOL_SECRET", &secret)
+        .env("REFLOW_SERVE_SECRET", &secret)
         .output()
         .context("cannot start fbp-test")?;
     let stdout = String::from_utf8_lossy(&output.stdout);
@@ -87,6 +95,13 @@ pub fn run_suite(root: &Path) -> Result<()> {
     }
     eprintln!("xtask: fbp-test passed {passing}/{EXPECTED_TESTS}");
     Ok(())
+}
+
+/// A secret for one run of a suite: it only has to differ from run to run, not be secret
+/// from the user running it.
+pub fn suite_secret() -> String {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or_default();
+    format!("xtask-{}-{nanos:x}", std::process::id())
 }
 
 /// A port nothing listens on now (the OS picks it; the runtime binds it a moment later).

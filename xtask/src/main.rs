@@ -8,7 +8,8 @@
 //!   tests/plugins/c), AssemblyScript plugin (examples/assemblyscript,
 //!   tests/plugins/assemblyscript) and Zig plugin (examples/zig, tests/plugins/zig), into
 //!   `target/plugins/`. Installs the wasm toolchain it needs when missing (`toolchain.rs`, over `reflow_build`).
-//! - `demo`: build-plugins, then `reflow run examples/graphs/demo.json`.
+//! - `demo`: only what `examples/graphs/demo.json` needs (two plugins, one target, the CLI),
+//!   with a line per step, then `reflow run examples/graphs/demo.json`.
 //! - `test`: build-plugins, install the pinned npm packages (`fbp-protocol`, the reference `.fbp`
 //!   parser `fbp`), then the Rust
 //!   workspace tests, the Go tests (SDK and plugins), and the FBP protocol's own suite
@@ -20,6 +21,7 @@ mod apt;
 mod as_plugins;
 mod bench;
 mod c_plugins;
+mod demo;
 mod fbp_test;
 mod npm;
 mod plugins;
@@ -36,12 +38,7 @@ fn main() -> Result<()> {
     let root = project_root();
     match args.first().map(String::as_str) {
         Some("build-plugins") => plugins::build_all(&root),
-        Some("demo") => {
-            plugins::build_all(&root)?;
-            let mut cmd = cargo();
-            cmd.args(["run", "--quiet", "-p", "reflow_cli", "--", "run", "--ephemeral", "examples/graphs/demo.json"]);
-            run(cmd.current_dir(&root))
-        }
+        Some("demo") => demo::demo(&root),
         Some("test") => {
             // Before any long build: without Node.js the protocol tests cannot run.
             fbp_test::check_node()?;
@@ -52,6 +49,10 @@ fn main() -> Result<()> {
             cmd.args(["test", "--workspace"]).args(&args[1..]);
             run(cmd.current_dir(&root))?;
             plugins::test_go(&root)?;
+            // The SDK's crate-level example compiles (reflow_wasm is outside the workspace).
+            let mut doc = cargo();
+            doc.args(["test", "--doc", "--manifest-path", "crates/reflow_wasm/Cargo.toml", "--target-dir", "target/sdk-doc"]);
+            run(doc.current_dir(&root))?;
             fbp_test::run_suite(&root)
         }
         Some("fbp-test") => {

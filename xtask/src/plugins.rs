@@ -52,7 +52,7 @@ pub fn build_all(root: &Path) -> Result<()> {
 }
 
 /// Copies each `NAME.wasm` of a cargo output folder to `out/NAME{suffix}.wasm`.
-fn copy_wasm(from: &Path, out: &Path, suffix: &str) -> Result<()> {
+pub(crate) fn copy_wasm(from: &Path, out: &Path, suffix: &str) -> Result<()> {
     for entry in std::fs::read_dir(from).with_context(|| format!("reading {}", from.display()))? {
         let path = entry?.path();
         if path.extension().is_some_and(|e| e == "wasm") {

@@ -1,6 +1,6 @@
 //! What the host hands to `process` and what it gets back.
 
-use crate::Message;
+use crate::{Message, PortMessages};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
@@ -73,19 +73,12 @@ pub struct ActorResult {
     pub state: Option<Value>,
 }
 
-/// A port map whose values may be tagged messages or plain JSON (see [`Message::from_json`]).
+/// A port map whose values may be tagged messages or plain JSON (see [`Message::from_json`]),
+/// read straight from the text; `null` is an empty map. A port named twice keeps the last.
 fn lenient_messages<'de, D: Deserializer<'de>>(d: D) -> Result<HashMap<String, Message>, D::Error> {
-    let raw: Option<HashMap<String, Value>> = Option::deserialize(d)?;
-    raw.unwrap_or_default()
-        .into_iter()
-        .map(|(port, value)| {
-            Message::from_json(value)
-                .map(|m| (port.clone(), m))
-                .map_err(|e| serde::de::Error::custom(format!("port {port:?}: {e}")))
-        })
-        .collect()
+    let ports: Option<PortMessages> = Option::deserialize(d)?;
+    Ok(ports.map(|p| p.0.into_iter().collect()).unwrap_or_default())
 }
-
 
 #[cfg(test)]
 mod tests {

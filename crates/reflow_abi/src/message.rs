@@ -6,7 +6,6 @@
 //! accepts both: a tagged object is read as a message, anything else is mapped by its JSON
 //! kind (integer -> `Integer`, object -> `Object`, null -> `Optional(None)`, ...).
 
-use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 use std::fmt;
@@ -100,30 +99,40 @@ impl Message {
             .get("type")
             .and_then(Value::as_str)
             .ok_or_else(|| MessageError("a message needs a string \"type\" field".into()))?;
-        let data = obj.get("data").unwrap_or(&Value::Null);
-        Message::from_type_and_data(ty, data)
+        Message::from_parts(ty, obj.get("data").cloned().unwrap_or(Value::Null))
     }
 
     /// Builds the variant named `ty` from its `data`.
     pub fn from_type_and_data(ty: &str, data: &Value) -> Result<Message, MessageError> {
-        let wrong = |want: &str| MessageError(format!("a {ty} message needs {want} as data, got {}", json_kind(data)));
+        Message::from_parts(ty, data.clone())
+    }
+
+    /// As [`Message::from_type_and_data`], taking the data by value (no copy of its tree).
+    pub fn from_parts(ty: &str, data: Value) -> Result<Message, MessageError> {
+        let wrong = |want: &str, data: &Value| MessageError(format!("a {ty} message needs {want} as data, got {}", json_kind(data)));
         Ok(match ty {
             "Flow" => Message::Flow,
-            "Event" => Message::Event(data.clone()),
-            "Boolean" => Message::Boolean(data.as_bool().ok_or_else(|| wrong("a boolean"))?),
-            "Integer" => Message::Integer(as_integer(data).ok_or_else(|| wrong("an integer"))?),
-            "Float" => Message::Float(data.as_f64().ok_or_else(|| wrong("a number"))?),
-            "String" => Message::String(data.as_str().ok_or_else(|| wrong("a string"))?.to_string()),
-            "Object" => Message::Object(data.clone()),
-            "Array" => Message::Array(data.as_array().ok_or_else(|| wrong("an array"))?.clone()),
-            "Stream" => Message::Stream(as_bytes(data).ok_or_else(|| wrong("an array of bytes"))?),
+            "Event" => Message::Event(data),
+            "Boolean" => Message::Boolean(data.as_bool().ok_or_else(|| wrong("a boolean", &data))?),
+            "Integer" => Message::Integer(as_integer(&data).ok_or_else(|| wrong("an integer", &data))?),
+            "Float" => Message::Float(data.as_f64().ok_or_else(|| wrong("a number", &data))?),
+            "String" => match data {
+                Value::String(s) => Message::String(s),
+                other => return Err(wrong("a string", &other)),
+            },
+            "Object" => Message::Object(data),
+            "Array" => match data {
+                Value::Array(items) => Message::Array(items),
+                other => return Err(wrong("an array", &other)),
+            },
+            "Stream" => Message::Stream(as_bytes(&data).ok_or_else(|| wrong("an array of bytes", &data))?),
             "Optional" => Message::Optional(match data {
                 Value::Null => None,
-                other => Some(Box::new(other.clone())),
+                other => Some(Box::new(other)),
             }),
-            "Any" => Message::Any(data.clone()),
+            "Any" => Message::Any(data),
             "Error" => Message::Error(match data {
-                Value::String(s) => s.clone(),
+                Value::String(s) => s,
                 other => other.to_string(),
             }),
             other => {
@@ -154,7 +163,12 @@ impl Message {
     /// other keys are at most `"data"`), or else a plain value mapped by [`Message::from_plain`].
     pub fn from_json(value: Value) -> Result<Message, MessageError> {
         if looks_tagged(&value) {
-            Message::from_tagged(&value)
+            let Value::Object(mut obj) = value else { unreachable!("looks_tagged checked it") };
+            let data = obj.remove("data").unwrap_or(Value::Null);
+            match obj.get("type") {
+                Some(Value::String(ty)) => Message::from_parts(ty, data),
+                _ => unreachable!("looks_tagged checked it"),
+            }
         } else {
             Ok(Message::from_plain(value))
         }
@@ -198,15 +212,267 @@ impl Serialize for Message {
         use serde::ser::SerializeMap;
         let mut map = serializer.serialize_map(Some(2))?;
         map.serialize_entry("type", self.type_name())?;
-        map.serialize_entry("data", &self.data())?;
+        map.serialize_entry("data", &DataRef(self))?;
         map.end()
+    }
+}
+
+/// A message's `data`, written straight from the message (what [`Message::data`] returns,
+/// without building it).
+struct DataRef<'a>(&'a Message);
+
+impl Serialize for DataRef<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self.0 {
+            Message::Flow | Message::Optional(None) => serializer.serialize_unit(),
+            Message::Event(v) | Message::Object(v) | Message::Any(v) => v.serialize(serializer),
+            Message::Optional(Some(v)) => v.serialize(serializer),
+            Message::Boolean(b) => serializer.serialize_bool(*b),
+            Message::Integer(i) => serializer.serialize_i64(*i),
+            // As `Value::from(f64)`: JSON has no NaN or infinity, they become null.
+            Message::Float(f) if !f.is_finite() => serializer.serialize_unit(),
+            Message::Float(f) => serializer.serialize_f64(*f),
+            Message::String(s) | Message::Error(s) => serializer.serialize_str(s),
+            Message::Array(items) => items.serialize(serializer),
+            Message::Stream(bytes) => serializer.collect_seq(bytes),
+        }
+    }
+}
+
+/// Reads a message straight from the JSON text, without first building a `Value` for it:
+/// the plugin-side `ActorContext` and the host-side `ActorResult` are decoded this way. With
+/// `lenient`, either reading of [`Message::from_json`]; without, the tagged form only, as
+/// [`Message::from_tagged`]. Either way the result equals what those functions give for the
+/// same text (tests/decode.rs checks it on arbitrary JSON).
+pub(crate) struct MessageSeed<'a> {
+    pub lenient: bool,
+    /// The port the message arrived on, to name it in errors.
+    pub port: Option<&'a str>,
+}
+
+impl MessageSeed<'_> {
+    fn error<E: serde::de::Error>(&self, message: impl fmt::Display) -> E {
+        match self.port {
+            Some(port) => E::custom(format!("port {port:?}: {message}")),
+            None => E::custom(message),
+        }
+    }
+
+    /// A non-object where the strict reading wants a message.
+    fn not_an_object<E: serde::de::Error>(&self, plain: Message) -> Result<Message, E> {
+        if self.lenient {
+            return Ok(plain);
+        }
+        let kind = match plain {
+            Message::Optional(None) => "null",
+            Message::Boolean(_) => "a boolean",
+            Message::Integer(_) | Message::Float(_) => "a number",
+            Message::String(_) => "a string",
+            _ => "an array",
+        };
+        Err(self.error(format!("a message must be a JSON object, got {kind}")))
+    }
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for MessageSeed<'_> {
+    type Value = Message;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Message, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for MessageSeed<'_> {
+    type Value = Message;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(if self.lenient { "a message or a plain JSON value" } else { "a tagged message {\"type\": .., \"data\": ..}" })
+    }
+
+    fn visit_bool<E: serde::de::Error>(self, b: bool) -> Result<Message, E> {
+        self.not_an_object(Message::Boolean(b))
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, i: i64) -> Result<Message, E> {
+        self.not_an_object(Message::Integer(i))
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, u: u64) -> Result<Message, E> {
+        // As `Message::from_plain`: an integer past i64 is read as a float.
+        self.not_an_object(i64::try_from(u).map_or(Message::Float(u as f64), Message::Integer))
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, f: f64) -> Result<Message, E> {
+        self.not_an_object(Message::Float(f))
+    }
+
+    fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Message, E> {
+        self.not_an_object(Message::String(s.to_string()))
+    }
+
+    fn visit_string<E: serde::de::Error>(self, s: String) -> Result<Message, E> {
+        self.not_an_object(Message::String(s))
+    }
+
+    fn visit_unit<E: serde::de::Error>(self) -> Result<Message, E> {
+        self.not_an_object(Message::Optional(None))
+    }
+
+    fn visit_none<E: serde::de::Error>(self) -> Result<Message, E> {
+        self.visit_unit()
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, seq: A) -> Result<Message, A::Error> {
+        let items = Vec::<Value>::deserialize(serde::de::value::SeqAccessDeserializer::new(seq))?;
+        self.not_an_object(Message::Array(items))
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Message, A::Error> {
+        // `type` and `data` are kept apart while they are the only keys; a third key makes the
+        // object a plain one (lenient), with its keys in document order.
+        let mut ty: Option<Value> = None;
+        let mut data: Option<Value> = None;
+        let mut type_first = true;
+        let mut others: Option<Map<String, Value>> = None;
+        while let Some(key) = map.next_key::<Key>()? {
+            let value: Value = map.next_value()?;
+            if let Some(others) = others.as_mut() {
+                others.insert(key.into_string(), value);
+                continue;
+            }
+            match key {
+                Key::Type => {
+                    if ty.is_none() && data.is_some() {
+                        type_first = false;
+                    }
+                    ty = Some(value);
+                }
+                Key::Data => data = Some(value),
+                Key::Other(key) => {
+                    let mut object = Map::new();
+                    let mut put = |name: &str, v: Option<Value>| {
+                        if let Some(v) = v {
+                            object.insert(name.to_string(), v);
+                        }
+                    };
+                    if type_first {
+                        put("type", ty.take());
+                        put("data", data.take());
+                    } else {
+                        put("data", data.take());
+                        put("type", ty.take());
+                    }
+                    object.insert(key, value);
+                    others = Some(object);
+                }
+            }
+        }
+        let known = matches!(&ty, Some(Value::String(t)) if MESSAGE_TYPES.contains(&t.as_str()));
+        if self.lenient && (others.is_some() || !known) {
+            let object = match others {
+                Some(object) => object,
+                None => {
+                    let mut object = Map::new();
+                    let order = if type_first { [("type", ty), ("data", data)] } else { [("data", data), ("type", ty)] };
+                    for (name, v) in order {
+                        if let Some(v) = v {
+                            object.insert(name.to_string(), v);
+                        }
+                    }
+                    object
+                }
+            };
+            return Ok(Message::Object(Value::Object(object)));
+        }
+        // Tagged (the strict reading ignores other keys, as `from_tagged` does).
+        let ty = match (ty, others.as_mut()) {
+            (Some(ty), _) => ty,
+            (None, Some(others)) => others.remove("type").unwrap_or(Value::Null),
+            (None, None) => Value::Null,
+        };
+        let data = data.or_else(|| others.as_mut().and_then(|o| o.remove("data"))).unwrap_or(Value::Null);
+        match ty {
+            Value::String(ty) => Message::from_parts(&ty, data).map_err(|e| self.error(e)),
+            _ => Err(self.error("a message needs a string \"type\" field")),
+        }
+    }
+}
+
+/// An object key, without allocating for the two a message has.
+enum Key {
+    Type,
+    Data,
+    Other(String),
+}
+
+impl Key {
+    fn into_string(self) -> String {
+        match self {
+            Key::Type => "type".into(),
+            Key::Data => "data".into(),
+            Key::Other(key) => key,
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Key {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Key, D::Error> {
+        struct KeyVisitor;
+        impl serde::de::Visitor<'_> for KeyVisitor {
+            type Value = Key;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an object key")
+            }
+            fn visit_str<E: serde::de::Error>(self, key: &str) -> Result<Key, E> {
+                Ok(match key {
+                    "type" => Key::Type,
+                    "data" => Key::Data,
+                    other => Key::Other(other.to_string()),
+                })
+            }
+            fn visit_string<E: serde::de::Error>(self, key: String) -> Result<Key, E> {
+                Ok(match key.as_str() {
+                    "type" => Key::Type,
+                    "data" => Key::Data,
+                    _ => Key::Other(key),
+                })
+            }
+        }
+        deserializer.deserialize_str(KeyVisitor)
+    }
+}
+
+/// A JSON object `{port: message-or-plain-value}` read in document order, each value as
+/// [`Message::from_json`] reads it, straight from the text. What `ActorContext.payload`,
+/// `ActorResult.outputs` and `__send_output`'s argument are.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PortMessages(pub Vec<(String, Message)>);
+
+impl<'de> Deserialize<'de> for PortMessages {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct PortsVisitor;
+        impl<'de> serde::de::Visitor<'de> for PortsVisitor {
+            type Value = PortMessages;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a JSON object {port: message}")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<PortMessages, A::Error> {
+                let mut ports = Vec::with_capacity(map.size_hint().unwrap_or(1));
+                while let Some(port) = map.next_key::<String>()? {
+                    let message = map.next_value_seed(MessageSeed { lenient: true, port: Some(&port) })?;
+                    ports.push((port, message));
+                }
+                Ok(PortMessages(ports))
+            }
+        }
+        deserializer.deserialize_map(PortsVisitor)
     }
 }
 
 impl<'de> Deserialize<'de> for Message {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let value = Value::deserialize(deserializer)?;
-        Message::from_tagged(&value).map_err(D::Error::custom)
+        use serde::de::DeserializeSeed;
+        MessageSeed { lenient: false, port: None }.deserialize(deserializer)
     }
 }
 

@@ -45,13 +45,42 @@ pub struct ServeArgs {
     /// Port to listen on (0: any free port; the line printed says which).
     #[arg(long, default_value_t = 3569)]
     pub port: u16,
-    /// Require this secret on every message (clients send it as `secret`).
-    #[arg(long)]
+    /// The secret every message must carry (clients send it as `secret`). Without it and
+    /// --secret-file, one is generated and printed. A command-line value is visible to other
+    /// users in `ps`: prefer the environment variable or a file.
+    #[arg(long, env = "REFLOW_SERVE_SECRET", hide_env_values = true, conflicts_with = "secret_file")]
     pub secret: Option<String>,
+    /// Read the secret from this file (its first line).
+    #[arg(long, value_name = "FILE")]
+    pub secret_file: Option<PathBuf>,
     /// Folder of `.wasm` plugins offered as components, named by their path relative to it;
     /// graphs built over the protocol resolve plugin paths against it. Without it: built-ins only.
     #[arg(long)]
     pub components: Option<PathBuf>,
+    /// Also accept browser pages from this origin (loopback pages are always accepted), e.g.
+    /// https://app.flowhub.io. Repeatable.
+    #[arg(long, value_name = "ORIGIN")]
+    pub allow_origin: Vec<String>,
+    /// Also accept this name in the Host header (IP addresses and localhost always are), for
+    /// clients that reach a non-loopback --host by name. Repeatable.
+    #[arg(long, value_name = "NAME")]
+    pub allow_host: Vec<String>,
+    /// A grant a node's metadata.sandbox.grants may ask for (what it covers: a directory
+    /// inside it, a host it matches). Default: none. Repeatable.
+    #[arg(long, value_name = "GRANT")]
+    pub allow_grant: Vec<String>,
+    /// The highest value a node's metadata.sandbox may set for a limit (max_memory_pages,
+    /// timeout_ms, max_output_bytes, fuel); otherwise a node may only tighten the limits
+    /// below. Repeatable.
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub allow_limit: Vec<String>,
+    /// Let graphs use reflow/ReadJsonLines and reflow/WriteJsonLines, on files inside this
+    /// folder only. Default: they cannot be used.
+    #[arg(long, value_name = "DIR")]
+    pub allow_files: Option<PathBuf>,
+    /// The largest message a client may send, in bytes.
+    #[arg(long, default_value_t = reflow_protocol::DEFAULT_MAX_MESSAGE_BYTES)]
+    pub max_message_bytes: usize,
     #[command(flatten)]
     pub limits: LimitArgs,
 }
@@ -60,9 +89,17 @@ pub struct ServeArgs {
 pub struct RunArgs {
     /// The graph file (FBP JSON, or the .fbp text language).
     pub graph: PathBuf,
-    /// Capacity of each actor's input queue, in messages.
-    #[arg(long, default_value_t = 64)]
-    pub queue_capacity: usize,
+    /// Capacity of each actor's input queue (and of each inport queue of an actor with
+    /// required inports), in messages: 1 to 1048576.
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=reflow_network::scheduler::MAX_QUEUE_CAPACITY as u64))]
+    pub queue_capacity: u64,
+    /// Capacity of each queue in bytes of (estimated) JSON; a single larger message still
+    /// passes through an empty queue. Default: 16 MiB.
+    #[arg(long, default_value_t = reflow_network::scheduler::DEFAULT_QUEUE_BYTES as u64, value_parser = clap::value_parser!(u64).range(1..=1 << 40))]
+    pub queue_bytes: u64,
+    /// Worker threads that run the actors [default: one per core].
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1024))]
+    pub workers: Option<u64>,
     #[command(flatten)]
     pub limits: LimitArgs,
     #[command(flatten)]

@@ -10,6 +10,7 @@ mod state;
 mod serve;
 
 use clap::Parser;
+use std::io::Write;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -35,8 +36,10 @@ fn main() -> ExitCode {
         Err(e) => {
             // One line per problem (a broken graph reports all of them), each with the whole
             // cause chain, outermost first.
+            // (stderr may be full: the exit code still says it failed.)
+            let mut err = std::io::stderr().lock();
             for line in format!("{e:#}").lines() {
-                eprintln!("error: {line}");
+                let _ = writeln!(err, "error: {line}");
             }
             ExitCode::FAILURE
         }

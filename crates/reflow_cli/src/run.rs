@@ -19,12 +19,14 @@ impl Observer for Printer {
         let _ = writeln!(std::io::stdout().lock(), "{line}");
     }
 
+    // stderr may be full or closed: what cannot be printed is lost, the run and its exit code
+    // are not.
     fn failed(&self, failure: &ActorFailure) {
-        eprintln!("error: {failure}");
+        let _ = writeln!(std::io::stderr().lock(), "error: {failure}");
     }
 
     fn dead_letter(&self, letter: &DeadLetter) {
-        eprintln!("dead letter: {letter}");
+        let _ = writeln!(std::io::stderr().lock(), "dead letter: {letter}");
     }
 }
 
@@ -35,14 +37,20 @@ pub fn run(args: &RunArgs) -> Result<()> {
         let store = crate::state::open_or_create(&args.graph, &args.store)?;
         network = network.with_state(StateBinding { store: Arc::new(store), graph_id: graph_id(&args.graph) });
     }
-    let options = RunOptions { queue_capacity: args.queue_capacity, ..RunOptions::default() };
+    let options = RunOptions {
+        // Within usize: clap checked the range.
+        queue_capacity: args.queue_capacity as usize,
+        queue_bytes: usize::try_from(args.queue_bytes).unwrap_or(usize::MAX),
+        workers: args.workers.map_or(0, |n| n as usize),
+        ..RunOptions::default()
+    };
     let stop = options.stop.clone();
     // First Ctrl-C: sources stop, messages in flight finish. Second: leave at once.
     let _ = ctrlc::set_handler(move || {
         if stop.swap(true, Ordering::SeqCst) {
             std::process::exit(130);
         }
-        eprintln!("reflow: stopping (messages in flight finish; Ctrl-C again to quit now)");
+        let _ = writeln!(std::io::stderr(), "reflow: stopping (messages in flight finish; Ctrl-C again to quit now)");
     });
     let report = network.run(&options, Arc::new(Printer))?;
     print_summary(&report.actors);
@@ -57,8 +65,11 @@ pub fn run(args: &RunArgs) -> Result<()> {
 
 pub fn validate(args: &ValidateArgs) -> Result<()> {
     let network = Network::load(&args.graph, Limits::default())?;
+    for warning in reflow_network::warnings(network.graph(), &args.graph) {
+        let _ = writeln!(std::io::stderr(), "warning: {warning}");
+    }
     // The answer the command was asked for goes to stdout, like `reflow inspect`'s.
-    println!("{}: valid ({} processes)", args.graph.display(), network.graph().processes().len());
+    let _ = writeln!(std::io::stdout(), "{}: valid ({} processes)", args.graph.display(), network.graph().processes().len());
     Ok(())
 }
 

@@ -1,27 +1,62 @@
 //! `reflow serve`: the FBP network-protocol server. Prints one line on stdout once it
-//! listens (tools that start it, such as `fbp-test`, wait for that line), then serves until
-//! killed.
+//! listens (tools that start it, such as `fbp-test`, wait for that line), and the generated
+//! secret when none was given, then serves until killed.
 
 use crate::args::ServeArgs;
-use anyhow::Result;
-use reflow_protocol::{serve as serve_protocol, RuntimeConfig, ServeConfig};
+use anyhow::{bail, Context, Result};
+use reflow_network::sandbox::{limits_from, resolve_fs_grant};
+use reflow_protocol::{generate_secret, serve as serve_protocol, Allowlist, RuntimeConfig, ServeConfig};
+use reflow_script::Grants;
 use std::io::Write;
+use std::path::Path;
 
 pub fn serve(args: &ServeArgs) -> Result<()> {
+    let (secret, generated) = match (&args.secret, &args.secret_file) {
+        (Some(secret), _) => (secret.clone(), false),
+        (None, Some(file)) => {
+            let text = std::fs::read_to_string(file).with_context(|| format!("reading the secret from {}", file.display()))?;
+            (text.lines().next().unwrap_or_default().trim().to_string(), false)
+        }
+        (None, None) => (generate_secret().context("generating a secret")?, true),
+    };
+    if secret.is_empty() {
+        bail!("the secret is empty");
+    }
+    let limits = args.limits.to_limits();
+    let cwd = std::env::current_dir().context("the current directory")?;
+    let absolute = |path: &Path| cwd.join(path);
+    let grants: Vec<String> = args.allow_grant.iter().map(|g| resolve_fs_grant(g, &cwd)).collect();
+    let allowed_grants = Grants::parse(&grants).context("--allow-grant")?;
+    let mut ceiling = serde_json::Map::new();
+    for setting in &args.allow_limit {
+        let (key, value) = setting.split_once('=').with_context(|| format!("--allow-limit {setting:?}: expected KEY=VALUE"))?;
+        let value: serde_json::Value = serde_json::from_str(value).with_context(|| format!("--allow-limit {setting:?}: the value must be a number"))?;
+        ceiling.insert(key.to_string(), value);
+    }
+    let limit_ceiling = limits_from(limits, &ceiling).map_err(|e| anyhow::anyhow!("--allow-limit: {e}"))?;
     let config = ServeConfig {
         host: args.host.clone(),
         port: args.port,
         runtime: RuntimeConfig {
-            secret: args.secret.clone(),
-            components: args.components.clone(),
-            limits: args.limits.to_limits(),
+            secret: Some(secret.clone()),
+            components: args.components.as_deref().map(absolute),
+            limits,
+            allowed_grants,
+            limit_ceiling: Some(limit_ceiling),
+            files: args.allow_files.as_deref().map(absolute),
         },
+        allow: Allowlist { origins: args.allow_origin.clone(), hosts: args.allow_host.clone() },
+        max_message_bytes: args.max_message_bytes,
     };
     serve_protocol(config, |addr| {
         let mut out = std::io::stdout().lock();
         // Whoever reads stdout may stop reading later; a lost line must not stop the server.
         let _ = writeln!(out, "reflow serve: listening on ws://{addr} (subprotocol noflo)");
+        if generated {
+            let _ = writeln!(out, "reflow serve: secret {secret} (every client must send it; set your own with REFLOW_SERVE_SECRET or --secret-file)");
+        }
         let _ = out.flush();
     })?;
     Ok(())
 }
+

@@ -92,6 +92,59 @@ fn a_run_with_a_failing_actor_finishes_the_others_and_exits_nonzero() {
 }
 
 #[test]
+fn failed_calls_exit_1_even_when_stderr_is_full() {
+    let dir = scratch("full-stderr");
+    let graph = json!({
+        "processes": {"bad": {"component": plugin("failing.wasm")}},
+        "connections": [{"data": "boom", "tgt": {"process": "bad", "port": "fail"}}]
+    });
+    let graph = write_graph(&dir, "g.json", &graph);
+    let full = std::fs::OpenOptions::new().write(true).open("/dev/full").expect("/dev/full exists on Linux");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_reflow"))
+        .args(["run", &graph, "--ephemeral"])
+        .current_dir(root())
+        .env("RUST_BACKTRACE", "0")
+        .env_remove("RUST_LOG")
+        .stderr(full)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "a failed call is a failed run, whatever stderr is");
+}
+
+#[test]
+fn a_queue_capacity_out_of_range_is_refused_with_the_range() {
+    for bad in ["0", "18446744073709551615", "1000000000000"] {
+        let out = reflow(&["run", "examples/graphs/demo.json", "--ephemeral", "--queue-capacity", bad]);
+        assert_eq!(out.status.code(), Some(2), "--queue-capacity {bad}: {}", stderr(&out));
+        assert!(stderr(&out).contains("--queue-capacity"), "{}", stderr(&out));
+        assert!(stderr(&out).contains("1..=1048576") || stderr(&out).contains("1048576"), "{}", stderr(&out));
+    }
+    let out = reflow(&["run", "examples/graphs/demo.json", "--ephemeral", "--queue-capacity", "1", "--workers", "1"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}
+
+#[test]
+fn a_cyclic_graph_is_valid() {
+    // A cycle fed by an IIP is legal (a run ends by quiescence; this one would circulate for
+    // ever, so it is only validated).
+    let dir = scratch("cycle");
+    let graph = json!({
+        "processes": {
+            "a": {"component": "core/Repeat"},
+            "b": {"component": "core/Drop"}
+        },
+        "connections": [
+            {"data": 5, "tgt": {"process": "a", "port": "in"}},
+            {"src": {"process": "a", "port": "out"}, "tgt": {"process": "b", "port": "in"}},
+            {"src": {"process": "a", "port": "out"}, "tgt": {"process": "a", "port": "in"}}
+        ]
+    });
+    let graph = write_graph(&dir, "g.json", &graph);
+    let out = reflow(&["validate", &graph]);
+    assert_eq!(out.status.code(), Some(0), "cycles are valid: {}", stderr(&out));
+}
+
+#[test]
 fn validate_answers_on_stdout() {
     let out = reflow(&["validate", "examples/graphs/demo.json"]);
     assert!(out.status.success(), "{}", stderr(&out));

@@ -1,6 +1,12 @@
 //! The one interface the scheduler knows: a component instance that turns input messages
 //! into output messages. WASM plugins ([`crate::wasm::WasmComponent`]) and native built-ins
 //! both implement it, so the scheduler never special-cases either.
+//!
+//! The contract is small on purpose (timely-dataflow's `Schedule` is the model): the scheduler
+//! calls [`Component::process`] for each firing, [`Component::poll_source`] while a source has
+//! more to produce, and [`Component::finish`] once at the end. Every call is made by one worker
+//! thread at a time and must return: a component never waits for room downstream (what it
+//! sends is held by the scheduler, which stops activating it until the messages have moved on).
 
 use reflow_abi::{Message, PluginMetadata};
 use reflow_script::OutputSink;
@@ -8,9 +14,13 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+/// One firing's messages, by inport (see `docs/graph-format.md`, "When process is called").
+pub type Payload = HashMap<String, Message>;
+
 /// Where a component's messages go. Cheap to clone and `'static`, so a WASM actor can hand
-/// it to its plugin's `__send_output` for the duration of a call. Sending may block while a
-/// downstream queue is full: that is the back-pressure.
+/// it to its plugin's `__send_output` for the duration of a call. Sending never blocks: the
+/// scheduler holds what an activation sends and delivers it, in order, when the activation
+/// ends (back-pressure is applied to the actor, not to the call).
 #[derive(Clone)]
 pub struct Outputs {
     sink: OutputSink,
@@ -38,7 +48,8 @@ impl Outputs {
     }
 }
 
-/// A failed `process` or `run_source` call. The scheduler reports it with the actor's name.
+/// A failed `process`, `poll_source` or `finish` call. The scheduler reports it with the
+/// actor's name.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("{0}")]
 pub struct ComponentError(pub String);
@@ -49,6 +60,15 @@ impl ComponentError {
     }
 }
 
+/// What a source step says about the rest of its input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourceStatus {
+    /// More remains: poll again (the scheduler does, once what was sent has moved on).
+    More,
+    /// Exhausted: never polled again.
+    Done,
+}
+
 /// One live actor's behaviour. An instance belongs to one actor (one process in the graph) and
 /// keeps its own state; the scheduler calls it from one thread at a time.
 pub trait Component: Send {
@@ -56,16 +76,24 @@ pub trait Component: Send {
     fn metadata(&self) -> &PluginMetadata;
 
     /// Handles one firing: `payload` holds the inport(s) that have data (see
-    /// `docs/graph-format.md`, "When process is called").
-    fn process(&mut self, payload: HashMap<String, Message>, out: &Outputs) -> Result<(), ComponentError>;
+    /// `docs/graph-format.md`, "When process is called"). A component may take the messages
+    /// it forwards out of `payload` (no copy); whatever is left in it when the call fails is
+    /// what goes to the `error` port or the dead letters, so a component that can fail after
+    /// taking a message should leave it in place.
+    fn process(&mut self, payload: &mut Payload, out: &Outputs) -> Result<(), ComponentError>;
 
-    /// Called once when the network starts, before any input: a source (a range, the lines
-    /// of a file) produces its messages here. The default produces nothing.
-    fn run_source(&mut self, _out: &Outputs) -> Result<(), ComponentError> {
-        Ok(())
+    /// A source's step: sends at most about `budget` messages and says whether more remain.
+    /// Called on the actor's first activation and then again, while it returns
+    /// [`SourceStatus::More`], whenever what it sent has moved on (so a source never runs
+    /// ahead of a slow consumer by more than the queue bound). A source should return
+    /// [`SourceStatus::Done`] once [`Outputs::stopping`] is true. An error ends the source and
+    /// is reported. The default produces nothing.
+    fn poll_source(&mut self, _out: &Outputs, _budget: usize) -> Result<SourceStatus, ComponentError> {
+        Ok(SourceStatus::Done)
     }
 
-    /// Called once after the last input, before the actor's thread ends (flush a file).
+    /// Called once when the network has run out of input, before the run ends (flush a file).
+    /// What it sends is delivered before the next actor's `finish` (see [`crate::scheduler`]).
     fn finish(&mut self, _out: &Outputs) -> Result<(), ComponentError> {
         Ok(())
     }

@@ -16,12 +16,11 @@
 //!
 //! Without a store, a plugin actor is a plain [`WasmComponent`] and none of this costs anything.
 
-use crate::component::{Component, ComponentError, Outputs};
+use crate::component::{Component, ComponentError, Outputs, Payload, SourceStatus};
 use crate::wasm::WasmComponent;
 use reflow_abi::{Message, PluginMetadata};
 use reflow_state::{ActorKey, ActorRecord, Pending, StateStore};
 use serde_json::{Map, Value};
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
@@ -33,12 +32,18 @@ pub struct StateBinding {
     pub graph_id: String,
 }
 
-/// The graph id a graph file's state is stored under: the file name without its extension
-/// (`examples/graphs/demo.json` -> `demo`). File names are unique within a directory, so
-/// graphs sharing the default state directory never share state; renaming the file leaves
-/// its state behind under the old id.
+/// The graph id a graph file's state is stored under: the file name without its `.json`
+/// (`examples/graphs/demo.json` -> `demo`). Any other spelling of the extension keeps it,
+/// after a `/` (`cnt.JSON` -> `cnt/JSON`): no file name holds a `/`, so no `X.json` can have
+/// that id, and every file of a directory has an id of its own. Graphs sharing the default
+/// state directory never share state; renaming the file leaves its state behind under the old id.
 pub fn graph_id(graph_file: &Path) -> String {
-    graph_file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "graph".to_string())
+    let Some(stem) = graph_file.file_stem().map(|s| s.to_string_lossy().into_owned()) else { return "graph".to_string() };
+    match graph_file.extension().map(|e| e.to_string_lossy()) {
+        None => format!("{stem}/"),
+        Some(extension) if extension == "json" => stem,
+        Some(extension) => format!("{stem}/{extension}"),
+    }
 }
 
 /// The state directory `reflow run` uses unless told otherwise: `.reflow/state` in the graph
@@ -122,7 +127,7 @@ impl Component for DurableComponent {
         self.inner.metadata()
     }
 
-    fn process(&mut self, payload: HashMap<String, Message>, out: &Outputs) -> Result<(), ComponentError> {
+    fn process(&mut self, payload: &mut Payload, out: &Outputs) -> Result<(), ComponentError> {
         if self.interrupted {
             // The last call panicked half-way: forget what it produced and the state it left.
             self.take_held();
@@ -159,7 +164,8 @@ impl Component for DurableComponent {
         Ok(())
     }
 
-    fn run_source(&mut self, out: &Outputs) -> Result<(), ComponentError> {
+    /// The messages to deliver again, all in the first step: they were one call's output.
+    fn poll_source(&mut self, out: &Outputs, _budget: usize) -> Result<SourceStatus, ComponentError> {
         if !self.redeliver.is_empty() {
             tracing::info!(
                 "actor {}: delivering again the {} message(s) of its last committed call before the restart",
@@ -168,7 +174,7 @@ impl Component for DurableComponent {
             );
         }
         release(std::mem::take(&mut self.redeliver), out);
-        Ok(())
+        Ok(SourceStatus::Done)
     }
 
     fn finish(&mut self, _out: &Outputs) -> Result<(), ComponentError> {

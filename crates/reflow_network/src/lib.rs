@@ -1,6 +1,6 @@
 //! The flow network: the graph model, the FBP JSON loader (file types are not the model;
 //! loaders call its constructors), validation naming each problem and where, built-in
-//! components, and the scheduler that runs every process as a concurrent actor. A WASM
+//! components, and the scheduler that runs every process as an actor on a pool of workers. A WASM
 //! plugin is one actor kind among the built-ins: the scheduler only knows [`Component`].
 //!
 //! # Brief overview
@@ -30,12 +30,12 @@ pub mod snapshot;
 pub mod validate;
 pub mod wasm;
 
-pub use component::{Component, ComponentError, Outputs};
+pub use component::{Component, ComponentError, Outputs, Payload, SourceStatus};
 pub use durable::{default_state_dir, graph_id, StateBinding};
 pub use graph::{EditError, Graph};
 pub use loader::{load_graph, GraphError};
 pub use network::{Network, NetworkError, Plan, PluginCatalog};
-pub use sandbox::ProcessSettings;
-pub use scheduler::{ActorFailure, ActorStats, DeadLetter, Escalation, FailurePolicy, Observer, RunOptions, RunReport, ERROR_PORT};
+pub use sandbox::{ProcessSettings, SandboxPolicy};
+pub use scheduler::{ActorFailure, ActorStats, DeadLetter, Escalation, FailurePolicy, Halt, Observer, RunOptions, RunReport, ERROR_PORT};
 pub use snapshot::{snapshot_mismatches, SnapshotMismatch};
-pub use validate::{validate, ComponentCatalog, ValidationError};
+pub use validate::{validate, warnings, ComponentCatalog, ValidationError};

@@ -5,7 +5,7 @@ use crate::builtins;
 use crate::component::Component;
 use crate::durable::{DurableComponent, StateBinding};
 use crate::graph::{Graph, Process};
-use crate::sandbox::{self, ProcessSettings};
+use crate::sandbox::{self, ProcessSettings, SandboxPolicy};
 use crate::scheduler::{self, ActorSpec, Export, Observer, Route, RunOptions, RunReport};
 use crate::validate::{validate, ComponentCatalog, ValidationError};
 use crate::wasm::WasmComponent;
@@ -108,13 +108,22 @@ impl Network {
 
     /// Validates `graph`, whose relative plugin paths are relative to `file`'s folder.
     pub fn from_graph(file: &Path, graph: Graph, limits: Limits) -> Result<Network, NetworkError> {
+        Network::from_graph_with_policy(file, graph, limits, &SandboxPolicy::Operator)
+    }
+
+    /// Like [`Network::from_graph`], for a graph whose metadata may ask only for what `policy`
+    /// allows (one built over the FBP protocol).
+    pub fn from_graph_with_policy(file: &Path, graph: Graph, limits: Limits, policy: &SandboxPolicy) -> Result<Network, NetworkError> {
         let base_dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
         let catalog = PluginCatalog::new(&base_dir, limits);
         validate(&graph, file, &catalog).map_err(NetworkError::Invalid)?;
+        for warning in crate::validate::warnings(&graph, file) {
+            tracing::warn!("{warning}");
+        }
         let mut settings = HashMap::new();
         let mut problems = Vec::new();
         for process in graph.processes() {
-            match sandbox::read(process, limits, &base_dir) {
+            match sandbox::read(process, limits, &base_dir, policy) {
                 Ok(read) => {
                     settings.insert(process.name().to_string(), read);
                 }

@@ -10,8 +10,10 @@
 //! - every `required` inport has an edge, an IIP or an exported inport feeding it;
 //! - exported ports (and legacy `exports`) point at existing processes and declared ports;
 //!   groups name existing processes;
-//! - the process graph is acyclic: a run ends when every source is exhausted and every queue
-//!   drained, which a cycle could prevent forever.
+//!
+//! Cycles are legal (a run ends by quiescence, see [`crate::scheduler`]); [`warnings`] names
+//! each cycle that nothing feeds (no IIP on it, no connection into it), whose processes can
+//! never run.
 //!
 //! Port names match exactly, or else, unless the graph is `caseSensitive`, ignoring case
 //! (FBP tools lowercased port names for years, so `IN` in a graph finds a port `in`).
@@ -83,9 +85,11 @@ pub enum Problem {
     },
     /// A group lists a process that does not exist.
     GroupUnknownProcess { group: String, process: String },
-    /// Edges form a cycle: `processes` runs around it (the first is repeated at the end) and
-    /// `edges` are the connections taken, as `process.port -> process.port`.
-    Cycle { processes: Vec<String>, edges: Vec<String> },
+    /// A warning, not an error: edges form a cycle that nothing feeds (no IIP on any of its
+    /// processes, no connection into it from outside), so its processes never run.
+    /// `processes` runs around it (the first is repeated at the end) and `edges` are the
+    /// connections taken, as `process.port -> process.port`.
+    UnfedCycle { processes: Vec<String>, edges: Vec<String> },
 }
 
 fn port_list(direction: PortDirection, declared: &[String]) -> String {
@@ -149,11 +153,11 @@ impl fmt::Display for Problem {
             Problem::GroupUnknownProcess { group, process } => {
                 write!(f, "group {group:?}: process {process:?} does not exist")
             }
-            Problem::Cycle { processes, edges } => {
+            Problem::UnfedCycle { processes, edges } => {
                 let path: Vec<String> = processes.iter().map(|p| format!("{p:?}")).collect();
                 write!(
                     f,
-                    "processes {} form a cycle ({}); a graph must be acyclic",
+                    "processes {} form a cycle ({}) that nothing feeds (no IIP, no connection into it): they never run",
                     path.join(" -> "),
                     edges.join(", ")
                 )
@@ -193,7 +197,7 @@ fn ports(metadata: &PluginMetadata, direction: PortDirection) -> &[PortDefinitio
 
 /// Checks `graph` (loaded from `graph_file`, which only names it in the errors) against the
 /// components `components` describes. Returns every problem found, in a stable order:
-/// duplicates, components, connections, required inports, exported ports, groups, cycles.
+/// duplicates, components, connections, required inports, exported ports, groups.
 pub fn validate(
     graph: &Graph,
     graph_file: &Path,
@@ -295,8 +299,6 @@ pub fn validate(
         }
     }
 
-    problems.extend(cycles(graph));
-
     if problems.is_empty() {
         Ok(())
     } else {
@@ -346,9 +348,14 @@ fn check_exports(graph: &Graph, metadata: &HashMap<&str, PluginMetadata>, proble
     }
 }
 
-/// One [`Problem::Cycle`] per strongly connected set of processes that holds a cycle, showing
-/// one shortest cycle through its first process (in graph order).
-fn cycles(graph: &Graph) -> Vec<Problem> {
+/// What is legal but probably not meant: one [`Problem::UnfedCycle`] per strongly connected set
+/// of processes that holds a cycle nothing feeds, showing one shortest cycle through its first
+/// process (in graph order).
+pub fn warnings(graph: &Graph, graph_file: &Path) -> Vec<ValidationError> {
+    unfed_cycles(graph).into_iter().map(|problem| ValidationError { file: graph_file.to_path_buf(), problem }).collect()
+}
+
+fn unfed_cycles(graph: &Graph) -> Vec<Problem> {
     let position: HashMap<&str, usize> = graph.processes().enumerate().map(|(i, p)| (p.name(), i)).collect();
     let names: Vec<&str> = graph.processes().map(Process::name).collect();
     let n = names.len();
@@ -367,7 +374,27 @@ fn cycles(graph: &Graph) -> Vec<Problem> {
         });
     }
 
+    let mut fed = vec![false; n];
+    for initial in graph.initials() {
+        if let Some(&at) = position.get(initial.tgt.process.as_str()) {
+            fed[at] = true;
+        }
+    }
     let mut components = strongly_connected(&successors);
+    let mut member = vec![0; n];
+    for (c, component) in components.iter().enumerate() {
+        for &v in component {
+            member[v] = c;
+        }
+    }
+    for (from, targets) in successors.iter().enumerate() {
+        for &to in targets {
+            if member[from] != member[to] {
+                fed[to] = true;
+            }
+        }
+    }
+    components.retain(|c| !c.iter().any(|&v| fed[v]));
     components.iter_mut().for_each(|c| c.sort_unstable());
     components.sort_unstable_by_key(|c| c[0]);
     let mut problems = Vec::new();
@@ -381,13 +408,15 @@ fn cycles(graph: &Graph) -> Vec<Problem> {
         let path = shortest_cycle(start, &successors, &inside);
         let edges = path.windows(2).map(|w| first_edge[&(w[0], w[1])].clone()).collect();
         let processes = path.iter().map(|&i| names[i].to_string()).collect();
-        problems.push(Problem::Cycle { processes, edges });
+        problems.push(Problem::UnfedCycle { processes, edges });
     }
     problems
 }
 
-/// Tarjan's algorithm, without recursion (graphs may have 10^5 processes).
-fn strongly_connected(successors: &[Vec<usize>]) -> Vec<Vec<usize>> {
+/// Tarjan's algorithm, without recursion (graphs may have 10^5 processes). Components come
+/// in the order they complete: a reverse topological order of the condensed graph (the
+/// scheduler orders `finish` calls by it).
+pub(crate) fn strongly_connected(successors: &[Vec<usize>]) -> Vec<Vec<usize>> {
     const UNSEEN: usize = usize::MAX;
     struct State {
         index: Vec<usize>,

@@ -1,9 +1,8 @@
 //! A WASM plugin as a network component: a [`ScriptActor`] behind the [`Component`] trait.
 
-use crate::component::{Component, ComponentError, Outputs};
-use reflow_abi::{Message, PluginMetadata};
+use crate::component::{Component, ComponentError, Outputs, Payload};
+use reflow_abi::PluginMetadata;
 use reflow_script::{ScriptActor, ScriptError};
-use std::collections::HashMap;
 
 pub struct WasmComponent {
     actor: ScriptActor,
@@ -28,9 +27,9 @@ impl Component for WasmComponent {
         self.actor.metadata()
     }
 
-    fn process(&mut self, payload: HashMap<String, Message>, out: &Outputs) -> Result<(), ComponentError> {
+    fn process(&mut self, payload: &mut Payload, out: &Outputs) -> Result<(), ComponentError> {
         // The scheduler names the actor itself; keep only what went wrong.
-        self.actor.process(&payload, out.sink().clone()).map_err(|e| match e {
+        self.actor.process(payload, out.sink().clone()).map_err(|e| match e {
             ScriptError::Call { reason, .. } => ComponentError(reason),
             ScriptError::InvalidResult { reason, .. } => ComponentError(format!("invalid ActorResult: {reason}")),
             ScriptError::LimitExceeded { limit, .. } => ComponentError(format!("exceeded {limit}")),

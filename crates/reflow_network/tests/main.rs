@@ -13,5 +13,8 @@ mod run;
 // Durable actor state: restore on start, commit before release, redelivery, limits.
 mod state;
 
+// The worker-pool executor: shapes and sizes, cycles, long calls, back-pressure bounds.
+mod executor;
+
 // The scheduler: edge observation and halting (options for live editors).
 mod scheduler;

@@ -16,15 +16,17 @@ use std::sync::Mutex;
 pub struct Catalog {
     dir: Option<PathBuf>,
     limits: Limits,
+    /// Whether the file built-ins may be used (`--allow-files`).
+    files: bool,
     /// Plugins compiled to learn their port types for `runtime:ports` (kept: that message
     /// follows every exported-port edit).
     port_types: Mutex<PluginCatalog>,
 }
 
 impl Catalog {
-    pub fn new(dir: Option<PathBuf>, limits: Limits) -> Catalog {
+    pub fn new(dir: Option<PathBuf>, limits: Limits, files: bool) -> Catalog {
         let port_types = Mutex::new(PluginCatalog::new(&dir.clone().unwrap_or_default(), limits));
-        Catalog { dir, limits, port_types }
+        Catalog { dir, limits, files, port_types }
     }
 
     /// The FBP type of `component`'s port (`all` when the component or port is unknown).
@@ -42,10 +44,29 @@ impl Catalog {
             .unwrap_or_else(|| "all".into())
     }
 
-    /// True if `component` is a built-in or names a plugin (a `.wasm` path): what a node may
-    /// be made of. A plugin file is only read when the network starts or the list is asked.
-    pub fn knows(&self, component: &str) -> bool {
-        component.ends_with(".wasm") || builtins::metadata(component).is_some()
+    /// Why a node may not be made of `component`, if it may not. It may be a built-in (the
+    /// file ones only with `--allow-files`) or a plugin inside the components folder, named
+    /// by its relative path: never a path that leaves the folder. A plugin file is only read
+    /// when the network starts or the list is asked.
+    pub fn check(&self, component: &str) -> Result<(), String> {
+        if component.ends_with(".wasm") {
+            if self.dir.is_none() {
+                return Err(format!("Component {component}: this runtime serves no plugins (start reflow serve with --components DIR)"));
+            }
+            if !inside(component) {
+                return Err(format!(
+                    "Component {component}: a plugin is named by its path inside the components folder (no absolute path, no `..`)"
+                ));
+            }
+            return Ok(());
+        }
+        if builtins::metadata(component).is_none() {
+            return Err(format!("Component {component} is not available (a plugin is a path ending in .wasm)"));
+        }
+        if FILE_BUILTINS.contains(&component) && !self.files {
+            return Err(format!("Component {component} reads or writes files: not available unless reflow serve is started with --allow-files DIR"));
+        }
+        Ok(())
     }
 
     /// One `component` message per component, then `componentsready` with their number. A
@@ -71,15 +92,31 @@ impl Catalog {
     }
 }
 
-/// Relative paths of the `.wasm` files under `dir`, skipping hidden folders.
+/// The built-ins that open a file named in their config.
+pub const FILE_BUILTINS: &[&str] = &["reflow/ReadJsonLines", "reflow/WriteJsonLines"];
+
+/// True if `path` is relative and stays inside the folder it is relative to (every part a
+/// name: no root, no `..`, no `.`).
+pub fn inside(path: &str) -> bool {
+    let path = Path::new(path);
+    !path.as_os_str().is_empty() && path.components().all(|c| matches!(c, std::path::Component::Normal(_)))
+}
+
+/// Relative paths of the `.wasm` files under `dir`, skipping hidden folders. Links to
+/// directories are not followed (a link loop would list a plugin again at every turn); a link
+/// to a file is listed like the file.
 fn find_wasm(root: &Path, dir: &Path, found: &mut Vec<String>) {
     let Ok(entries) = std::fs::read_dir(dir) else { return };
     for entry in entries.flatten() {
         let path = entry.path();
         let hidden = entry.file_name().to_string_lossy().starts_with('.');
-        if path.is_dir() && !hidden {
-            find_wasm(root, &path, found);
-        } else if path.extension().is_some_and(|e| e == "wasm") {
+        // `file_type` describes the entry itself, not what a link points to.
+        let Ok(kind) = entry.file_type() else { continue };
+        if kind.is_dir() {
+            if !hidden {
+                find_wasm(root, &path, found);
+            }
+        } else if path.extension().is_some_and(|e| e == "wasm") && !(kind.is_symlink() && path.is_dir()) {
             if let Ok(relative) = path.strip_prefix(root) {
                 let parts: Vec<String> = relative.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect();
                 found.push(parts.join("/"));

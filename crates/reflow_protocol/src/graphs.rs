@@ -59,9 +59,7 @@ pub fn handle(graphs: &mut HashMap<String, GraphEntry>, catalog: &Catalog, reque
         "addnode" => {
             let node = string(payload, "id")?;
             let component = string(payload, "component")?;
-            if !catalog.knows(&component) {
-                return Err(format!("Component {component} is not available (a plugin is a path ending in .wasm)"));
-            }
+            catalog.check(&component)?;
             let mut metadata = object(payload, "metadata")?;
             let process = graph.add_process(node.clone(), component.clone()).map_err(edit_error)?;
             if let Some(Value::Object(config)) = metadata.remove("config") {

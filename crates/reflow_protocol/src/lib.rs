@@ -5,7 +5,8 @@
 //! # Brief overview
 //!
 //! - [`serve`] binds a WebSocket listener (subprotocol `noflo`), then serves every client
-//!   until the process ends; [`ServeConfig`] says where, which secret, which components.
+//!   until the process ends; [`ServeConfig`] says where, which secret, which components,
+//!   which origins ([`access`] says who may connect, and why).
 //! - [`Runtime`] is the state all clients share: the graphs being edited, the component
 //!   catalog and the running networks. [`Runtime::handle`] takes one decoded message and
 //!   answers through a [`Client`]; network events go to every client through the [`Hub`].
@@ -15,6 +16,7 @@
 //! for each message's status). A graph edited here is a plain [`reflow_network::Graph`]: it
 //! runs with [`reflow_network::Network`] as `reflow run` runs a file, and exports as FBP JSON.
 
+pub mod access;
 mod components;
 pub mod error;
 mod graphs;
@@ -26,4 +28,5 @@ mod trace;
 
 pub use error::ProtocolError;
 pub use runtime::{Backlog, Client, Hub, Runtime, RuntimeConfig, MAX_BACKLOG};
-pub use server::{serve, ServeConfig};
+pub use access::{generate_secret, Allowlist};
+pub use server::{serve, ServeConfig, DEFAULT_MAX_MESSAGE_BYTES};

@@ -13,18 +13,19 @@
 //! Stopping raises the scheduler's `stop` (sources end) and `halt` (queued messages are
 //! dropped), so a network ends within a call's time however much work it had left.
 
+use crate::components::{inside, FILE_BUILTINS};
 use crate::graphs::{target, GraphEntry};
 use crate::messages::{edge_id, initial_id, port, wire_port, Refusal, Reply, Request};
-use crate::runtime::{Hub, RuntimeConfig};
+use crate::runtime::{lock, Hub, RuntimeConfig};
 use crate::trace::Tracer;
 use reflow_abi::Message;
 use reflow_network::graph::PortRef;
-use reflow_network::{ActorFailure, Graph, Network, Observer, RunOptions};
+use reflow_network::{ActorFailure, Graph, Halt, Network, Observer, RunOptions};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Instant, SystemTime};
 
 /// Where a graph's network events go: every client, and its trace when on.
@@ -60,13 +61,16 @@ impl Events {
 pub struct NetworkState {
     started: bool,
     run: Option<Run>,
+    /// The start being prepared (outside the lock, see [`start`]); `None` once launched, or
+    /// when a stop or a newer start overtook it.
+    pending: Option<u64>,
     /// `network:edges`: the edges to report; `None` reports every edge.
     selection: Option<Vec<(PortRef, PortRef)>>,
 }
 
 struct Run {
     stop: Arc<AtomicBool>,
-    halt: Arc<AtomicBool>,
+    halt: Halt,
     /// False once every actor has ended.
     running: Arc<AtomicBool>,
     /// Set by `network:stop`: the end of the run is then not announced again.
@@ -78,10 +82,11 @@ struct Run {
 impl NetworkState {
     /// Ends the run, if any, without waiting for its threads.
     pub fn halt(&mut self) {
+        self.pending = None;
         if let Some(run) = self.run.take() {
             run.stopped_by_user.store(true, Ordering::SeqCst);
             run.stop.store(true, Ordering::SeqCst);
-            run.halt.store(true, Ordering::SeqCst);
+            run.halt.raise();
         }
         self.started = false;
     }
@@ -95,20 +100,12 @@ impl NetworkState {
     }
 }
 
-pub fn handle(
-    graphs: &mut HashMap<String, GraphEntry>,
-    hub: &Arc<Hub>,
-    config: &RuntimeConfig,
-    request: &Request,
-) -> Result<Vec<Reply>, Refusal> {
+pub fn handle(graphs: &mut HashMap<String, GraphEntry>, hub: &Arc<Hub>, request: &Request) -> Result<Vec<Reply>, Refusal> {
     let (id, entry) = target(graphs, request)?;
     let events = Events::new(&id, hub.clone(), entry.tracer.clone());
     let state = &mut entry.network;
     match request.command.as_str() {
-        "start" => {
-            start(&entry.graph, state, events, config);
-            Ok(vec![])
-        }
+        "start" => Err("network:start is handled by `start`".into()),
         "stop" => {
             let uptime = state.uptime();
             state.halt();
@@ -149,25 +146,76 @@ fn status(id: &str, state: &NetworkState) -> Reply {
     Reply::new("network", "status", json!({"graph": id, "running": state.running(), "started": state.started}))
 }
 
-/// Validates and starts `graph`; announces `started` and the IIPs before the first actor
-/// runs, so they come first. A graph that cannot start gets `network:error`.
-fn start(graph: &Graph, state: &mut NetworkState, events: Events, config: &RuntimeConfig) {
-    let id = events.graph.clone();
-    state.halt();
+/// `network:start`: validates and starts the graph. Validation compiles plugins and calls
+/// their `get_metadata`, which may take a call's whole time limit, so it runs without the lock
+/// every graph shares (other clients go on meanwhile); the graph is copied first, and the run
+/// is launched only if no stop, clear or newer start came in between (`token` tells).
+pub fn start(graphs: &Mutex<HashMap<String, GraphEntry>>, hub: &Arc<Hub>, config: &RuntimeConfig, token: u64, request: &Request) -> Result<Vec<Reply>, Refusal> {
+    let (id, graph, events) = {
+        let mut graphs = lock(graphs);
+        let (id, entry) = target(&mut graphs, request)?;
+        entry.network.halt();
+        entry.network.pending = Some(token);
+        let events = Events::new(&id, hub.clone(), entry.tracer.clone());
+        (id, entry.graph.clone(), events)
+    };
+    let prepared = prepare(&id, &graph, config);
+    let mut graphs = lock(graphs);
+    let Some(entry) = graphs.get_mut(&id).filter(|entry| entry.network.pending == Some(token)) else {
+        return Ok(vec![]); // overtaken: whoever did it has said so
+    };
+    entry.network.pending = None;
+    match prepared {
+        Ok(network) => launch(&graph, &mut entry.network, events, network),
+        Err(message) => events.send("error", json!({"message": message, "graph": id})),
+    }
+    Ok(vec![])
+}
+
+/// The network of a graph built over the protocol: its nodes checked against what a client
+/// may use (plugins inside the components folder, file built-ins inside `--allow-files`),
+/// its sandbox metadata against the operator's policy.
+fn prepare(id: &str, graph: &Graph, config: &RuntimeConfig) -> Result<Network, String> {
+    let mut graph = graph.clone();
+    let names: Vec<String> = graph.processes().map(|p| p.name().to_string()).collect();
+    for name in names {
+        let Some(process) = graph.process_mut(&name) else { continue };
+        if process.component.ends_with(".wasm") && (config.components.is_none() || !inside(&process.component)) {
+            return Err(format!("process {name:?}: component {} is not a plugin of the components folder", process.component));
+        }
+        if FILE_BUILTINS.contains(&process.component.as_str()) {
+            let path = file_path(config, &process.config).map_err(|e| format!("process {name:?} ({}): {e}", process.component))?;
+            process.config.insert("path".into(), json!(path.display().to_string()));
+        }
+    }
     // Plugin paths are relative to the components folder: the graph "lives" there.
     let base: PathBuf = config.components.clone().unwrap_or_default();
     let file = base.join(format!("{}.json", id.replace(['/', '\\'], "_")));
-    let network = match Network::from_graph(&file, graph.clone(), config.limits) {
-        Ok(network) => network,
-        Err(e) => {
-            events.send("error", json!({"message": e.to_string(), "graph": id}));
-            return;
-        }
-    };
+    Network::from_graph_with_policy(&file, graph, config.limits, &config.sandbox_policy()).map_err(|e| e.to_string())
+}
+
+/// Where a file built-in's `path` leads: inside the `--allow-files` folder, never outside it
+/// (and never standard input or output, which are the server's, not the client's).
+fn file_path(config: &RuntimeConfig, node_config: &serde_json::Map<String, Value>) -> Result<PathBuf, String> {
+    let dir = config.files.as_ref().ok_or("file components are not available unless reflow serve is started with --allow-files DIR")?;
+    let path = node_config.get("path").and_then(Value::as_str).ok_or("needs a string `path` in its config")?;
+    if !inside(path) {
+        return Err(format!("path {path:?} must be relative to the --allow-files folder and stay inside it (no absolute path, no `..`, no `-`)"));
+    }
+    if path == "-" {
+        return Err("path \"-\" (standard input or output) is not available over the protocol".into());
+    }
+    Ok(dir.join(path))
+}
+
+/// Announces `started` and the IIPs before the first actor runs, so they come first, then runs
+/// `network` on a thread of its own.
+fn launch(graph: &Graph, state: &mut NetworkState, events: Events, network: Network) {
+    let id = events.graph.clone();
     let observer = Arc::new(EdgeReporter::new(graph, events.clone(), state.selection.as_deref()));
     let run = Run {
         stop: Arc::new(AtomicBool::new(false)),
-        halt: Arc::new(AtomicBool::new(false)),
+        halt: Halt::new(),
         running: Arc::new(AtomicBool::new(true)),
         stopped_by_user: Arc::new(AtomicBool::new(false)),
         since: Instant::now(),

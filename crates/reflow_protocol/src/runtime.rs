@@ -2,15 +2,17 @@
 //! checks, then the sub-protocol's handler. A bad message is answered with an `error` in its
 //! protocol (or `runtime:error` when it has none) and changes nothing.
 
+use crate::access::secret_matches;
 use crate::components::Catalog;
 use crate::graphs::{self, GraphEntry};
 use crate::messages::{Reply, Request};
 use crate::network;
-use reflow_script::Limits;
+use reflow_network::SandboxPolicy;
+use reflow_script::{Grants, Limits};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::mpsc::UnboundedSender;
 
@@ -33,13 +35,29 @@ pub const CAPABILITIES: &[&str] = &[
 #[derive(Debug, Clone, Default)]
 pub struct RuntimeConfig {
     /// When set, every message must carry it (`secret`, or `payload.secret` for old clients).
+    /// `reflow serve` always sets one (generated unless given).
     pub secret: Option<String>,
     /// Where `.wasm` components are listed from and resolved against (component names are
-    /// paths relative to it). `None`: built-ins only; plugin paths resolve against the
-    /// current directory.
+    /// paths relative to it). `None`: built-ins only, no plugin can be used.
     pub components: Option<PathBuf>,
     /// Sandbox limits for every plugin actor.
     pub limits: Limits,
+    /// Grants a node's `metadata.sandbox.grants` may ask for (what one of them covers:
+    /// [`Grants::covers`]). Default: none.
+    pub allowed_grants: Grants,
+    /// The highest limits a node's `metadata.sandbox` may ask for; `None`: [`Self::limits`],
+    /// so that a client may only tighten them.
+    pub limit_ceiling: Option<Limits>,
+    /// The folder `reflow/ReadJsonLines` and `reflow/WriteJsonLines` may read and write in
+    /// (their `path`s are relative to it). `None`: a client cannot use them.
+    pub files: Option<PathBuf>,
+}
+
+impl RuntimeConfig {
+    /// The policy a node's sandbox metadata is read under.
+    pub fn sandbox_policy(&self) -> SandboxPolicy {
+        SandboxPolicy::Within { grants: self.allowed_grants.clone(), ceiling: self.limit_ceiling.unwrap_or(self.limits) }
+    }
 }
 
 /// Messages a client may have queued before `data` and `output` events for it are dropped
@@ -53,6 +71,8 @@ pub struct Client {
     tx: UnboundedSender<String>,
     /// Messages queued and not yet written; the writer counts them down ([`Backlog::written`]).
     backlog: Backlog,
+    /// Whether it gets network events: only once a message of its carried the secret.
+    admitted: Arc<AtomicBool>,
 }
 
 /// How many messages wait in a client's queue.
@@ -95,11 +115,24 @@ pub struct Hub {
 }
 
 impl Hub {
-    /// Registers a connection's writer.
+    /// A client for a connection's writer, not yet seeing network events: it joins them once
+    /// one of its messages carried the secret ([`Hub::admit`]).
+    pub fn connect(&self, tx: UnboundedSender<String>) -> Client {
+        Client { id: self.next_id.fetch_add(1, Ordering::Relaxed), tx, backlog: Backlog::default(), admitted: Arc::default() }
+    }
+
+    /// A client that sees network events from now on (an in-process caller).
     pub fn join(&self, tx: UnboundedSender<String>) -> Client {
-        let client = Client { id: self.next_id.fetch_add(1, Ordering::Relaxed), tx, backlog: Backlog::default() };
-        lock(&self.clients).push(client.clone());
+        let client = self.connect(tx);
+        self.admit(&client);
         client
+    }
+
+    /// `client` gets network events from now on (idempotent).
+    pub fn admit(&self, client: &Client) {
+        if !client.admitted.swap(true, Ordering::SeqCst) {
+            lock(&self.clients).push(client.clone());
+        }
     }
 
     pub fn leave(&self, client: &Client) {
@@ -138,12 +171,14 @@ pub struct Runtime {
     catalog: Catalog,
     graphs: Mutex<HashMap<String, GraphEntry>>,
     main_graph: Mutex<Option<String>>,
+    /// Numbers each `network:start`, to tell a start still preparing from a newer one.
+    starts: AtomicU64,
 }
 
 impl Runtime {
     pub fn new(config: RuntimeConfig) -> Runtime {
-        let catalog = Catalog::new(config.components.clone(), config.limits);
-        Runtime { config, hub: Arc::new(Hub::default()), catalog, graphs: Mutex::default(), main_graph: Mutex::default() }
+        let catalog = Catalog::new(config.components.clone(), config.limits, config.files.is_some());
+        Runtime { config, hub: Arc::new(Hub::default()), catalog, graphs: Mutex::default(), main_graph: Mutex::default(), starts: AtomicU64::new(1) }
     }
 
     pub fn hub(&self) -> &Arc<Hub> {
@@ -169,11 +204,12 @@ impl Runtime {
             _ => "runtime",
         };
         if let Some(secret) = &self.config.secret {
-            if request.secret() != Some(secret.as_str()) {
+            if !secret_matches(secret, request.secret()) {
                 client.send(&Reply::error(protocol, "Invalid secret"));
                 return;
             }
         }
+        self.hub.admit(client);
         if !request.payload.is_object() {
             client.send(&Reply::error(protocol, "The payload must be a JSON object"));
             return;
@@ -195,12 +231,13 @@ impl Runtime {
                 }
                 result.map(|replies| replies.into_iter().for_each(respond))
             }
-            "network" => {
-                let mut graphs = lock(&self.graphs);
-                // Network events go to every client, in the order they happen; the handler
-                // sends them itself (a run's first events may come before it returns).
-                network::handle(&mut graphs, &self.hub, &self.config, &request).map(|replies| replies.into_iter().for_each(respond))
+            // Network events go to every client, in the order they happen; the handlers send
+            // them themselves (a run's first events may come before they return).
+            "network" if request.command == "start" => {
+                let token = self.starts.fetch_add(1, Ordering::Relaxed);
+                network::start(&self.graphs, &self.hub, &self.config, token, &request).map(|replies| replies.into_iter().for_each(respond))
             }
+            "network" => network::handle(&mut lock(&self.graphs), &self.hub, &request).map(|replies| replies.into_iter().for_each(respond)),
             "trace" => crate::trace::handle(&mut lock(&self.graphs), &request).map(|replies| replies.into_iter().for_each(respond)),
             other => Err(format!("Unknown protocol {other:?}")),
         };

@@ -3,7 +3,12 @@
 //! [`Runtime::handle`] on a blocking thread (a `component:list` compiles plugins; a `start`
 //! instantiates them), one message at a time and in order, and a writer fed by the
 //! connection's channel, which also carries the network events of the [`Hub`](crate::Hub).
+//!
+//! Before any of that, the handshake is checked against the [`Allowlist`] (`Origin`, `Host`),
+//! and tungstenite refuses frames and messages over [`ServeConfig::max_message_bytes`] while
+//! reading them, before anything is parsed (the connection is then closed with 1009).
 
+use crate::access::Allowlist;
 use crate::error::ProtocolError;
 use crate::messages::Reply;
 use crate::runtime::{Runtime, RuntimeConfig};
@@ -11,8 +16,10 @@ use futures_util::{SinkExt, StreamExt};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::net::{TcpListener, TcpStream};
-use tokio_tungstenite::tungstenite::handshake::server::{Request, Response};
-use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
+use tokio_tungstenite::tungstenite::http::{HeaderValue, StatusCode};
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::Message as Frame;
 
 /// The subprotocol FBP editors ask for.
@@ -26,11 +33,25 @@ pub struct ServeConfig {
     /// 0 picks a free port (the callback of [`serve`] gets the real one).
     pub port: u16,
     pub runtime: RuntimeConfig,
+    /// Origins and host names let in beyond the loopback ones.
+    pub allow: Allowlist,
+    /// The largest message (and frame) a client may send, in bytes.
+    pub max_message_bytes: usize,
 }
+
+/// The default [`ServeConfig::max_message_bytes`]: far above any graph edit an editor sends
+/// (an IIP is a message), far below what would strain the host.
+pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 1 << 20;
 
 impl Default for ServeConfig {
     fn default() -> Self {
-        ServeConfig { host: "127.0.0.1".into(), port: 3569, runtime: RuntimeConfig::default() }
+        ServeConfig {
+            host: "127.0.0.1".into(),
+            port: 3569,
+            runtime: RuntimeConfig::default(),
+            allow: Allowlist::default(),
+            max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
+        }
     }
 }
 
@@ -53,10 +74,14 @@ pub fn serve(config: ServeConfig, listening: impl FnOnce(SocketAddr)) -> Result<
         let local = listener.local_addr().map_err(|source| ProtocolError::Bind { addr, source })?;
         listening(local);
         let runtime = Arc::new(Runtime::new(config.runtime));
+        let allow = Arc::new(config.allow);
+        let mut websocket = WebSocketConfig::default();
+        websocket.max_message_size = Some(config.max_message_bytes);
+        websocket.max_frame_size = Some(config.max_message_bytes);
         loop {
             match listener.accept().await {
                 Ok((stream, peer)) => {
-                    tokio::spawn(connection(runtime.clone(), stream, peer));
+                    tokio::spawn(connection(runtime.clone(), allow.clone(), websocket, stream, peer));
                 }
                 // Out of file descriptors and the like: this client is lost, the next may not be.
                 Err(e) => {
@@ -68,9 +93,17 @@ pub fn serve(config: ServeConfig, listening: impl FnOnce(SocketAddr)) -> Result<
     })
 }
 
-/// Picks `noflo` when the client offers it; a client offering no subprotocol is served too.
+/// Refuses a handshake whose `Origin` or `Host` the allowlist does not accept (403), then
+/// picks `noflo` when the client offers it; a client offering no subprotocol is served too.
 #[allow(clippy::result_large_err)]
-fn choose_subprotocol(request: &Request, mut response: Response) -> Result<Response, tokio_tungstenite::tungstenite::handshake::server::ErrorResponse> {
+fn handshake(allow: &Allowlist, request: &Request, mut response: Response) -> Result<Response, ErrorResponse> {
+    let header = |name: &str| request.headers().get(name).map(|v| v.to_str().unwrap_or("(not text)"));
+    if let Err(reason) = allow.check(header("Origin"), header("Host")) {
+        tracing::warn!("refused a WebSocket connection: {reason}");
+        let mut refusal = ErrorResponse::new(Some(format!("{reason}\n")));
+        *refusal.status_mut() = StatusCode::FORBIDDEN;
+        return Err(refusal);
+    }
     let offered = request
         .headers()
         .get_all("Sec-WebSocket-Protocol")
@@ -84,8 +117,9 @@ fn choose_subprotocol(request: &Request, mut response: Response) -> Result<Respo
     Ok(response)
 }
 
-async fn connection(runtime: Arc<Runtime>, stream: TcpStream, peer: SocketAddr) {
-    let socket = match tokio_tungstenite::accept_hdr_async(stream, choose_subprotocol).await {
+async fn connection(runtime: Arc<Runtime>, allow: Arc<Allowlist>, websocket: WebSocketConfig, stream: TcpStream, peer: SocketAddr) {
+    let callback = |request: &Request, response: Response| handshake(&allow, request, response);
+    let socket = match tokio_tungstenite::accept_hdr_async_with_config(stream, callback, Some(websocket)).await {
         Ok(socket) => socket,
         Err(e) => {
             tracing::debug!("{peer}: WebSocket handshake failed: {e}");
@@ -95,7 +129,8 @@ async fn connection(runtime: Arc<Runtime>, stream: TcpStream, peer: SocketAddr) 
     tracing::debug!("{peer}: connected");
     let (mut sink, mut source) = socket.split();
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
-    let client = runtime.hub().join(tx);
+    // Not yet in the hub: network events only once a message carried the secret.
+    let client = runtime.hub().connect(tx);
     let backlog = client.backlog();
     let writer = tokio::spawn(async move {
         while let Some(text) = rx.recv().await {
@@ -104,8 +139,10 @@ async fn connection(runtime: Arc<Runtime>, stream: TcpStream, peer: SocketAddr) 
                 break;
             }
         }
-        let _ = sink.close().await;
+        sink
     });
+    // Why the server ends the connection, if it does.
+    let mut close = None;
     while let Some(frame) = source.next().await {
         match frame {
             Ok(Frame::Text(text)) => {
@@ -118,6 +155,11 @@ async fn connection(runtime: Arc<Runtime>, stream: TcpStream, peer: SocketAddr) 
             Ok(Frame::Binary(_)) => client.send(&Reply::error("runtime", "Malformed message: binary frames are not part of the protocol")),
             Ok(Frame::Close(_)) => break,
             Ok(_) => {} // ping and pong: tungstenite answers pings itself
+            Err(tokio_tungstenite::tungstenite::Error::Capacity(e)) => {
+                tracing::warn!("{peer}: {e}; connection closed");
+                close = Some(CloseFrame { code: CloseCode::Size, reason: "message too big".into() });
+                break;
+            }
             Err(e) => {
                 tracing::debug!("{peer}: {e}");
                 break;
@@ -126,6 +168,11 @@ async fn connection(runtime: Arc<Runtime>, stream: TcpStream, peer: SocketAddr) 
     }
     runtime.hub().leave(&client);
     drop(client);
-    let _ = writer.await;
+    if let Ok(mut sink) = writer.await {
+        if close.is_some() {
+            let _ = sink.send(Frame::Close(close)).await;
+        }
+        let _ = sink.close().await;
+    }
     tracing::debug!("{peer}: disconnected");
 }

@@ -26,3 +26,7 @@ mod components;
 
 // trace:* : network events recorded and dumped as a flowtrace.
 mod trace;
+
+// Who may connect and what a client may ask for: Origin, Host, the secret, frame sizes,
+// the operator's sandbox policy, plugin and file paths, one client not blocking another.
+mod access;

@@ -15,11 +15,13 @@ pub const PLUGIN_LOG_TARGET: &str = "reflow_script::plugin";
 /// Extism's cap on one plugin's vars (`var_set`), kept on both backends for compatibility.
 pub(crate) const MAX_VAR_BYTES: usize = 1 << 20;
 
-/// The actor's state during a call (a working copy, kept only if the call succeeds), where
+/// The actor's state during a call (a working copy, kept only if the call succeeds; shared
+/// with the engine's copy until the first `__set_state`, so a call that writes no key copies
+/// nothing), where
 /// sent messages go, and what the call may still hand the host.
 pub(crate) struct CallState {
     pub actor: Arc<str>,
-    pub state: Map<String, Value>,
+    pub state: Arc<Map<String, Value>>,
     pub sink: Option<OutputSink>,
     /// Bytes the call may still pass to `__send_output`, and to `__set_state`.
     pub send_budget: u64,
@@ -34,7 +36,7 @@ pub(crate) struct CallState {
 
 impl CallState {
     /// A call with unlimited budgets (see [`CallState::with_budget`]).
-    pub fn new(actor: Arc<str>, state: Map<String, Value>, sink: Option<OutputSink>) -> CallState {
+    pub fn new(actor: Arc<str>, state: Arc<Map<String, Value>>, sink: Option<OutputSink>) -> CallState {
         CallState {
             actor,
             state,
@@ -70,7 +72,7 @@ impl CallState {
     pub fn set(&mut self, key: String, value: &[u8]) -> Result<(), String> {
         spend(&mut self.state_budget, &mut self.exceeded, key.len() + value.len(), "__set_state")?;
         let value = serde_json::from_slice(value).map_err(|e| format!("__set_state: the value is not valid JSON: {e}"))?;
-        self.state.insert(key, value);
+        Arc::make_mut(&mut self.state).insert(key, value);
         Ok(())
     }
 

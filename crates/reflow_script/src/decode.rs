@@ -1,8 +1,9 @@
 //! Reading what a plugin hands the host. Everything here is untrusted input: a plugin may
 //! return any bytes, so every function returns an error text instead of panicking, and the
-//! caller names the actor. Shared by every engine, and fuzzed (tests/decode.rs).
+//! caller names the actor. Shared by every engine, and fuzzed (tests/decode.rs). Messages
+//! are read straight from the text (no `Value` tree first: `reflow_abi::PortMessages`).
 
-use reflow_abi::{ActorResult, Message};
+use reflow_abi::{ActorResult, Message, PortMessages};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 
@@ -29,16 +30,18 @@ pub fn actor_result(bytes: &[u8]) -> Result<Returned, String> {
     Ok(Returned { outputs: result.outputs, state })
 }
 
-/// Reads the argument of `__send_output`: a JSON object `{port: message-or-plain-value}`.
+/// Reads the argument of `__send_output`: a JSON object `{port: message-or-plain-value}`,
+/// in document order, in one pass over the text.
 pub fn sent_outputs(text: &str) -> Result<Vec<(String, Message)>, String> {
-    let value: Value = serde_json::from_str(text).map_err(|e| format!("the outputs are not valid JSON: {e}"))?;
-    let Value::Object(outputs) = value else {
-        return Err(format!("expected a JSON object {{port: message}}, got {}", brief(&value)));
-    };
-    outputs
-        .into_iter()
-        .map(|(port, value)| Message::from_json(value).map(|m| (port.clone(), m)).map_err(|e| format!("port {port:?}: {e}")))
-        .collect()
+    match serde_json::from_str::<PortMessages>(text) {
+        Ok(ports) => Ok(ports.0),
+        Err(e) if !e.is_data() => Err(format!("the outputs are not valid JSON: {e}")),
+        // Valid JSON of the wrong shape: say what it was (the cold path may parse it again).
+        Err(e) => match serde_json::from_str::<Value>(text) {
+            Ok(value) if !value.is_object() => Err(format!("expected a JSON object {{port: message}}, got {}", brief(&value))),
+            _ => Err(e.to_string()),
+        },
+    }
 }
 
 /// A value for an error line: at most 80 characters of its JSON.

@@ -18,9 +18,15 @@ pub struct ExtismEngine {
     module: PluginModule,
     instance: PluginInstance,
     actor: Arc<str>,
-    /// `ActorContext.config`, serialised once: it does not change between messages.
-    config_json: String,
-    state: Map<String, Value>,
+    /// `,"config":CONFIG,"state":`, the middle of every `ActorContext`, serialised once: the
+    /// config does not change between messages.
+    config_part: String,
+    state: Arc<Map<String, Value>>,
+    /// `state` as JSON, kept while the state does not change (most calls of most actors leave
+    /// it as it is); `None` once it changed, until the next context is encoded.
+    state_json: Option<String>,
+    /// The buffer the context is encoded into, reused from call to call.
+    input: Vec<u8>,
 }
 
 impl ExtismEngine {
@@ -45,7 +51,15 @@ impl ExtismEngine {
             actor.resolved_env.entry(key.clone()).or_insert_with(|| value.clone());
         }
         let config_json = serde_json::to_string(&actor).expect("ActorConfig always serialises");
-        Ok(ExtismEngine { module: module.clone(), instance, actor: name, config_json, state: Map::new() })
+        Ok(ExtismEngine {
+            module: module.clone(),
+            instance,
+            actor: name,
+            config_part: format!(",\"config\":{config_json},\"state\":"),
+            state: Arc::default(),
+            state_json: None,
+            input: Vec::new(),
+        })
     }
 
     pub fn metadata(&self) -> &PluginMetadata {
@@ -64,7 +78,8 @@ impl ExtismEngine {
 
     /// Replaces the actor's state (restoring it, or seeding it for a test).
     pub fn set_state(&mut self, state: Map<String, Value>) {
-        self.state = state;
+        self.state = Arc::new(state);
+        self.state_json = None;
     }
 
     /// Runs the entry point once with `payload`. Messages the plugin sends with
@@ -78,9 +93,9 @@ impl ExtismEngine {
         sink: Option<&OutputSink>,
     ) -> Result<HashMap<String, Message>, ScriptError> {
         let limits = self.module.limits;
-        let input = self.encode_context(payload);
+        self.encode_context(payload);
         let call = CallState::new(self.actor.clone(), self.state.clone(), sink.cloned()).with_budget(limits.max_output_bytes);
-        let (output, call) = match self.instance.call(&self.module.entry_point, input.as_bytes(), call) {
+        let (output, call) = match self.instance.call(&self.module.entry_point, &self.input, call) {
             Ok(done) => done,
             Err(failure) => {
                 self.replace_instance();
@@ -93,16 +108,21 @@ impl ExtismEngine {
         }
         let returned = decode::actor_result(&output)
             .map_err(|reason| ScriptError::InvalidResult { actor: self.actor.to_string(), reason })?;
-        let wrote_keys = call.wrote_state(limits.max_output_bytes);
-        let mut state = call.state;
         match returned.state {
-            Some(new_state) => state = new_state,
-            // `__set_state` adds keys call after call: the whole state must stay within the
-            // output limit too (a returned state already does, being part of the output).
-            None if wrote_keys && state_size(&state) > limits.max_output_bytes => return Err(over_output()),
+            Some(new_state) => self.set_state(new_state),
+            None if call.wrote_state(limits.max_output_bytes) => {
+                // `__set_state` adds keys call after call: the whole state must stay within
+                // the output limit too (a returned state already does, being part of the
+                // output). Its text is the next context's.
+                let text = serde_json::to_string(&*call.state).expect("JSON values always serialise");
+                if text.len() as u64 > limits.max_output_bytes {
+                    return Err(over_output());
+                }
+                self.state = call.state;
+                self.state_json = Some(text);
+            }
             None => {}
         }
-        self.state = state;
         Ok(returned.outputs)
     }
 
@@ -111,7 +131,7 @@ impl ExtismEngine {
     /// exports. A failure replaces the instance, as in [`ExtismEngine::process`].
     pub fn call_export(&mut self, export: &str, input: &[u8]) -> Result<Vec<u8>, ScriptError> {
         let limits = self.module.limits;
-        let call = CallState::new(self.actor.clone(), Map::new(), None).with_budget(limits.max_output_bytes);
+        let call = CallState::new(self.actor.clone(), Arc::default(), None).with_budget(limits.max_output_bytes);
         match self.instance.call(export, input, call) {
             Ok((output, _)) if output.len() as u64 > limits.max_output_bytes => {
                 Err(ScriptError::LimitExceeded { actor: self.actor.to_string(), limit: limits.describe(Limit::Output) })
@@ -132,19 +152,17 @@ impl ExtismEngine {
         }
     }
 
-    /// `{"payload":..,"config":..,"state":..}` with the cached config text spliced in.
-    fn encode_context(&self, payload: &HashMap<String, Message>) -> String {
-        let payload = serde_json::to_string(payload).expect("messages always serialise");
-        let state = serde_json::to_string(&self.state).expect("JSON values always serialise");
-        let mut input = String::with_capacity(payload.len() + state.len() + self.config_json.len() + 32);
-        input.push_str("{\"payload\":");
-        input.push_str(&payload);
-        input.push_str(",\"config\":");
-        input.push_str(&self.config_json);
-        input.push_str(",\"state\":");
-        input.push_str(&state);
-        input.push('}');
-        input
+    /// `{"payload":..,"config":..,"state":..}` into `self.input`: the payload written straight
+    /// from the messages, the config and the unchanged state spliced in as kept text.
+    fn encode_context(&mut self, payload: &HashMap<String, Message>) {
+        let state = self.state_json.get_or_insert_with(|| serde_json::to_string(&*self.state).expect("JSON values always serialise"));
+        let input = &mut self.input;
+        input.clear();
+        input.extend_from_slice(b"{\"payload\":");
+        serde_json::to_writer(&mut *input, payload).expect("messages always serialise");
+        input.extend_from_slice(self.config_part.as_bytes());
+        input.extend_from_slice(state.as_bytes());
+        input.push(b'}');
     }
 
     /// After a failed call the instance may be in any state (a trap mid-allocation, a
@@ -154,9 +172,4 @@ impl ExtismEngine {
             tracing::error!(actor = %self.actor, "cannot restart the plugin instance: {e}");
         }
     }
-}
-
-/// The bytes of `state` as JSON.
-fn state_size(state: &Map<String, Value>) -> u64 {
-    serde_json::to_string(state).map_or(u64::MAX, |text| text.len() as u64)
 }

@@ -124,6 +124,53 @@ impl Grants {
     }
 }
 
+impl Grants {
+    /// Checks that everything `asked` grants is also granted by `self` (an operator's
+    /// allowance, e.g. `reflow serve --allow-grant`): a directory inside an allowed one, with
+    /// no more than its access (`ro` within `ro` or `rw`, `rw` only within `rw`), at any guest
+    /// path; an HTTP host an allowed pattern matches (`*.example.com` covers `api.example.com`
+    /// and `*.api.example.com`); an environment value given exactly. Paths are compared as
+    /// written, component by component, and a `..` is never covered: the allowance is about
+    /// names, so a symbolic link inside an allowed directory leads where the operator put it.
+    /// The error names the first grant that is not covered.
+    pub fn covers(&self, asked: &Grants) -> Result<(), String> {
+        for path in &asked.paths {
+            let escapes = path.host.components().any(|c| matches!(c, std::path::Component::ParentDir));
+            let covered = !escapes
+                && self.paths.iter().any(|allowed| path.host.starts_with(&allowed.host) && (allowed.writable || !path.writable));
+            if !covered {
+                let mode = if path.writable { "rw" } else { "ro" };
+                return Err(format!("fs:{mode}:{} is not within what the operator allows", path.host.display()));
+            }
+        }
+        for host in &asked.http_hosts {
+            if !self.http_hosts.iter().any(|allowed| host_pattern_covers(allowed, host)) {
+                return Err(format!("http:{host} is not within what the operator allows"));
+            }
+        }
+        for (name, value) in &asked.env {
+            if self.env.get(name) != Some(value) {
+                return Err(format!("env:{name} is not within what the operator allows"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// True if every host `asked` matches also matches `allowed` (both host globs).
+fn host_pattern_covers(allowed: &str, asked: &str) -> bool {
+    if allowed == "*" || allowed.eq_ignore_ascii_case(asked) {
+        return true;
+    }
+    match allowed.strip_prefix('*') {
+        // `*.example.com`: `asked` must end in `.example.com`, whatever its own wildcards.
+        Some(suffix) if suffix.starts_with('.') => {
+            asked.len() > suffix.len() && asked.to_ascii_lowercase().ends_with(&suffix.to_ascii_lowercase())
+        }
+        _ => false,
+    }
+}
+
 impl fmt::Display for Grants {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.is_empty() {
@@ -151,6 +198,22 @@ mod tests {
     fn nothing_is_granted_by_default() {
         assert!(Grants::from_packages(None).unwrap().is_empty());
         assert_eq!(Grants::default().to_string(), "nothing granted");
+    }
+
+    #[test]
+    fn an_allowance_covers_what_is_inside_it_and_nothing_else() {
+        let allowed = Grants::parse(&["fs:ro:/srv/data", "fs:rw:/tmp/out", "http:*.example.com", "env:MODE=fast"]).unwrap();
+        for inside in ["fs:ro:/srv/data", "fs:ro:/srv/data/sub=/d", "fs:rw:/tmp/out/x", "fs:ro:/tmp/out", "http:api.example.com",
+            "http:*.api.example.com", "env:MODE=fast"] {
+            assert_eq!(allowed.covers(&Grants::parse(&[inside]).unwrap()), Ok(()), "{inside}");
+        }
+        for outside in ["fs:rw:/srv/data", "fs:ro:/srv/database", "fs:ro:/srv/data/../secret", "fs:ro:/", "http:example.com",
+            "http:*", "http:evil.com", "env:MODE=slow", "env:HOME=/root"] {
+            let err = allowed.covers(&Grants::parse(&[outside]).unwrap()).unwrap_err();
+            assert!(err.contains("not within what the operator allows"), "{outside}: {err}");
+        }
+        assert!(Grants::default().covers(&Grants::default()).is_ok(), "asking nothing is always covered");
+        assert!(Grants::default().covers(&Grants::parse(&["http:a.b"]).unwrap()).is_err(), "an empty allowance covers nothing");
     }
 
     #[test]

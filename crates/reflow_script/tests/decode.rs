@@ -64,6 +64,28 @@ proptest! {
         }
     }
 
+    /// The direct decoders (no `Value` tree first) read every JSON value exactly as the
+    /// reference readings of a parsed `Value` do: `Message::from_json` for ports (both forms),
+    /// `Message::from_tagged` for a strict message.
+    #[test]
+    fn direct_decoding_equals_decoding_through_a_value(value in any_json()) {
+        let text = value.to_string();
+        let reference: Option<Result<Vec<(String, Message)>, ()>> = value.as_object().map(|ports| {
+            ports.iter().map(|(p, v)| Message::from_json(v.clone()).map(|m| (p.clone(), m)).map_err(|_| ())).collect()
+        });
+        match (sent_outputs(&text), reference) {
+            (Ok(direct), Some(Ok(reference))) => prop_assert_eq!(direct, reference),
+            (Err(_), Some(Err(()))) | (Err(_), None) => {}
+            (direct, reference) => prop_assert!(false, "{}: direct {:?}, reference {:?}", text, direct, reference),
+        }
+        let strict = serde_json::from_str::<Message>(&text).map_err(|_| ());
+        prop_assert_eq!(strict, Message::from_tagged(&value).map_err(|_| ()), "{}", text);
+        // The same inside an ActorContext, as a plugin's SDK reads it.
+        let context = format!(r#"{{"payload":{{"p":{text}}},"config":{{}},"state":{{}}}}"#);
+        let direct = serde_json::from_str::<reflow_script::ActorContext>(&context).map(|c| c.payload["p"].clone()).map_err(|_| ());
+        prop_assert_eq!(direct, Message::from_json(value.clone()).map_err(|_| ()), "{}", text);
+    }
+
     #[test]
     fn well_formed_results_decode_to_what_was_meant(
         outputs in prop::collection::btree_map("[a-z]{1,6}", any_message(), 0..5),

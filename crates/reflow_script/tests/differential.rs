@@ -24,7 +24,11 @@ fn engine_on(backend: Backend, plugin: &str, config: &Value) -> ExtismEngine {
 }
 
 fn engine_with(backend: Backend, plugin: &str, config: &Value, limits: Limits) -> ExtismEngine {
-    let module = PluginModule::load_on(backend, plugin, &ScriptConfig::new(plugin_bytes(plugin)), limits).unwrap();
+    engine_from(backend, plugin, plugin_bytes(plugin), config, limits)
+}
+
+fn engine_from(backend: Backend, plugin: &str, bytes: Vec<u8>, config: &Value, limits: Limits) -> ExtismEngine {
+    let module = PluginModule::load_on(backend, plugin, &ScriptConfig::new(bytes), limits).unwrap();
     assert_eq!(module.backend(), backend, "{plugin}: loaded on another backend");
     let actor = ActorConfig {
         node_id: "diff".into(),
@@ -42,7 +46,10 @@ fn run_calls(
     limits: Limits,
     calls: &[Value],
 ) -> (reflow_script::PluginMetadata, Vec<Outcome>) {
-    let mut engine = engine_with(backend, plugin, config, limits);
+    run_engine(engine_with(backend, plugin, config, limits), plugin, calls)
+}
+
+fn run_engine(mut engine: ExtismEngine, plugin: &str, calls: &[Value]) -> (reflow_script::PluginMetadata, Vec<Outcome>) {
     let outcomes = calls
         .iter()
         .map(|call| {
@@ -129,12 +136,73 @@ fn hostile_plugins_agree_on_limits_and_bad_host_calls() {
     check("undeclared_port.wasm", json!({}), &[json!({"in": 1})]);
 }
 
+/// Plugins built by the first SDK (kept as binaries, `tests/plugins/prebuilt-sdk-0.1`) and the
+/// same plugins built from today's SDK agree call for call, on both backends: the new SDK's
+/// direct JSON decoding and bulk path change nothing a plugin or the host can observe.
 #[test]
-fn the_echo_export_is_byte_exact_at_every_size_on_the_wasmtime_backend() {
+fn old_and_new_sdk_builds_of_the_same_plugin_agree() {
+    let flow = json!({"type": "Flow"});
+    let cases: [(&str, Vec<Value>); 3] = [
+        ("doubler.wasm", vec![json!({"input": 21}), json!({"input": -4}), json!({"input": {"type": "Integer", "data": 8.0}}), json!({})]),
+        (
+            "state_probe.wasm",
+            vec![json!({"add": 2}), json!({"add": 3}), json!({"read": "total"}), json!({"trap": null}), json!({"read": "poisoned"}), json!({"add": flow})],
+        ),
+        (
+            "echo.wasm",
+            vec![
+                json!({"in": {"type": "Stream", "data": [0, 1, 255]}}),
+                json!({"in": null}),
+                json!({"in": {"type": "car", "data": 1, "x": [1.5, "s"]}}),
+                json!({"in": {"data": "d", "type": "Object"}}),
+                json!({"in": {"type": "Error", "data": {"code": 3}}}),
+            ],
+        ),
+    ];
+    for (plugin, calls) in cases {
+        for backend in [Backend::Wasmtime, Backend::Extism] {
+            let old = engine_from(backend, plugin, prebuilt_bytes(plugin), &json!({}), Limits::default());
+            let new = engine_with(backend, plugin, &json!({}), Limits::default());
+            let (meta_old, old) = run_engine(old, plugin, &calls);
+            let (meta_new, new) = run_engine(new, plugin, &calls);
+            assert_eq!(meta_old, meta_new, "{plugin} on {backend:?}: metadata differs");
+            assert_eq!(old, new, "{plugin} on {backend:?}: the old and new SDK builds disagree");
+        }
+    }
+}
+
+/// The bulk path (`echo` of a plugin built with today's SDK, on our engine) and the PDK path
+/// (`echo_pdk` of the same plugin, `echo` of the old SDK's build, and anything on the Extism
+/// backend) move the same bytes, from empty to 1 MiB.
+#[test]
+fn bulk_and_pdk_paths_are_byte_exact_from_0_to_1_mib() {
+    let mut engines = [
+        ("bulk", engine_on(Backend::Wasmtime, "echo.wasm", &json!({})), "echo"),
+        ("pdk, same plugin", engine_on(Backend::Wasmtime, "echo.wasm", &json!({})), "echo_pdk"),
+        ("old sdk", engine_from(Backend::Wasmtime, "echo.wasm", prebuilt_bytes("echo.wasm"), &json!({}), Limits::default()), "echo"),
+        ("extism", engine_on(Backend::Extism, "echo.wasm", &json!({})), "echo"),
+    ];
+    for size in [0usize, 1, 7, 8, 9, 1000, 1024, 4097, 64 * 1024, 1024 * 1024] {
+        let input: Vec<u8> = (0..size).map(|i| (i * 31 + 7) as u8).collect();
+        for (path, engine, export) in engines.iter_mut() {
+            let output = engine.call_export(export, &input).unwrap();
+            assert_eq!(output.len(), size, "{path}: length at {size}");
+            assert!(output == input, "{path}: bytes differ at size {size}");
+        }
+    }
+    // Growing and shrinking again: a small input after a large one is not padded with the
+    // large one's tail.
+    for (path, engine, export) in engines.iter_mut() {
+        assert_eq!(engine.call_export(export, b"abc").unwrap(), b"abc", "{path}");
+    }
+}
+
+#[test]
+fn the_pdk_echo_export_is_byte_exact_at_every_size_on_the_wasmtime_backend() {
     let mut engine = engine_on(Backend::Wasmtime, "echo.wasm", &json!({}));
     for size in [0usize, 1, 7, 8, 9, 1024, 64 * 1024, 1024 * 1024] {
         let input: Vec<u8> = (0..size).map(|i| (i * 31 + 7) as u8).collect();
-        let output = engine.call_export("echo", &input).unwrap();
+        let output = engine.call_export("echo_pdk", &input).unwrap();
         assert_eq!(output.len(), size, "length at {size}");
         assert!(output == input, "bytes differ at size {size}");
     }

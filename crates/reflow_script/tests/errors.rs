@@ -51,3 +51,16 @@ fn a_panic_is_a_one_line_trap_error_and_the_actor_keeps_working() {
     let out = engine.process(&payload(json!({"in": "still alive"})), None).unwrap();
     assert_eq!(out["out"], reflow_script::Message::String("still alive".into()));
 }
+
+/// A plugin whose bulk mailbox (`__reflow_bulk_v1`) points outside its memory, for the input
+/// or for the output, fails that call with an error naming the export; the actor goes on.
+#[test]
+fn a_bulk_mailbox_outside_the_plugins_memory_fails_the_call_naming_it() {
+    let mut engine = engine("bad_bulk.wasm", json!({}));
+    for _ in 0..2 {
+        let err = engine.process(&payload(json!({"in": 1})), None).unwrap_err().to_string();
+        assert!(err.contains("__reflow_bulk_v1") && err.contains("outside its memory"), "{err}");
+        let err = engine.call_export("claim_output", b"").unwrap_err().to_string();
+        assert!(err.contains("__reflow_bulk_v1") && err.contains("outside its memory"), "{err}");
+    }
+}

@@ -25,3 +25,5 @@ mod fuzz;
 mod conformance;
 /// The wasmtime backend against the `extism` crate on every plugin, and byte-exact echoes.
 mod differential;
+/// 10,000 live instances of one plugin, and restarts that reuse instance slots.
+mod scale;

@@ -16,6 +16,12 @@ pub fn plugin_bytes(name: &str) -> Vec<u8> {
     std::fs::read(plugin_path(name)).unwrap()
 }
 
+/// A plugin built by the first SDK, kept as a binary (`tests/plugins/prebuilt-sdk-0.1`).
+pub fn prebuilt_bytes(name: &str) -> Vec<u8> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/plugins/prebuilt-sdk-0.1").join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
 pub fn load(name: &str) -> PluginModule {
     PluginModule::load(name, &ScriptConfig::new(plugin_bytes(name)), Limits::default())
         .unwrap_or_else(|e| panic!("loading {name}: {e}"))

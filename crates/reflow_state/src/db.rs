@@ -4,6 +4,12 @@
 //! file holds a format marker; a file without it, a damaged file or one of another version is
 //! reported and left untouched, never reset. redb locks the file, so two processes cannot
 //! share one state directory by accident.
+//!
+//! After an I/O error (a full disk, most often) redb refuses every later transaction with
+//! "Previous I/O error occurred" until the file is opened again. So a failed I/O marks the
+//! handle poisoned, and the next call closes it and reopens the file (redb's repair brings back
+//! the last committed transaction): only the calls that could not commit fail, and once space
+//! is free again the store works as before, without restarting the run.
 
 use crate::store::{decode, encode, encode_state, Encoded};
 use crate::{ActorKey, ActorRecord, StateError, StateStore, StoreOptions};
@@ -11,6 +17,7 @@ use redb::{Database, DatabaseError, ReadableDatabase, ReadableTable, TableDefini
 use serde_json::{Map, Value};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock, RwLockReadGuard};
 
 /// The store's file name inside a state directory.
 pub const FILE_NAME: &str = "state.redb";
@@ -26,7 +33,9 @@ const PENDING: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("acto
 
 /// A [`StateStore`] in a redb file.
 pub struct DbStore {
-    db: Database,
+    /// `None` between closing a poisoned handle and reopening the file (which may fail, e.g.
+    /// while the disk is still full; the next call tries again).
+    db: RwLock<Option<Arc<Database>>>,
     path: PathBuf,
     options: StoreOptions,
 }
@@ -66,30 +75,65 @@ impl DbStore {
     fn open_file(path: &Path, options: StoreOptions) -> Result<DbStore, StateError> {
         // Every open verifies the checksums of the whole file: a state store is small, and
         // redb may panic on a file damaged outside it where the check reports it instead.
-        let opened = catch_unwind(AssertUnwindSafe(|| {
-            Database::builder().set_check_integrity_on_open(true).set_cache_size(16 << 20).open(path)
-        }));
-        let db = match opened {
-            Ok(Ok(db)) => db,
-            Ok(Err(e)) => return Err(open_error(path, e)),
-            Err(_) => return Err(corrupt(path, "the database engine could not read it")),
-        };
-        let store = DbStore { db, path: path.to_path_buf(), options };
+        let db = open_database(path)?;
+        let store = DbStore { db: RwLock::new(Some(Arc::new(db))), path: path.to_path_buf(), options };
         store.check_marker()?;
         Ok(store)
     }
 
+    /// The open database, reopened first if an I/O error poisoned the last handle.
+    fn database(&self) -> Result<Arc<Database>, StateError> {
+        if let Some(db) = read_guard(&self.db).as_ref() {
+            return Ok(db.clone());
+        }
+        let mut slot = self.db.write().unwrap_or_else(|p| p.into_inner());
+        if let Some(db) = slot.as_ref() {
+            return Ok(db.clone());
+        }
+        let db = Arc::new(open_database(&self.path).map_err(|e| match e {
+            // Our own old handle, still held by a call that has not returned yet.
+            StateError::Locked { path } => StateError::Storage {
+                path,
+                operation: "reopening after an I/O error".into(),
+                reason: "a call on the failed handle is still running; try again".into(),
+            },
+            other => other,
+        })?);
+        tracing::info!("{}: state store reopened after an I/O error", self.path.display());
+        *slot = Some(db.clone());
+        Ok(db)
+    }
+
+    /// Closes `db` after an I/O error, so that the next call reopens the file. Calls still
+    /// running on it hold their own reference and fail on their own.
+    fn poisoned(&self, db: &Arc<Database>) {
+        let mut slot = self.db.write().unwrap_or_else(|p| p.into_inner());
+        if slot.as_ref().is_some_and(|current| Arc::ptr_eq(current, db)) {
+            *slot = None;
+        }
+    }
+
+    /// `error` after a call on `db`; an I/O error also closes `db` (see the module docs).
+    fn failed_on(&self, db: &Arc<Database>, operation: &str, error: impl Into<redb::Error>) -> StateError {
+        let error = error.into();
+        if is_io(&error) {
+            self.poisoned(db);
+        }
+        self.failed(operation, error)
+    }
+
     fn check_marker(&self) -> Result<(), StateError> {
-        let txn = self.db.begin_read().map_err(|e| self.failed("reading", e))?;
+        let db = self.database()?;
+        let txn = db.begin_read().map_err(|e| self.failed_on(&db, "reading", e))?;
         let meta = match txn.open_table(META) {
             Ok(meta) => meta,
             Err(redb::TableError::TableDoesNotExist(_)) => {
                 return Err(corrupt(&self.path, "a redb database without the Reflow format marker"))
             }
-            Err(e) => return Err(self.failed("reading the format marker", e)),
+            Err(e) => return Err(self.failed_on(&db, "reading the format marker", e)),
         };
         let get = |name: &str| -> Result<Option<String>, StateError> {
-            Ok(meta.get(name).map_err(|e| self.failed("reading the format marker", e))?.map(|v| v.value().to_string()))
+            Ok(meta.get(name).map_err(|e| self.failed_on(&db, "reading the format marker", e))?.map(|v| v.value().to_string()))
         };
         let (format, version) = (get("format")?, get("version")?);
         if format.as_deref() != Some(FORMAT) {
@@ -122,9 +166,39 @@ impl DbStore {
 
     /// One write transaction running `f`, committed durably.
     fn write(&self, operation: &str, f: impl FnOnce(&redb::WriteTransaction) -> Result<(), redb::Error>) -> Result<(), StateError> {
-        let txn = self.db.begin_write().map_err(|e| self.failed(operation, e))?;
-        f(&txn).map_err(|e| self.failed(operation, e))?;
-        txn.commit().map_err(|e| self.failed(operation, e))
+        let db = self.database()?;
+        let txn = db.begin_write().map_err(|e| self.failed_on(&db, operation, e))?;
+        f(&txn).map_err(|e| self.failed_on(&db, operation, e))?;
+        txn.commit().map_err(|e| self.failed_on(&db, operation, e))
+    }
+
+    /// One read transaction running `f`.
+    fn read<T>(&self, f: impl FnOnce(&redb::ReadTransaction) -> Result<T, redb::Error>) -> Result<T, StateError> {
+        let db = self.database()?;
+        let txn = db.begin_read().map_err(|e| self.failed_on(&db, "reading", e))?;
+        f(&txn).map_err(|e| self.failed_on(&db, "reading", e))
+    }
+}
+
+fn read_guard<T>(lock: &RwLock<T>) -> RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(|p| p.into_inner())
+}
+
+/// An error after which redb refuses every transaction until the file is opened again.
+fn is_io(error: &redb::Error) -> bool {
+    matches!(error, redb::Error::Io(_) | redb::Error::PreviousIo)
+}
+
+fn open_database(path: &Path) -> Result<Database, StateError> {
+    // Every open verifies the checksums of the whole file: a state store is small, and
+    // redb may panic on a file damaged outside it where the check reports it instead.
+    let opened = catch_unwind(AssertUnwindSafe(|| {
+        Database::builder().set_check_integrity_on_open(true).set_cache_size(16 << 20).open(path)
+    }));
+    match opened {
+        Ok(Ok(db)) => Ok(db),
+        Ok(Err(e)) => Err(open_error(path, e)),
+        Err(_) => Err(corrupt(path, "the database engine could not read it")),
     }
 }
 
@@ -183,14 +257,13 @@ fn read_pending(
 impl StateStore for DbStore {
     fn load(&self, key: &ActorKey) -> Result<Option<ActorRecord>, StateError> {
         let k = (key.graph.as_str(), key.process.as_str());
-        let txn = self.db.begin_read().map_err(|e| self.failed("reading", e))?;
-        let read = || -> Result<Option<Encoded>, redb::Error> {
+        let read = |txn: &redb::ReadTransaction| -> Result<Option<Encoded>, redb::Error> {
             let state = txn.open_table(STATE)?;
             let Some(bytes) = state.get(k)? else { return Ok(None) };
             let pending = read_pending(&txn.open_table(PENDING)?, k)?;
             Ok(Some(Encoded { state: bytes.value().to_vec(), pending }))
         };
-        match read().map_err(|e| self.failed("reading", e))? {
+        match self.read(read)? {
             None => Ok(None),
             Some(e) => decode(&e.state, e.pending.as_deref()).map(Some).map_err(|reason| self.bad_record(k, reason)),
         }
@@ -219,8 +292,7 @@ impl StateStore for DbStore {
     }
 
     fn actors(&self, graph: &str) -> Result<Vec<(String, ActorRecord)>, StateError> {
-        let txn = self.db.begin_read().map_err(|e| self.failed("reading", e))?;
-        let read = || -> Result<Vec<(String, Encoded)>, redb::Error> {
+        let read = |txn: &redb::ReadTransaction| -> Result<Vec<(String, Encoded)>, redb::Error> {
             let state = txn.open_table(STATE)?;
             let pending = txn.open_table(PENDING)?;
             let mut found = Vec::new();
@@ -234,7 +306,7 @@ impl StateStore for DbStore {
             }
             Ok(found)
         };
-        let found = read().map_err(|e| self.failed("reading", e))?;
+        let found = self.read(read)?;
         found
             .into_iter()
             .map(|(process, e)| {

@@ -47,14 +47,17 @@ pub(crate) fn set_state(key: &str, value: &Value) -> Result<(), Error> {
 }
 
 pub(crate) fn send_output(outputs: HashMap<String, Message>) -> Result<(), Error> {
-    let json: serde_json::Map<String, Value> = outputs.into_iter().map(|(port, m)| (port, m.to_json())).collect();
-    send_output_json(&json)
+    let json = serde_json::to_vec(&outputs)?;
+    send_output_bytes(&json)
 }
 
 /// `{port: value}` as it is: each value a tagged message or a plain JSON value.
 pub(crate) fn send_output_json(outputs: &serde_json::Map<String, Value>) -> Result<(), Error> {
-    let text = serde_json::to_string(outputs).expect("JSON values always serialise");
-    let memory = Memory::from_bytes(text.as_bytes())?;
+    send_output_bytes(serde_json::to_string(outputs).expect("JSON values always serialise").as_bytes())
+}
+
+fn send_output_bytes(json: &[u8]) -> Result<(), Error> {
+    let memory = Memory::from_bytes(json)?;
     unsafe { __send_output(memory.offset()) };
     memory.free();
     Ok(())

@@ -1,7 +1,7 @@
 //! Write Reflow actors in Rust as WebAssembly plugins: metadata (ports with `port_type`) and
 //! one function from [`ActorContext`] to [`ActorResult`] (no `state` = unchanged).
 //!
-//! ```ignore
+//! ```no_run
 //! use reflow_wasm::*;
 //! use std::collections::HashMap;
 //!
@@ -36,6 +36,7 @@
 //! code. Its macros use `$crate::` paths and everything they need is re-exported here, so it
 //! is a plugin's only dependency (add `serde_json` only where your own code names it).
 
+mod bulk;
 pub mod helpers;
 pub mod host;
 mod imports;
@@ -85,6 +86,13 @@ pub fn send_output_json(outputs: &reflow_abi::serde_json::Map<String, Value>) {
     }
 }
 
+/// The input and output of an export of your own (besides `process`), through the bulk path
+/// when the host offers it and the Extism PDK otherwise (docs/abi.md, "Bulk input and
+/// output"). `actor_plugin!` exports what the bulk path needs.
+pub mod raw {
+    pub use crate::bulk::{set_output, with_input};
+}
+
 /// Declares a port: `port_def!(name, description, type)` or, for an inport that must hold a
 /// message before `process` is called, `port_def!(name, description, type, required)`.
 #[macro_export]
@@ -97,9 +105,10 @@ macro_rules! port_def {
     };
 }
 
-/// Generates the plugin's two exports: `get_metadata` (returns `metadata` as JSON) and
-/// `process` (decodes the `ActorContext`, calls `process`, encodes its `ActorResult`; an `Err`
-/// becomes an Extism error carrying its message).
+/// Generates the plugin's exports: `get_metadata` (returns `metadata` as JSON), `process`
+/// (decodes the `ActorContext`, calls `process`, encodes its `ActorResult`; an `Err` becomes
+/// an Extism error carrying its message), and `__reflow_bulk_v1`, which lets a Reflow host
+/// pass input and output in one copy each (Extism never calls it; docs/abi.md).
 #[macro_export]
 macro_rules! actor_plugin {
     (metadata: $metadata:expr, process: $process:expr $(,)?) => {
@@ -114,33 +123,40 @@ macro_rules! actor_plugin {
         pub extern "C" fn __reflow_process() -> i32 {
             $crate::__private::export_process($process)
         }
+
+        #[export_name = "__reflow_bulk_v1"]
+        pub extern "C" fn __reflow_bulk_v1(reserve: i32) -> i32 {
+            $crate::__private::export_bulk(reserve)
+        }
     };
 }
 
 /// Used by the macros' expansions only; not part of the API.
 #[doc(hidden)]
 pub mod __private {
+    use crate::bulk::{set_output, with_input};
     use crate::{ActorContext, ActorResult, PluginMetadata};
-    use extism_pdk::Memory;
     use std::fmt::Display;
+
+    pub use crate::bulk::export_bulk;
 
     pub fn export_metadata(metadata: impl FnOnce() -> PluginMetadata) -> i32 {
         match reflow_abi::serde_json::to_vec(&metadata()) {
-            Ok(bytes) => set_output(&bytes),
+            Ok(bytes) => set_output(bytes),
             Err(e) => fail(&format!("cannot encode metadata: {e}")),
         }
     }
 
     pub fn export_process<E: Display>(process: impl FnOnce(ActorContext) -> Result<ActorResult, E>) -> i32 {
         install_panic_hook();
-        let input = extism_pdk::input_bytes();
-        let context: ActorContext = match reflow_abi::serde_json::from_slice(&input) {
+        // Messages are read straight from the text into their types (no `Value` tree first).
+        let context = match with_input(|input| reflow_abi::serde_json::from_slice::<ActorContext>(input)) {
             Ok(context) => context,
             Err(e) => return fail(&format!("invalid ActorContext from the host: {e}")),
         };
         match process(context) {
             Ok(result) => match reflow_abi::serde_json::to_vec(&result) {
-                Ok(bytes) => set_output(&bytes),
+                Ok(bytes) => set_output(bytes),
                 Err(e) => fail(&format!("cannot encode ActorResult: {e}")),
             },
             Err(e) => fail(&e.to_string()),
@@ -156,19 +172,9 @@ pub mod __private {
         });
     }
 
-    fn set_output(bytes: &[u8]) -> i32 {
-        match Memory::from_bytes(bytes) {
-            Ok(memory) => {
-                memory.set_output();
-                0
-            }
-            Err(_) => 1,
-        }
-    }
-
     /// Reports `message` through Extism's `error_set`; the host turns it into a call error.
     fn fail(message: &str) -> i32 {
-        if let Ok(memory) = Memory::from_bytes(message) {
+        if let Ok(memory) = extism_pdk::Memory::from_bytes(message) {
             unsafe { extism_pdk::extism::error_set(memory.offset()) };
         }
         1

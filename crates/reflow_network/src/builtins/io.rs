@@ -1,10 +1,9 @@
 //! Components that read or write outside the network: stdout and JSON-lines files.
 
 use super::{meta, port};
-use crate::component::{Component, ComponentError, Outputs};
+use crate::component::{Component, ComponentError, Outputs, Payload, SourceStatus};
 use reflow_abi::{Message, PluginMetadata};
 use serde_json::{Map, Value};
-use std::collections::HashMap;
 use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
@@ -30,9 +29,11 @@ impl Component for Output {
     fn metadata(&self) -> &PluginMetadata {
         &self.0
     }
-    fn process(&mut self, payload: HashMap<String, Message>, out: &Outputs) -> Result<(), ComponentError> {
-        for (_, message) in payload {
+    fn process(&mut self, payload: &mut Payload, out: &Outputs) -> Result<(), ComponentError> {
+        for message in payload.values() {
             print_line(&message.data().to_string())?;
+        }
+        for (_, message) in payload.drain() {
             out.send("out", message);
         }
         Ok(())
@@ -55,8 +56,8 @@ impl Component for Print {
     fn metadata(&self) -> &PluginMetadata {
         &self.0
     }
-    fn process(&mut self, payload: HashMap<String, Message>, _: &Outputs) -> Result<(), ComponentError> {
-        for (_, message) in payload {
+    fn process(&mut self, payload: &mut Payload, _: &Outputs) -> Result<(), ComponentError> {
+        for message in payload.values() {
             print_line(&message.to_json().to_string())?;
         }
         Ok(())
@@ -79,14 +80,40 @@ fn configured_path(component: &str, config: &Map<String, Value>, base_dir: &Path
 pub struct ReadJsonLines {
     metadata: PluginMetadata,
     path: Option<PathBuf>,
+    /// Open once the source is first polled.
+    reader: Option<(String, Box<dyn BufRead + Send>)>,
+    /// The number of the last line read (the source's position).
+    line: usize,
+    bad: Vec<String>,
 }
 
 impl ReadJsonLines {
     pub fn new(config: &Map<String, Value>, base_dir: &Path) -> Result<Self, String> {
-        Ok(ReadJsonLines { metadata: Self::metadata_value(), path: configured_path("reflow/ReadJsonLines", config, base_dir)? })
+        let path = configured_path("reflow/ReadJsonLines", config, base_dir)?;
+        Ok(ReadJsonLines { metadata: Self::metadata_value(), path, reader: None, line: 0, bad: Vec::new() })
     }
     pub fn metadata_value() -> PluginMetadata {
         meta("reflow/ReadJsonLines", "Sends each JSON line of a file (config: path, `-` = stdin)", vec![], vec![port("out", "one message per line", "Any")])
+    }
+
+    fn open(&self) -> Result<(String, Box<dyn BufRead + Send>), ComponentError> {
+        Ok(match &self.path {
+            None => ("stdin".into(), Box::new(BufReader::new(std::io::stdin()))),
+            Some(path) => {
+                let file = std::fs::File::open(path).map_err(|e| ComponentError::new(format!("cannot open {}: {e}", path.display())))?;
+                (path.display().to_string(), Box::new(BufReader::new(file)))
+            }
+        })
+    }
+
+    /// The end of the file: the invalid lines skipped, if any, as the source's error.
+    fn done(&mut self) -> Result<SourceStatus, ComponentError> {
+        self.reader = None;
+        match std::mem::take(&mut self.bad).as_slice() {
+            [] => Ok(SourceStatus::Done),
+            [only] => Err(ComponentError::new(format!("skipped an invalid line: {only}"))),
+            [first, rest @ ..] => Err(ComponentError::new(format!("skipped {} invalid lines, the first: {first}", rest.len() + 1))),
+        }
     }
 }
 
@@ -94,36 +121,38 @@ impl Component for ReadJsonLines {
     fn metadata(&self) -> &PluginMetadata {
         &self.metadata
     }
-    fn process(&mut self, _: HashMap<String, Message>, _: &Outputs) -> Result<(), ComponentError> {
+    fn process(&mut self, _: &mut Payload, _: &Outputs) -> Result<(), ComponentError> {
         Ok(())
     }
-    fn run_source(&mut self, out: &Outputs) -> Result<(), ComponentError> {
-        let (name, reader): (String, Box<dyn BufRead>) = match &self.path {
-            None => ("stdin".into(), Box::new(BufReader::new(std::io::stdin()))),
-            Some(path) => {
-                let file = std::fs::File::open(path).map_err(|e| ComponentError::new(format!("cannot open {}: {e}", path.display())))?;
-                (path.display().to_string(), Box::new(BufReader::new(file)))
-            }
-        };
-        let mut bad = Vec::new();
-        for (index, line) in reader.lines().enumerate() {
+    fn poll_source(&mut self, out: &Outputs, budget: usize) -> Result<SourceStatus, ComponentError> {
+        if self.reader.is_none() {
+            self.reader = Some(self.open()?);
+        }
+        let mut sent = 0;
+        while sent < budget {
             if out.stopping() {
-                break;
+                return self.done();
             }
-            let line = line.map_err(|e| ComponentError::new(format!("{name}:{}: cannot read: {e}", index + 1)))?;
-            if line.trim().is_empty() {
+            let (name, reader) = self.reader.as_mut().expect("opened above");
+            let mut text = String::new();
+            self.line += 1;
+            let read = reader.read_line(&mut text).map_err(|e| ComponentError::new(format!("{name}:{}: cannot read: {e}", self.line)))?;
+            if read == 0 {
+                return self.done();
+            }
+            let line = text.trim();
+            if line.is_empty() {
                 continue;
             }
-            match serde_json::from_str::<Value>(&line).map_err(|e| e.to_string()).and_then(|v| Message::from_json(v).map_err(|e| e.to_string())) {
-                Ok(message) => out.send("out", message),
-                Err(e) => bad.push(format!("{name}:{}: {e}", index + 1)),
+            match serde_json::from_str::<Value>(line).map_err(|e| e.to_string()).and_then(|v| Message::from_json(v).map_err(|e| e.to_string())) {
+                Ok(message) => {
+                    out.send("out", message);
+                    sent += 1;
+                }
+                Err(e) => self.bad.push(format!("{name}:{}: {e}", self.line)),
             }
         }
-        match bad.as_slice() {
-            [] => Ok(()),
-            [only] => Err(ComponentError::new(format!("skipped an invalid line: {only}"))),
-            [first, ..] => Err(ComponentError::new(format!("skipped {} invalid lines, the first: {first}", bad.len()))),
-        }
+        Ok(SourceStatus::More)
     }
 }
 
@@ -153,8 +182,8 @@ impl Component for WriteJsonLines {
     fn metadata(&self) -> &PluginMetadata {
         &self.metadata
     }
-    fn process(&mut self, payload: HashMap<String, Message>, _: &Outputs) -> Result<(), ComponentError> {
-        for (_, message) in payload {
+    fn process(&mut self, payload: &mut Payload, _: &Outputs) -> Result<(), ComponentError> {
+        for message in payload.values() {
             let line = message.to_json().to_string();
             match (&mut self.file, &self.path) {
                 (Some(file), Some(path)) => writeln!(file, "{line}").map_err(|e| ComponentError::new(format!("cannot write {}: {e}", path.display())))?,

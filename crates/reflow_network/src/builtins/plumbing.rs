@@ -1,10 +1,9 @@
 //! Components that only move or make messages.
 
 use super::{meta, port};
-use crate::component::{Component, ComponentError, Outputs};
+use crate::component::{Component, ComponentError, Outputs, Payload, SourceStatus};
 use reflow_abi::{Message, PluginMetadata};
 use serde_json::{Map, Value};
-use std::collections::HashMap;
 
 /// `core/Repeat`: sends every message on `in` to `out` unchanged.
 pub struct Repeat(PluginMetadata);
@@ -22,8 +21,8 @@ impl Component for Repeat {
     fn metadata(&self) -> &PluginMetadata {
         &self.0
     }
-    fn process(&mut self, payload: HashMap<String, Message>, out: &Outputs) -> Result<(), ComponentError> {
-        for (_, message) in payload {
+    fn process(&mut self, payload: &mut Payload, out: &Outputs) -> Result<(), ComponentError> {
+        for (_, message) in payload.drain() {
             out.send("out", message);
         }
         Ok(())
@@ -46,7 +45,7 @@ impl Component for Drop {
     fn metadata(&self) -> &PluginMetadata {
         &self.0
     }
-    fn process(&mut self, _: HashMap<String, Message>, _: &Outputs) -> Result<(), ComponentError> {
+    fn process(&mut self, _: &mut Payload, _: &Outputs) -> Result<(), ComponentError> {
         Ok(())
     }
 }
@@ -68,7 +67,7 @@ impl Component for Double {
     fn metadata(&self) -> &PluginMetadata {
         &self.0
     }
-    fn process(&mut self, payload: HashMap<String, Message>, out: &Outputs) -> Result<(), ComponentError> {
+    fn process(&mut self, payload: &mut Payload, out: &Outputs) -> Result<(), ComponentError> {
         if let Some(Message::Integer(n)) = payload.get("input") {
             out.send("output", Message::Integer(n.wrapping_mul(2)));
         }
@@ -79,7 +78,8 @@ impl Component for Double {
 /// `reflow/Range`: a source sending the Integers `start..=end` (by `step`) on `out`.
 pub struct Range {
     metadata: PluginMetadata,
-    start: i64,
+    /// The next integer to send (the source's position).
+    next: i64,
     end: i64,
     step: i64,
 }
@@ -94,7 +94,7 @@ impl Range {
         if step <= 0 {
             return Err(format!("reflow/Range: config `step` must be positive, got {step}"));
         }
-        Ok(Range { metadata: Self::metadata_value(), start, end, step })
+        Ok(Range { metadata: Self::metadata_value(), next: start, end, step })
     }
 
     pub fn metadata_value() -> PluginMetadata {
@@ -112,18 +112,20 @@ impl Component for Range {
     fn metadata(&self) -> &PluginMetadata {
         &self.metadata
     }
-    fn process(&mut self, _: HashMap<String, Message>, _: &Outputs) -> Result<(), ComponentError> {
+    fn process(&mut self, _: &mut Payload, _: &Outputs) -> Result<(), ComponentError> {
         Ok(())
     }
-    fn run_source(&mut self, out: &Outputs) -> Result<(), ComponentError> {
-        let mut n = self.start;
-        while n <= self.end && !out.stopping() {
-            out.send("out", Message::Integer(n));
-            match n.checked_add(self.step) {
-                Some(next) => n = next,
-                None => break,
+    fn poll_source(&mut self, out: &Outputs, budget: usize) -> Result<SourceStatus, ComponentError> {
+        for _ in 0..budget {
+            if self.next > self.end || out.stopping() {
+                return Ok(SourceStatus::Done);
+            }
+            out.send("out", Message::Integer(self.next));
+            match self.next.checked_add(self.step) {
+                Some(next) => self.next = next,
+                None => return Ok(SourceStatus::Done),
             }
         }
-        Ok(())
+        Ok(if self.next > self.end { SourceStatus::Done } else { SourceStatus::More })
     }
 }

@@ -48,10 +48,12 @@ impl ComponentCatalog for FakeCatalog {
 /// relative to the crate, so the expected lines do not depend on where the checkout is.
 fn errors_of(graph_file: &Path) -> String {
     let graph = load_graph(&Path::new(env!("CARGO_MANIFEST_DIR")).join(graph_file)).unwrap_or_else(|e| panic!("{e}"));
-    match validate(&graph, graph_file, &FakeCatalog::for_graph(graph_file)) {
+    let mut lines: String = match validate(&graph, graph_file, &FakeCatalog::for_graph(graph_file)) {
         Ok(()) => String::new(),
         Err(errors) => errors.iter().map(|e| format!("{e}\n")).collect(),
-    }
+    };
+    lines.extend(reflow_network::warnings(&graph, graph_file).iter().map(|w| format!("warning: {w}\n")));
+    lines
 }
 
 #[test]

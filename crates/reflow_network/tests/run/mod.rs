@@ -5,7 +5,7 @@ mod support;
 
 // Multi-stage WASM pipelines, fan-out and fan-in, Go and Rust plugins in one graph.
 mod pipelines;
-// Order per connection, back-pressure, IIPs first, required inports.
+// Order per connection, IIPs first, required inports.
 mod scheduling;
 // A failing actor is reported by name and the others finish their work.
 mod failures;

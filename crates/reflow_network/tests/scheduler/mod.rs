@@ -3,11 +3,10 @@
 
 use reflow_abi::Message;
 use reflow_network::scheduler::{self, ActorSpec, Route};
-use reflow_network::{builtins, ActorFailure, Observer, RunOptions};
+use reflow_network::{builtins, ActorFailure, Halt, Observer, RunOptions};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
 #[derive(Default)]
 struct Recorder {
@@ -59,27 +58,51 @@ fn edges_are_not_observed_unless_asked() {
     assert!(recorder.edges.lock().unwrap().is_empty());
 }
 
+/// Raises `halt` (and `stop`) once `after` messages have crossed edges.
+struct HaltAfter {
+    after: usize,
+    seen: Mutex<usize>,
+    halt: Halt,
+    stop: Arc<AtomicBool>,
+}
+
+impl Observer for HaltAfter {
+    fn exported(&self, _: &str, _: &Message) {}
+    fn failed(&self, _: &ActorFailure) {}
+    fn edge_data(&self, _: usize, _: &Message) {
+        let mut seen = self.seen.lock().unwrap();
+        *seen += 1;
+        if *seen == self.after {
+            self.stop.store(true, Ordering::SeqCst);
+            self.halt.raise();
+        }
+    }
+}
+
 #[test]
 fn halting_ends_a_cycle_that_never_ends_by_itself() {
-    // a -> b -> a, one packet circling forever (validation forbids cycles, the scheduler does
-    // not): without halt, `run` never returns.
+    // a -> b -> a, one packet circling forever: without halt, `run` never returns (the
+    // network never becomes quiescent).
     let actors = vec![
         actor("a", "core/Repeat", vec![("in".into(), Message::Integer(1))]),
         actor("b", "core/Repeat", vec![]),
     ];
     let routes = vec![route(0, 1), route(1, 0)];
-    let halt = Arc::new(AtomicBool::new(false));
-    let options = RunOptions { halt: Some(halt.clone()), ..RunOptions::default() };
-    let stop = options.stop.clone();
-    let raiser = std::thread::spawn(move || {
-        std::thread::sleep(Duration::from_millis(200));
-        stop.store(true, Ordering::SeqCst);
-        halt.store(true, Ordering::SeqCst);
-        Instant::now()
-    });
-    let report = scheduler::run(actors, &routes, &[], &options, Arc::new(Recorder::default()));
-    let raised = raiser.join().unwrap();
-    assert!(raised.elapsed() < Duration::from_secs(2), "the run ended long after the halt");
-    assert!(report.actors[0].calls > 10, "the packet went round: {:?}", report.actors);
+    let halt = Halt::new();
+    let options = RunOptions { halt: Some(halt.clone()), observe_edges: true, ..RunOptions::default() };
+    let observer = Arc::new(HaltAfter { after: 1000, seen: Mutex::new(0), halt, stop: options.stop.clone() });
+    let report = scheduler::run(actors, &routes, &[], &options, observer.clone());
+    assert!(*observer.seen.lock().unwrap() >= 1000);
+    assert!(report.actors[0].calls >= 500, "the packet went round: {:?}", report.actors);
     assert!(report.failures.is_empty());
+}
+
+#[test]
+fn a_halt_raised_before_the_run_ends_it_at_once() {
+    let (actors, routes) = pipeline();
+    let halt = Halt::new();
+    halt.raise();
+    let options = RunOptions { halt: Some(halt), ..RunOptions::default() };
+    let report = scheduler::run(actors, &routes, &[], &options, Arc::new(Recorder::default()));
+    assert_eq!(report.actors[1].calls, 0, "nothing runs in a halted network");
 }

@@ -255,6 +255,24 @@ fn two_graphs_and_two_processes_keep_separate_state() {
 fn graph_ids_and_the_default_state_directory() {
     assert_eq!(reflow_network::graph_id(Path::new("examples/graphs/demo.json")), "demo");
     assert_eq!(reflow_network::graph_id(Path::new("my graph.v2.json")), "my graph.v2");
+    // One folder, three files: three ids (the loader reads any spelling of `.json`).
+    let ids: std::collections::HashSet<String> =
+        ["cnt.json", "cnt.JSON", "cnt.JSON.json", "cnt"].iter().map(|f| reflow_network::graph_id(Path::new(f))).collect();
+    assert_eq!(ids.len(), 4, "{ids:?}");
     assert_eq!(reflow_network::default_state_dir(Path::new("examples/graphs/demo.json")), Path::new("examples/graphs/.reflow/state"));
     assert_eq!(reflow_network::default_state_dir(Path::new("demo.json")), Path::new(".reflow/state"));
+}
+
+#[test]
+fn files_whose_names_differ_only_in_the_extensions_spelling_keep_separate_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let lower = graph_file(dir.path(), "cnt", counter_graph(2));
+    let upper = dir.path().join("cnt.JSON");
+    std::fs::rename(graph_file(dir.path(), "other", counter_graph(5)), &upper).unwrap();
+    let store: Arc<dyn StateStore> = Arc::new(DbStore::open_or_create(&dir.path().join("state"), StoreOptions::default()).unwrap());
+    for file in [&lower, &upper] {
+        run(file, binding(&store, &reflow_network::graph_id(file)), Arc::default());
+    }
+    let count = |file: &Path| stored(&*store, &reflow_network::graph_id(file), "count").unwrap().state["count"].as_i64().unwrap();
+    assert_eq!([count(&lower), count(&upper)], [2, 5], "each file counted its own messages only");
 }

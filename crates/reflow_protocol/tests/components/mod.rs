@@ -51,3 +51,21 @@ fn without_a_components_folder_only_builtins_are_listed() {
     assert!(components.iter().all(|c| !c["name"].as_str().unwrap().ends_with(".wasm")));
     assert!(components.iter().any(|c| c["name"] == "core/Drop"));
 }
+
+#[cfg(unix)]
+#[test]
+fn a_link_loop_under_the_components_folder_lists_each_plugin_once() {
+    let dir = components_dir("link-loop", &["doubler.wasm"]);
+    std::fs::create_dir_all(dir.join("sub")).unwrap();
+    std::fs::copy(plugin("counter.wasm"), dir.join("sub/counter.wasm")).unwrap();
+    std::os::unix::fs::symlink(&dir, dir.join("sub/back")).unwrap();
+    std::os::unix::fs::symlink("..", dir.join("sub/up")).unwrap();
+    // A link to a plugin file is a plugin like any other.
+    std::os::unix::fs::symlink(dir.join("doubler.wasm"), dir.join("twice.wasm")).unwrap();
+    let mut c = Client::connect(start_server(RuntimeConfig { components: Some(dir), ..RuntimeConfig::default() }));
+    let (components, errors, _) = list(&mut c);
+    assert!(errors.is_empty(), "{errors:?}");
+    let mut plugins: Vec<&str> = components.iter().map(|c| c["name"].as_str().unwrap()).filter(|n| n.ends_with(".wasm")).collect();
+    plugins.sort();
+    assert_eq!(plugins, ["doubler.wasm", "sub/counter.wasm", "twice.wasm"]);
+}

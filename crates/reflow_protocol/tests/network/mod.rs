@@ -175,3 +175,35 @@ fn a_client_that_does_not_read_misses_packets_but_not_replies() {
     let last: Vec<&str> = texts[texts.len() - 2..].iter().map(|m| m["command"].as_str().unwrap()).collect();
     assert_eq!(last, ["status", "stopped"], "replies and control events are never dropped");
 }
+
+#[test]
+fn a_cyclic_graph_runs_until_stopped() {
+    // a -> b -> a with one IIP: the packet goes round for ever (a cycle is legal; it would
+    // only end by quiescence), each lap reported as data on both edges.
+    let mut c = server_with_doubler("cycle");
+    c.request("graph", "clear", json!({"id": "ring"}), "clear");
+    for node in ["a", "b"] {
+        c.request("graph", "addnode", json!({"id": node, "component": "core/Repeat", "graph": "ring"}), "addnode");
+    }
+    let edge = |a: &str, b: &str| json!({"src": {"node": a, "port": "out"}, "tgt": {"node": b, "port": "in"}, "graph": "ring"});
+    c.request("graph", "addedge", edge("a", "b"), "addedge");
+    c.request("graph", "addedge", edge("b", "a"), "addedge");
+    c.request("graph", "addinitial", json!({"src": {"data": 7}, "tgt": {"node": "a", "port": "in"}, "graph": "ring"}), "addinitial");
+    c.send("network", "start", json!({"graph": "ring"}));
+    let mut laps = 0;
+    while laps < 50 {
+        let message = c.recv();
+        assert_ne!(message["command"], "error", "a cycle must start: {message:#}");
+        if message["command"] == "data" && message["payload"]["tgt"]["node"] == "a" {
+            assert_eq!(message["payload"]["data"], json!(7));
+            laps += 1;
+        }
+    }
+    c.send("network", "stop", json!({"graph": "ring"}));
+    loop {
+        let message = c.recv();
+        if message["command"] == "stopped" {
+            break;
+        }
+    }
+}

@@ -35,9 +35,14 @@ pub fn components_dir(test: &str, plugins: &[&str]) -> PathBuf {
 
 /// Starts a server on 127.0.0.1, any free port, for the rest of the test binary's life.
 pub fn start_server(runtime: RuntimeConfig) -> SocketAddr {
+    serve_with(ServeConfig { runtime, ..ServeConfig::default() })
+}
+
+/// Like [`start_server`], with every setting of the server given (its address is replaced).
+pub fn serve_with(config: ServeConfig) -> SocketAddr {
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
-        let config = ServeConfig { host: "127.0.0.1".into(), port: 0, runtime };
+        let config = ServeConfig { host: "127.0.0.1".into(), port: 0, ..config };
         if let Err(e) = serve(config, |addr| tx.send(addr).unwrap()) {
             panic!("server failed: {e}");
         }
@@ -54,13 +59,43 @@ pub struct Client {
 impl Client {
     /// Connects asking for the `noflo` subprotocol and checks the server chose it.
     pub fn connect(addr: SocketAddr) -> Client {
+        Client::connect_with(addr, &[]).expect("WebSocket handshake")
+    }
+
+    /// Connects with extra handshake `headers` (`Origin`, `Host`); the HTTP status of a refusal.
+    pub fn connect_with(addr: SocketAddr, headers: &[(&'static str, &str)]) -> Result<Client, u16> {
         let stream = TcpStream::connect(addr).unwrap();
         stream.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
         let mut request = format!("ws://{addr}/").into_client_request().unwrap();
         request.headers_mut().insert("Sec-WebSocket-Protocol", "noflo".parse().unwrap());
-        let (socket, response) = tungstenite::client(request, stream).expect("WebSocket handshake");
-        assert_eq!(response.headers().get("Sec-WebSocket-Protocol").and_then(|v| v.to_str().ok()), Some("noflo"));
-        Client { socket, secret: None }
+        for (name, value) in headers {
+            request.headers_mut().insert(*name, value.parse().unwrap());
+        }
+        match tungstenite::client(request, stream) {
+            Ok((socket, response)) => {
+                assert_eq!(response.headers().get("Sec-WebSocket-Protocol").and_then(|v| v.to_str().ok()), Some("noflo"));
+                Ok(Client { socket, secret: None })
+            }
+            Err(tungstenite::HandshakeError::Failure(tungstenite::Error::Http(response))) => Err(response.status().as_u16()),
+            Err(e) => panic!("handshake failed otherwise than by an HTTP refusal: {e}"),
+        }
+    }
+
+    /// Reads until the server closes the connection; the close code it gave, if any. Panics
+    /// on a text message (the server was expected to say nothing more).
+    pub fn closed_by_server(&mut self) -> Option<u16> {
+        let deadline = Instant::now() + Duration::from_secs(10); // a hang guard, not a timing claim
+        loop {
+            match self.socket.read() {
+                Ok(Frame::Close(frame)) => return frame.map(|f| u16::from(f.code)),
+                Ok(Frame::Text(text)) => panic!("expected the connection to close, got {text}"),
+                Ok(_) => {}
+                Err(tungstenite::Error::Io(e)) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {
+                    assert!(Instant::now() < deadline, "the server did not close the connection within 10 s");
+                }
+                Err(_) => return None,
+            }
+        }
     }
 
     pub fn send(&mut self, protocol: &str, command: &str, payload: Value) {
@@ -73,6 +108,11 @@ impl Client {
 
     pub fn send_text(&mut self, text: &str) {
         self.socket.send(Frame::text(text)).unwrap();
+    }
+
+    /// Sends without unwrapping: the server may close the connection while it is written.
+    pub fn try_send_text(&mut self, text: String) -> Result<(), tungstenite::Error> {
+        self.socket.send(Frame::text(text))
     }
 
     pub fn send_binary(&mut self, bytes: Vec<u8>) {

@@ -34,6 +34,13 @@ fn align8(n: usize) -> usize {
 pub(crate) struct Kernel(pub Memory);
 
 impl Kernel {
+    /// Sets up the header of a new kernel instance (BUMP at HEAP). The kernel has no data
+    /// segment to do it: a memory without one needs no copy-on-write image, which saves a
+    /// mapping per actor (`alloc.rs`).
+    pub fn init(&self, mut store: impl AsContextMut) {
+        write_u64(self.0.data_mut(&mut store), BUMP, HEAP as u64);
+    }
+
     /// Makes room for `end` bytes, growing the memory (through the store's limiter).
     fn ensure(&self, mut store: impl AsContextMut, end: usize) -> Result<(), wasmtime::Error> {
         let size = self.0.data_size(&store);

@@ -13,8 +13,8 @@
 ;; the used heap between calls, so a fresh block is always zero.
 (module
   (memory (export "memory") 1)
-  ;; BUMP starts at HEAP.
-  (data (i32.const 0) "\40\00\00\00\00\00\00\00")
+  ;; BUMP starts at HEAP: the host writes it when it creates the instance (`Kernel::init`),
+  ;; so that this memory has no data segment and needs no copy-on-write image.
   ;; header fields
   (global $BUMP i32 (i32.const 0))
   (global $INPUT_OFFSET i32 (i32.const 8))

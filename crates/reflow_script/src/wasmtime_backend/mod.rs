@@ -3,11 +3,14 @@
 //! Why not `extism::Plugin::call`: each call there pays ~11 string lookups in the linker,
 //! 9 untyped function calls, a timer-thread round trip and, with `RUST_BACKTRACE=1`, a
 //! captured backtrace (see `docs/performance.md`). Here one [`Engine`] compiles each plugin
-//! once; each actor keeps one warm `Store` + instance with its entry point as a cached
+//! once (instances come from a pool, then on demand, `alloc.rs`), with its import resolution
+//! planned once per module; each actor keeps one warm `Store` + instance with its entry point
+//! as a cached
 //! `TypedFunc`; the memory functions of `extism:host/env` are our own tiny wasm kernel
 //! (`kernel.wat`), so the PDK's many small loads and stores are wasm-to-wasm calls, and the
 //! per-call prologue and epilogue are plain memory writes by the host; timeouts come from one
-//! epoch ticker thread for the whole process, memory limits from a `ResourceLimiter`.
+//! epoch ticker thread for the whole process, memory limits from a `ResourceLimiter`. A plugin
+//! that opts in (`__reflow_bulk_v1`, `bulk.rs`) gets its input and output in one copy each.
 //!
 //! Plugins are unchanged: anything built with an Extism PDK (Rust, Go, ...) runs here, and
 //! the Extism-crate backend stays as the reference the differential tests compare against.
@@ -19,6 +22,8 @@
 //! on a second engine for the modules that are limited in fuel ([`FUEL`]). Each store has its
 //! own epoch deadline, so one actor's timeout never interrupts another's call.
 
+mod alloc;
+mod bulk;
 mod imports;
 mod kernel;
 mod stdio;
@@ -27,6 +32,7 @@ mod wasi;
 use crate::call_state::{one_line_failure, CallState, LogBudget};
 use crate::module::CallFailure;
 use crate::{Grants, Limit, Limits};
+use bulk::Bulk;
 use kernel::{Kernel, KERNEL_WAT};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -88,10 +94,23 @@ impl ResourceLimiter for MemoryLimiter {
         self.used += extra;
         Ok(true)
     }
+
+    // A pooled table cannot grow past its slot (`alloc.rs`) even when the limiter allowed it:
+    // that refusal is the sandbox's too, and the trap that follows is reported as the limit.
+    fn table_grow_failed(&mut self, _error: wasmtime::Error) -> wasmtime::Result<()> {
+        self.hit = true;
+        Ok(())
+    }
+
+    fn memory_grow_failed(&mut self, _error: wasmtime::Error) -> wasmtime::Result<()> {
+        self.hit = true;
+        Ok(())
+    }
 }
 
-/// One engine, linker and kernel for the whole process: compiled code is shared only within
-/// an engine, and the native imports are the same for every plugin.
+/// An engine with its linker and kernel: compiled code is shared only within an engine, and
+/// the native imports are the same for every plugin. At most three per process: the pooled
+/// one and the on-demand one (`alloc.rs`), and the metered one for fuel.
 struct Runtime {
     engine: Engine,
     linker: Linker<HostState>,
@@ -111,18 +130,37 @@ pub(crate) enum Metering {
 /// Shorthand for [`Metering::Fuel`].
 pub(crate) const FUEL: Metering = Metering::Fuel;
 
+/// The pooled engine for unmetered modules (`None` when the pool is off or could not be
+/// reserved).
+fn pooled_runtime() -> Option<&'static Runtime> {
+    static POOLED: OnceLock<Option<Runtime>> = OnceLock::new();
+    POOLED
+        .get_or_init(|| {
+            let actors = alloc::pool_actors();
+            (actors > 0).then(|| new_runtime(Metering::Off, Some(actors))).and_then(|made| {
+                made.map_err(|e| tracing::warn!("no instance pool ({e:#}); every instance is allocated on demand")).ok()
+            })
+        })
+        .as_ref()
+}
+
+/// The on-demand engine for `metering`.
 fn runtime(metering: Metering) -> Result<&'static Runtime, String> {
     static PLAIN: OnceLock<Result<Runtime, String>> = OnceLock::new();
     static METERED: OnceLock<Result<Runtime, String>> = OnceLock::new();
     let cell = if metering == FUEL { &METERED } else { &PLAIN };
-    cell.get_or_init(|| new_runtime(metering).map_err(|e| format!("cannot start the wasmtime engine: {e:#}"))).as_ref().map_err(Clone::clone)
+    cell.get_or_init(|| new_runtime(metering, None).map_err(|e| format!("cannot start the wasmtime engine: {e:#}"))).as_ref().map_err(Clone::clone)
 }
 
-fn new_runtime(metering: Metering) -> wasmtime::Result<Runtime> {
+/// An engine for `metering`, on the pooling allocator sized for `pool` actors, or on demand.
+fn new_runtime(metering: Metering, pool: Option<u32>) -> wasmtime::Result<Runtime> {
     let mut config = Config::new();
     config.consume_fuel(metering == FUEL);
     // The same proposals Extism enables, so every plugin that loads there loads here.
     config.epoch_interruption(true).wasm_tail_call(true).wasm_function_references(true).wasm_gc(true);
+    if let Some(actors) = pool {
+        alloc::pooled(&mut config, actors);
+    }
     // Compiled code is cached on disk (wasmtime's default cache, as Extism does), so a
     // second run skips compilation. REFLOW_CODE_CACHE=off disables it (cold-start benches).
     if std::env::var("REFLOW_CODE_CACHE").as_deref() != Ok("off") {
@@ -149,18 +187,60 @@ fn new_runtime(metering: Metering) -> wasmtime::Result<Runtime> {
     Ok(Runtime { engine, linker, kernel })
 }
 
-/// A plugin compiled once for this process.
-pub(crate) struct WasmtimeModule {
+/// A plugin compiled for one engine, with what instantiating it needs worked out once (our
+/// pre-instantiation: wasmtime's `InstancePre` cannot bind imports to the kernel instance of
+/// each store, so we keep the resolution plan instead).
+struct Compiled {
     module: Module,
-    runtime: &'static Runtime,
+    /// Per import, in order: the kernel export that provides it, or `None` for the linker's.
+    imports: Vec<Option<wasmtime::ModuleExport>>,
+    /// The guest initializer to run once per instance (`_initialize`, `__wasm_call_ctors`).
+    init: Option<(&'static str, wasmtime::ModuleExport)>,
+}
+
+impl Compiled {
+    fn new(runtime: &Runtime, bytes: &[u8]) -> Result<Compiled, String> {
+        let module = Module::new(&runtime.engine, bytes).map_err(|e| format!("{e:#}"))?;
+        let imports = module
+            .imports()
+            .map(|import| (import.module() == "extism:host/env").then(|| runtime.kernel.get_export_index(import.name())).flatten())
+            .collect();
+        let init = ["_initialize", "__wasm_call_ctors"].into_iter().find_map(|name| Some((name, module.get_export_index(name)?)));
+        Ok(Compiled { module, imports, init })
+    }
+}
+
+/// A plugin compiled once for this process: on the pooled engine (unmetered modules), and on
+/// the on-demand engine of its metering when an instance does not fit the pool (compiled
+/// then, from the kept source).
+pub(crate) struct WasmtimeModule {
+    pooled: Option<(&'static Runtime, Compiled)>,
+    on_demand: OnceLock<Result<Compiled, String>>,
+    metering: Metering,
+    source: Arc<[u8]>,
 }
 
 impl WasmtimeModule {
-    /// Compiles `bytes` on the engine for `limits` (metered when they limit fuel).
+    /// Compiles `bytes` on the engines for `limits` (metered when they limit fuel).
     pub fn compile(bytes: &[u8], limits: Limits) -> Result<WasmtimeModule, String> {
-        let runtime = runtime(if limits.fuel.is_some() { FUEL } else { Metering::Off })?;
-        let module = Module::new(&runtime.engine, bytes).map_err(|e| format!("{e:#}"))?;
-        Ok(WasmtimeModule { module, runtime })
+        let metering = if limits.fuel.is_some() { FUEL } else { Metering::Off };
+        let pooled = match metering {
+            Metering::Off => pooled_runtime().and_then(|runtime| Some((runtime, Compiled::new(runtime, bytes).ok()?))),
+            Metering::Fuel => None,
+        };
+        let module = WasmtimeModule { pooled, on_demand: OnceLock::new(), metering, source: bytes.into() };
+        if module.pooled.is_none() {
+            // Not on the pool (metered, off, or a module its slots refuse): the on-demand
+            // engine's error is the one to report.
+            module.on_demand()?;
+        }
+        Ok(module)
+    }
+
+    fn on_demand(&self) -> Result<(&'static Runtime, &Compiled), String> {
+        let runtime = runtime(self.metering)?;
+        let compiled = self.on_demand.get_or_init(|| Compiled::new(runtime, &self.source)).as_ref().map_err(Clone::clone)?;
+        Ok((runtime, compiled))
     }
 }
 
@@ -169,14 +249,28 @@ pub(crate) struct WasmtimeInstance {
     store: Store<HostState>,
     instance: Instance,
     kernel: Kernel,
+    /// The plugin's end of the bulk input/output path, if it opts in (`bulk.rs`).
+    bulk: Option<Bulk>,
     limits: Limits,
     /// Typed exports, looked up once.
     exports: Vec<(Arc<str>, TypedFunc<(), i32>)>,
 }
 
 impl WasmtimeInstance {
+    /// A new instance for `actor`: in a pool slot if one is free, else on the on-demand engine.
     pub fn new(module: &WasmtimeModule, actor: Arc<str>, limits: Limits, grants: &Grants) -> Result<WasmtimeInstance, String> {
-        let runtime = module.runtime;
+        if let Some((runtime, compiled)) = &module.pooled {
+            match WasmtimeInstance::on(runtime, compiled, actor.clone(), limits, grants) {
+                Err(None) => tracing::debug!(%actor, "instance pool full; allocating on demand"),
+                made => return made.map_err(Option::unwrap_or_default),
+            }
+        }
+        let (runtime, compiled) = module.on_demand()?;
+        WasmtimeInstance::on(runtime, compiled, actor, limits, grants).map_err(|e| e.unwrap_or_else(|| "the instance pool is full".into()))
+    }
+
+    /// An instance on `runtime`; `Err(None)` when the runtime's pool has no free slot.
+    fn on(runtime: &Runtime, compiled: &Compiled, actor: Arc<str>, limits: Limits, grants: &Grants) -> Result<WasmtimeInstance, Option<String>> {
         let deadline = Arc::new(wasi::Deadline::default());
         let wasi = wasi::wasi_ctx(grants, deadline.clone())?;
         let log = Arc::new(Mutex::new(LogBudget { left: limits.max_output_bytes, capped: false }));
@@ -201,43 +295,47 @@ impl WasmtimeInstance {
         // The start function runs inside `Instance::new`: under the call limits too.
         arm(&mut store, limits).map_err(|e| format!("{e:#}"))?;
 
-        let kernel_instance = Instance::new(&mut store, &runtime.kernel, &[]).map_err(|e| format!("{e:#}"))?;
-        let memory = kernel_instance.get_memory(&mut store, "memory").ok_or("the kernel has no memory")?;
+        let kernel_instance = Instance::new(&mut store, &runtime.kernel, &[]).map_err(pool_full_or)?;
+        let memory = kernel_instance.get_memory(&mut store, "memory").ok_or("the kernel has no memory".to_string())?;
         let kernel = Kernel(memory);
+        kernel.init(&mut store);
         store.data_mut().kernel = Some(kernel);
 
-        // Resolve imports: memory functions from this store's kernel, the rest from the linker.
-        let mut externs = Vec::new();
-        for import in module.module.imports() {
-            let from_kernel = (import.module() == "extism:host/env")
-                .then(|| kernel_instance.get_export(&mut store, import.name()))
-                .flatten();
+        // Resolve imports by the module's plan: memory functions from this store's kernel, the
+        // rest from the linker.
+        let mut externs = Vec::with_capacity(compiled.imports.len());
+        for (import, from_kernel) in compiled.module.imports().zip(&compiled.imports) {
             let resolved = match from_kernel {
-                Some(export) => Some(export),
+                Some(export) => kernel_instance.get_module_export(&mut store, export),
                 None => runtime.linker.get_by_import(&mut store, &import),
             };
-            let resolved: Extern = resolved.ok_or_else(|| {
+            externs.push(resolved.ok_or_else(|| {
                 format!("unknown import {}::{} (not an Extism or Reflow host function)", import.module(), import.name())
-            })?;
-            externs.push(resolved);
+            })?);
         }
-        let instance = Instance::new(&mut store, &module.module, &externs).map_err(|e| match limit_hit(&store, &e) {
-            Some(limit) => format!("instantiating the module exceeded {}", limits.describe(limit)),
-            None => format!("{e:#}"),
+        let instance = Instance::new(&mut store, &compiled.module, &externs).map_err(|e| match limit_hit(&store, &e) {
+            Some(limit) => Some(format!("instantiating the module exceeded {}", limits.describe(limit))),
+            None => pool_full_or(e),
         })?;
-        let mut this = WasmtimeInstance { store, instance, kernel, limits, exports: Vec::new() };
-        this.initialize()?;
+        let mut this = WasmtimeInstance { store, instance, kernel, bulk: None, limits, exports: Vec::new() };
+        this.initialize(compiled)?;
+        arm(&mut this.store, limits).map_err(|e| format!("{e:#}"))?;
+        this.bulk = Bulk::find(&mut this.store, &this.instance)?;
         Ok(this)
     }
 
     /// Runs the guest's initializer once: `_initialize` (Go, wasip1 reactors), or else
     /// `__wasm_call_ctors`.
-    fn initialize(&mut self) -> Result<(), String> {
-        for name in ["_initialize", "__wasm_call_ctors"] {
-            if let Ok(init) = self.instance.get_typed_func::<(), ()>(&mut self.store, name) {
-                arm(&mut self.store, self.limits).map_err(|e| format!("{e:#}"))?;
-                return init.call(&mut self.store, ()).map_err(|e| format!("{name} failed: {}", self.describe(&e, None).reason));
-            }
+    fn initialize(&mut self, compiled: &Compiled) -> Result<(), String> {
+        let Some((name, export)) = &compiled.init else { return Ok(()) };
+        let init = self
+            .instance
+            .get_module_export(&mut self.store, export)
+            .and_then(Extern::into_func)
+            .and_then(|f| f.typed::<(), ()>(&self.store).ok());
+        if let Some(init) = init {
+            arm(&mut self.store, self.limits).map_err(|e| format!("{e:#}"))?;
+            return init.call(&mut self.store, ()).map_err(|e| format!("{name} failed: {}", self.describe(&e, None).reason));
         }
         Ok(())
     }
@@ -264,6 +362,9 @@ impl WasmtimeInstance {
         self.store.data_mut().call = Some(call);
         self.store.data_mut().limiter.hit = false;
         arm(&mut self.store, self.limits).map_err(|e| CallFailure::from(format!("{e:#}")))?;
+        if let Some(bulk) = self.bulk.as_mut() {
+            bulk.begin_call(&mut self.store, input)?;
+        }
         let result = func.call(&mut self.store, ());
         let mut call = self.store.data_mut().call.take().expect("set above");
         call.log = *self.store.data().log.lock().unwrap_or_else(|p| p.into_inner());
@@ -274,7 +375,14 @@ impl WasmtimeInstance {
         if status != 0 {
             return Err(format!("the plugin returned status {status} without an error message").into());
         }
-        let output = self.kernel.output(&self.store).ok_or_else(|| "the plugin set an output outside its memory".to_string())?;
+        let in_plugin = match &self.bulk {
+            Some(bulk) => bulk.output(&self.store)?,
+            None => None,
+        };
+        let output = match in_plugin {
+            Some(output) => output,
+            None => self.kernel.output(&self.store).ok_or_else(|| "the plugin set an output outside its memory".to_string())?,
+        };
         Ok((output.to_vec(), call))
     }
 
@@ -290,6 +398,12 @@ impl WasmtimeInstance {
         }
         one_line_failure(error.chain().map(|cause| cause.to_string())).into()
     }
+}
+
+/// `None` when `error` says the instance pool has no free slot (try the on-demand engine),
+/// else the error in one line.
+fn pool_full_or(error: wasmtime::Error) -> Option<String> {
+    (!alloc::pool_is_full(&error)).then(|| format!("{error:#}"))
 }
 
 /// The limit a trap means: the time limit (the epoch deadline, or a blocking WASI call cut at

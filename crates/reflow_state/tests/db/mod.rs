@@ -136,3 +136,82 @@ fn a_store_in_use_is_refused() {
     assert!(matches!(error, StateError::Locked { .. }), "{error:?}");
     assert!(error.to_string().contains("in use by another process"), "{error}");
 }
+
+/// Set in the child process [`a_full_disk_fails_only_the_calls_that_could_not_commit`] starts.
+const FULL_DISK_CHILD: &str = "REFLOW_STATE_TEST_FULL_DISK_DIR";
+
+/// A real write failure, no mock: the test runs itself again in a child process (a file-size
+/// limit applies to the whole process, and the other tests write files too) with
+/// `RLIMIT_FSIZE` lowered, so the file system refuses to grow the store (`EFBIG`, what a full
+/// disk gives as `ENOSPC`). Commits fail until the limit is raised again ("space freed"); then
+/// the same store commits and reads as before, and kept every commit made before the failure.
+#[cfg(unix)]
+#[test]
+fn a_full_disk_fails_only_the_calls_that_could_not_commit() {
+    match std::env::var_os(FULL_DISK_CHILD) {
+        Some(dir) => full_disk_child(Path::new(&dir)),
+        None => {
+            let dir = tempfile::tempdir().unwrap();
+            let output = std::process::Command::new(std::env::current_exe().unwrap())
+                .args(["db::a_full_disk_fails_only_the_calls_that_could_not_commit", "--exact", "--nocapture", "--test-threads=1"])
+                .env(FULL_DISK_CHILD, dir.path())
+                .output()
+                .unwrap();
+            let stdout = String::from_utf8_lossy(&output.stdout);
+            assert!(
+                output.status.success() && stdout.contains("1 passed"),
+                "the child failed: {}\n{stdout}\n{}",
+                output.status,
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+    }
+}
+
+#[cfg(unix)]
+fn full_disk_child(dir: &Path) {
+    let store = DbStore::open_or_create(dir, StoreOptions::default()).unwrap();
+    let before = ActorKey::new("g", "before");
+    store.commit(&before, &sample()).unwrap();
+
+    let file = dir.join(FILE);
+    let size = std::fs::metadata(&file).unwrap().len();
+    let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: plain system calls on a struct we own; this process runs this one test only.
+    unsafe {
+        assert_eq!(libc::getrlimit(libc::RLIMIT_FSIZE, &mut limit), 0);
+        // Growing a file past the limit is then an EFBIG error instead of a fatal signal.
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+        let full = libc::rlimit { rlim_cur: size, rlim_max: limit.rlim_max };
+        assert_eq!(libc::setrlimit(libc::RLIMIT_FSIZE, &full), 0);
+    }
+    // States far larger than the room left: every commit needs to grow the file.
+    let big = |n: usize| ActorRecord {
+        state: json!({"blob": "x".repeat(256 * 1024 + n)}).as_object().unwrap().clone(),
+        pending: vec![],
+    };
+    let mut refused = 0;
+    for n in 0..3 {
+        let error = store.commit(&ActorKey::new("g", format!("big{n}")), &big(n)).unwrap_err();
+        assert!(matches!(error, StateError::Storage { .. }), "{error}");
+        refused += 1;
+    }
+    assert_eq!(refused, 3);
+
+    // Space is freed.
+    // SAFETY: as above; raising the soft limit back up to the hard one is always allowed.
+    unsafe {
+        assert_eq!(libc::setrlimit(libc::RLIMIT_FSIZE, &limit), 0);
+    }
+    let after = ActorKey::new("g", "after");
+    store.commit(&after, &big(7)).expect("the store commits again once there is room");
+    assert_eq!(store.load(&before).unwrap(), Some(sample()), "what was committed before the failure is kept");
+    assert_eq!(store.load(&after).unwrap(), Some(big(7)));
+    for n in 0..3 {
+        assert_eq!(store.load(&ActorKey::new("g", format!("big{n}"))).unwrap(), None, "a refused commit left nothing");
+    }
+    drop(store);
+    // And the file is sound when opened afresh.
+    let store = DbStore::open_existing(dir, StoreOptions::default()).unwrap().unwrap();
+    assert_eq!(store.actors("g").unwrap().len(), 2);
+}

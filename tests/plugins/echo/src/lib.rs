@@ -1,6 +1,8 @@
-//! Raw ABI exercises for the engines: `echo` returns its input bytes unchanged (through the
-//! PDK's own input/output loops), `noop` does nothing. Also a valid actor (`process` passes
-//! `in` to `out`), so it loads like any plugin. Used by byte-exact tests and benchmarks.
+//! Raw ABI exercises for the engines: `echo` returns its input bytes unchanged through the
+//! SDK's raw I/O (the bulk path on a Reflow host, the PDK elsewhere), `echo_pdk` the same
+//! through the Extism PDK's own input/output loops, `noop` does nothing. Also a valid actor
+//! (`process` passes `in` to `out`), so it loads like any plugin. Used by byte-exact tests and
+//! benchmarks.
 
 use extism_pdk::Memory;
 use reflow_wasm::*;
@@ -8,6 +10,11 @@ use std::collections::HashMap;
 
 #[no_mangle]
 pub extern "C" fn echo() -> i32 {
+    reflow_wasm::raw::with_input(|input| reflow_wasm::raw::set_output(input.to_vec()))
+}
+
+#[no_mangle]
+pub extern "C" fn echo_pdk() -> i32 {
     let input = extism_pdk::input_bytes();
     if input.is_empty() {
         return 0;

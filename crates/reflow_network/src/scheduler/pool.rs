@@ -1,0 +1,476 @@
+//! The worker pool: the ready queue, the workers, the monitor that compensates for long
+//! activations, the quiescence counter, and a run from start to report.
+
+use super::cell::{lock, Body, Cell, Inbox, Source, IDLE, NOTIFIED, RUNNING, SCHEDULED};
+use super::supervise::{guarded, Reports, Supervisor};
+use super::wiring::{self, Item, Outbox};
+use super::{ActorSpec, ActorStats, Export, Observer, Route, RunOptions, RunReport, BUDGET, MAX_COMPENSATING, MAX_QUEUE_CAPACITY, STUCK_AFTER};
+use crate::component::Outputs;
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
+
+/// A worker as the monitor sees it.
+struct WorkerSlot {
+    /// Odd while in an activation: incremented when one starts and when it ends.
+    activations: AtomicU64,
+    /// What the monitor saw at its previous look.
+    seen: AtomicU64,
+    /// A compensating worker was started for this one's current activation: retire after it.
+    compensated: AtomicBool,
+}
+
+struct Ready {
+    queue: VecDeque<usize>,
+    slots: Vec<Arc<WorkerSlot>>,
+    sleeping: usize,
+    compensating: usize,
+    monitor_parked: bool,
+    shutdown: bool,
+}
+
+pub(crate) struct Shared {
+    cells: Vec<Cell>,
+    /// Messages in inboxes + scheduled or running activations + live sources (the module
+    /// docs' "How a run ends"); zero: the network is quiescent.
+    pending: AtomicUsize,
+    ready: Mutex<Ready>,
+    work: Condvar,
+    monitor: Condvar,
+    /// The coordinator waits here for quiescence or a halt.
+    done: Mutex<()>,
+    done_signal: Condvar,
+    halted: AtomicBool,
+    capacity: usize,
+    bytes: usize,
+    pub reports: Reports,
+    handles: Mutex<Vec<JoinHandle<()>>>,
+}
+
+impl Shared {
+    /// Messages a source may send in one step: one activation's worth, and never more than
+    /// a queue holds, so a parked source holds at most one queue's worth.
+    pub fn source_budget(&self) -> usize {
+        BUDGET.min(self.capacity)
+    }
+
+    /// The byte bound of a queue.
+    pub fn queue_bytes(&self) -> usize {
+        self.bytes
+    }
+
+    pub fn count(&self, n: usize) {
+        self.pending.fetch_add(n, Ordering::AcqRel);
+    }
+
+    pub fn uncount(&self, n: usize) {
+        if n > 0 && self.pending.fetch_sub(n, Ordering::AcqRel) == n {
+            self.signal_done();
+        }
+    }
+
+    fn signal_done(&self) {
+        let _guard = lock(&self.done);
+        self.done_signal.notify_all();
+    }
+
+    /// Makes sure `id` will be activated: enqueues it if idle (at most once), or tells its
+    /// running activation to go again.
+    pub fn wake(&self, id: usize) {
+        let state = &self.cells[id].state;
+        let mut now = state.load(Ordering::Acquire);
+        loop {
+            let next = match now {
+                IDLE => SCHEDULED,
+                RUNNING => NOTIFIED,
+                _ => return,
+            };
+            match state.compare_exchange_weak(now, next, Ordering::AcqRel, Ordering::Acquire) {
+                Ok(_) => {
+                    if next == SCHEDULED {
+                        self.count(1);
+                        self.enqueue(id);
+                    }
+                    return;
+                }
+                Err(actual) => now = actual,
+            }
+        }
+    }
+
+    fn enqueue(&self, id: usize) {
+        let mut ready = lock(&self.ready);
+        ready.queue.push_back(id);
+        if ready.sleeping > 0 {
+            self.work.notify_one();
+        }
+        if ready.monitor_parked {
+            self.monitor.notify_one();
+        }
+    }
+
+    /// Moves what `me` holds into its targets' inboxes, as far as they have room: one lock and
+    /// at most one wake-up per target. What does not fit stays, and `me` is registered as a
+    /// waiter of that target. Returns whether everything was delivered.
+    pub fn flush(&self, me: usize, outbox: &Mutex<Outbox>) -> bool {
+        let mut guard = lock(outbox);
+        let outbox = &mut *guard;
+        if outbox.held == 0 {
+            return true;
+        }
+        let dirty = std::mem::take(&mut outbox.dirty);
+        for slot in dirty {
+            let target = outbox.slots[slot];
+            let queue = &mut outbox.queues[slot];
+            let mut inbox = lock(&self.cells[target.to].inbox);
+            let mut moved = 0;
+            while let Some(item) = queue.front_mut() {
+                if target.bounded && !inbox.has_room(item, self.capacity, self.bytes) {
+                    break;
+                }
+                let item = queue.pop_front().expect("front exists");
+                outbox.bytes -= item.size;
+                // Counted before the target can see it (it uncounts under this lock).
+                self.count(1);
+                inbox.push(item);
+                moved += 1;
+            }
+            let left = !queue.is_empty();
+            if left {
+                inbox.wait(me);
+            } else {
+                inbox.unwait(me);
+            }
+            drop(inbox);
+            outbox.held -= moved;
+            if left {
+                outbox.dirty.push(slot);
+            }
+            if moved > 0 {
+                self.wake(target.to);
+            }
+        }
+        outbox.held == 0
+    }
+
+    /// Runs one activation of `id`, which the caller took from the ready queue.
+    fn activate(&self, id: usize) {
+        let cell = &self.cells[id];
+        cell.state.store(RUNNING, Ordering::Release);
+        let again = !self.halted.load(Ordering::Acquire) && cell.activate(id, self);
+        if again {
+            cell.state.store(SCHEDULED, Ordering::Release);
+            self.enqueue(id);
+            return;
+        }
+        match cell.state.compare_exchange(RUNNING, IDLE, Ordering::AcqRel, Ordering::Acquire) {
+            Ok(_) => self.uncount(1),
+            Err(_) if self.halted.load(Ordering::Acquire) => {
+                cell.state.store(IDLE, Ordering::Release);
+                self.uncount(1);
+            }
+            Err(_) => {
+                // Woken while running: go again (still counted).
+                cell.state.store(SCHEDULED, Ordering::Release);
+                self.enqueue(id);
+            }
+        }
+    }
+
+    /// Waits until the network is quiescent (true) or halted (false).
+    fn wait_quiet(&self) -> bool {
+        let mut guard = lock(&self.done);
+        loop {
+            if self.halted.load(Ordering::Acquire) {
+                return false;
+            }
+            if self.pending.load(Ordering::Acquire) == 0 {
+                return true;
+            }
+            guard = self.done_signal.wait(guard).unwrap_or_else(|p| p.into_inner());
+        }
+    }
+
+    fn halt(&self) {
+        self.halted.store(true, Ordering::Release);
+        self.signal_done();
+    }
+
+    /// Ends every worker once its current activation returns, and waits for them.
+    fn shut_down(&self) {
+        {
+            let mut ready = lock(&self.ready);
+            ready.shutdown = true;
+            self.work.notify_all();
+            self.monitor.notify_all();
+        }
+        loop {
+            let handles = std::mem::take(&mut *lock(&self.handles));
+            if handles.is_empty() {
+                break;
+            }
+            for handle in handles {
+                let _ = handle.join();
+            }
+        }
+    }
+}
+
+fn spawn_worker(shared: &Arc<Shared>, ready: &mut Ready) -> bool {
+    let slot = Arc::new(WorkerSlot { activations: AtomicU64::new(0), seen: AtomicU64::new(0), compensated: AtomicBool::new(false) });
+    let worker = {
+        let (shared, slot) = (shared.clone(), slot.clone());
+        std::thread::Builder::new().name("reflow worker".into()).spawn(move || work(&shared, &slot))
+    };
+    match worker {
+        Ok(handle) => {
+            ready.slots.push(slot);
+            lock(&shared.handles).push(handle);
+            true
+        }
+        Err(e) => {
+            tracing::error!("cannot start a worker thread: {e}");
+            false
+        }
+    }
+}
+
+fn work(shared: &Shared, slot: &Arc<WorkerSlot>) {
+    loop {
+        let id = {
+            let mut ready = lock(&shared.ready);
+            loop {
+                if ready.shutdown {
+                    return;
+                }
+                if let Some(id) = ready.queue.pop_front() {
+                    break id;
+                }
+                ready.sleeping += 1;
+                ready = shared.work.wait(ready).unwrap_or_else(|p| p.into_inner());
+                ready.sleeping -= 1;
+            }
+        };
+        slot.activations.fetch_add(1, Ordering::AcqRel);
+        shared.activate(id);
+        slot.activations.fetch_add(1, Ordering::AcqRel);
+        if slot.compensated.load(Ordering::Acquire) {
+            // A compensating worker took this one's place while it was stuck: retire.
+            let mut ready = lock(&shared.ready);
+            ready.compensating -= 1;
+            ready.slots.retain(|s| !Arc::ptr_eq(s, slot));
+            return;
+        }
+    }
+}
+
+/// Looks at the workers every [`STUCK_AFTER`] while any is awake; starts a compensating worker
+/// for one that is still in the activation it was in at the previous look, if other cells are
+/// waiting. Sleeps without a timeout while every worker sleeps.
+fn monitor(shared: &Arc<Shared>) {
+    let mut ready = lock(&shared.ready);
+    loop {
+        if ready.shutdown {
+            return;
+        }
+        if ready.sleeping == ready.slots.len() && ready.queue.is_empty() {
+            ready.monitor_parked = true;
+            ready = shared.monitor.wait(ready).unwrap_or_else(|p| p.into_inner());
+            ready.monitor_parked = false;
+            continue;
+        }
+        ready = shared.monitor.wait_timeout(ready, STUCK_AFTER).unwrap_or_else(|p| p.into_inner()).0;
+        if ready.shutdown {
+            return;
+        }
+        let mut stuck = Vec::new();
+        for slot in &ready.slots {
+            let now = slot.activations.load(Ordering::Acquire);
+            let before = slot.seen.swap(now, Ordering::AcqRel);
+            if now % 2 == 1 && now == before && !slot.compensated.load(Ordering::Acquire) {
+                stuck.push(slot.clone());
+            }
+        }
+        if ready.queue.is_empty() {
+            // Nobody is waiting for a worker: nothing to compensate for yet.
+            continue;
+        }
+        for slot in stuck {
+            if ready.compensating >= MAX_COMPENSATING {
+                break;
+            }
+            if spawn_worker(shared, &mut ready) {
+                slot.compensated.store(true, Ordering::Release);
+                ready.compensating += 1;
+            }
+        }
+    }
+}
+
+/// The number of workers for `requested` (0: one per core).
+fn worker_count(requested: usize) -> usize {
+    if requested > 0 {
+        return requested;
+    }
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+}
+
+pub(crate) fn run(actors: Vec<ActorSpec>, routes: &[Route], exports: &[Export], options: &RunOptions, observer: Arc<dyn Observer>) -> RunReport {
+    let n = actors.len();
+    let wiring = wiring::build(n, routes, exports, &observer, options.observe_edges);
+    let mut cells = Vec::with_capacity(n);
+    let mut initial_messages = 0;
+    for (index, spec) in actors.into_iter().enumerate() {
+        let metadata = spec.component.metadata();
+        let inports: Vec<String> = metadata.inports.iter().map(|p| p.name.clone()).collect();
+        let required: Vec<String> = metadata.inports.iter().filter(|p| p.required).map(|p| p.name.clone()).collect();
+        let mut inbox = Inbox::new(&inports, &required);
+        for (port, message) in spec.initial {
+            let size = wiring::estimated_size(&message);
+            // IIPs are queued before anything runs: beyond the bound, so they never wait.
+            inbox.push(Item { port: port.as_str().into(), message, size });
+            initial_messages += 1;
+        }
+        let body = Body {
+            component: spec.component,
+            outputs: Outputs::new(wiring.sinks[index].clone(), options.stop.clone()),
+            outbox: wiring.outboxes[index].clone(),
+            supervisor: Supervisor::new(spec.policy, wiring.error_connected[index]),
+            stats: ActorStats { name: spec.name, ..Default::default() },
+            source: Source::Unpolled,
+        };
+        cells.push(Cell { state: AtomicU8::new(SCHEDULED), inbox: Mutex::new(inbox), body: Mutex::new(body) });
+    }
+    let shared = Arc::new(Shared {
+        cells,
+        // Every cell starts scheduled, and every IIP is queued.
+        pending: AtomicUsize::new(n + initial_messages),
+        ready: Mutex::new(Ready {
+            queue: (0..n).collect(),
+            slots: Vec::new(),
+            sleeping: 0,
+            compensating: 0,
+            monitor_parked: false,
+            shutdown: false,
+        }),
+        work: Condvar::new(),
+        monitor: Condvar::new(),
+        done: Mutex::new(()),
+        done_signal: Condvar::new(),
+        halted: AtomicBool::new(false),
+        capacity: options.queue_capacity.clamp(1, MAX_QUEUE_CAPACITY),
+        bytes: options.queue_bytes.max(1),
+        reports: Reports {
+            observer,
+            failures: Mutex::default(),
+            dead_letters: Mutex::default(),
+            graph_failed: Mutex::default(),
+            stop: options.stop.clone(),
+        },
+        handles: Mutex::default(),
+    });
+    if let Some(halt) = &options.halt {
+        let weak = Arc::downgrade(&shared);
+        halt.set_waker(Some(Arc::new(move || {
+            if let Some(shared) = weak.upgrade() {
+                shared.halt();
+            }
+        })));
+        if halt.is_raised() {
+            shared.halt();
+        }
+    }
+    {
+        let mut ready = lock(&shared.ready);
+        for _ in 0..worker_count(options.workers) {
+            spawn_worker(&shared, &mut ready);
+        }
+    }
+    let monitor_thread = {
+        let shared = shared.clone();
+        std::thread::Builder::new().name("reflow monitor".into()).spawn(move || monitor(&shared))
+    };
+    if let Err(e) = &monitor_thread {
+        tracing::warn!("cannot start the worker monitor ({e}): a long call will hold its worker");
+    }
+
+    let mut running = shared.wait_quiet();
+    if !running {
+        shared.shut_down();
+    }
+    for &id in &wiring.finish_order {
+        let cell = &shared.cells[id];
+        let held = {
+            let mut body = lock(&cell.body);
+            let body = &mut *body;
+            if let Err(e) = guarded(|| body.component.finish(&body.outputs)) {
+                body.supervisor.failed_outside_call(e, &mut body.stats, &shared.reports);
+            }
+            let held = lock(&body.outbox).held;
+            held
+        };
+        // What `finish` sent is delivered (and everything it causes done) before the next.
+        if running && held > 0 {
+            shared.wake(id);
+            running = shared.wait_quiet();
+            if !running {
+                shared.shut_down();
+            }
+        }
+    }
+    shared.shut_down();
+    if let Ok(handle) = monitor_thread {
+        let _ = handle.join();
+    }
+    if let Some(halt) = &options.halt {
+        halt.set_waker(None);
+    }
+    report(&shared)
+}
+
+fn report(shared: &Shared) -> RunReport {
+    let halted = shared.halted.load(Ordering::Acquire);
+    let mut unfired = vec![0u64; shared.cells.len()];
+    let mut actors = Vec::with_capacity(shared.cells.len());
+    for cell in &shared.cells {
+        let mut body = lock(&cell.body);
+        let outbox = body.outbox.clone();
+        let mut outbox = lock(&outbox);
+        if halted {
+            outbox.clear();
+        } else {
+            // Held for an inport queue that stayed full: they never fired there.
+            for (slot, queue) in outbox.slots.iter().zip(&outbox.queues) {
+                unfired[slot.to] += queue.len() as u64;
+            }
+        }
+        let sent = outbox.sent;
+        drop(outbox);
+        let mut stats = std::mem::take(&mut body.stats);
+        stats.sent = sent;
+        stats.dropped = body.component.dropped_messages();
+        actors.push(stats);
+    }
+    for (index, cell) in shared.cells.iter().enumerate() {
+        let mut inbox = lock(&cell.inbox);
+        let stats = &mut actors[index];
+        stats.received = inbox.received;
+        stats.unfired = inbox.queued() + unfired[index];
+        if stats.unfired > 0 && !halted {
+            tracing::warn!(
+                "actor {}: {} message(s) never processed: required inport(s) {} got no more messages",
+                stats.name,
+                stats.unfired,
+                inbox.missing().join(", ")
+            );
+        }
+        inbox.clear();
+    }
+    RunReport {
+        actors,
+        failures: shared.reports.take_failures(),
+        dead_letters: shared.reports.take_dead_letters(),
+        graph_failed: shared.reports.take_graph_failed(),
+    }
+}

@@ -1,0 +1,69 @@
+//! The worker-pool executor: graphs of every shape and size, cycles, long calls beside healthy
+//! actors, and the bounds of back-pressure. Driven through `scheduler::run` with native test
+//! components (and real plugins where a call must be a wasm call).
+
+// Chains and fan-out/fan-in of 10, 1,000 and 100,000 actors.
+mod shapes;
+// Feedback loops that end by quiescence, with exact outputs.
+mod cycles;
+// A looping plugin does not hold up a healthy pipeline, even on one worker.
+mod long_calls;
+// Queues stay within their bounds in messages and bytes; waiting is never a call's time.
+mod backpressure;
+
+use reflow_abi::{Message, PluginMetadata, PortDefinition};
+use reflow_network::scheduler::{ActorSpec, Route};
+use reflow_network::{builtins, ActorFailure, Component, Observer};
+use std::path::Path;
+use std::sync::Mutex;
+
+pub fn builtin(name: &str, config: serde_json::Value) -> Box<dyn Component> {
+    builtins::create(name, config.as_object().unwrap(), Path::new(".")).unwrap().unwrap()
+}
+
+pub fn actor(name: impl Into<String>, component: Box<dyn Component>) -> ActorSpec {
+    ActorSpec { name: name.into(), component, initial: Vec::new(), policy: Default::default() }
+}
+
+pub fn route(from: usize, outport: &str, to: usize, inport: &str) -> Route {
+    Route { from, outport: outport.into(), to, inport: inport.into() }
+}
+
+pub fn port(name: &str, required: bool) -> PortDefinition {
+    PortDefinition::new(name, "", "Any", required)
+}
+
+pub fn meta(inports: Vec<PortDefinition>, outports: Vec<PortDefinition>) -> PluginMetadata {
+    PluginMetadata { component: "test".into(), description: String::new(), inports, outports, config_schema: None }
+}
+
+/// Keeps what reaches the exported ports, and the failures.
+#[derive(Default)]
+pub struct Collector {
+    pub exported: Mutex<Vec<(String, Message)>>,
+    pub failures: Mutex<Vec<ActorFailure>>,
+}
+
+impl Collector {
+    pub fn integers(&self, port: &str) -> Vec<i64> {
+        self.exported
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(p, _)| p == port)
+            .map(|(_, m)| match m {
+                Message::Integer(i) => *i,
+                other => panic!("expected an Integer on {port}, got {other}"),
+            })
+            .collect()
+    }
+}
+
+impl Observer for Collector {
+    fn exported(&self, port: &str, message: &Message) {
+        self.exported.lock().unwrap().push((port.to_string(), message.clone()));
+    }
+    fn failed(&self, failure: &ActorFailure) {
+        self.failures.lock().unwrap().push(failure.clone());
+    }
+}
