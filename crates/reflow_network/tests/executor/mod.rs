@@ -13,9 +13,8 @@ mod backpressure;
 
 use reflow_abi::{Message, PluginMetadata, PortDefinition};
 use reflow_network::scheduler::{ActorSpec, Route};
-use reflow_network::{builtins, ActorFailure, Component, Observer};
+use reflow_network::{builtins, Component};
 use std::path::Path;
-use std::sync::Mutex;
 
 pub fn builtin(name: &str, config: serde_json::Value) -> Box<dyn Component> {
     builtins::create(name, config.as_object().unwrap(), Path::new(".")).unwrap().unwrap()
@@ -37,33 +36,5 @@ pub fn meta(inports: Vec<PortDefinition>, outports: Vec<PortDefinition>) -> Plug
     PluginMetadata { component: "test".into(), description: String::new(), inports, outports, config_schema: None }
 }
 
-/// Keeps what reaches the exported ports, and the failures.
-#[derive(Default)]
-pub struct Collector {
-    pub exported: Mutex<Vec<(String, Message)>>,
-    pub failures: Mutex<Vec<ActorFailure>>,
-}
-
-impl Collector {
-    pub fn integers(&self, port: &str) -> Vec<i64> {
-        self.exported
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|(p, _)| p == port)
-            .map(|(_, m)| match m {
-                Message::Integer(i) => *i,
-                other => panic!("expected an Integer on {port}, got {other}"),
-            })
-            .collect()
-    }
-}
-
-impl Observer for Collector {
-    fn exported(&self, port: &str, message: &Message) {
-        self.exported.lock().unwrap().push((port.to_string(), message.clone()));
-    }
-    fn failed(&self, failure: &ActorFailure) {
-        self.failures.lock().unwrap().push(failure.clone());
-    }
-}
+/// Keeps what reaches the exported ports, and the failures (shared with the `run` tests).
+pub use crate::run::support::Collector;

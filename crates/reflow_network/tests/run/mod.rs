@@ -1,7 +1,8 @@
 //! Networks that run: graphs of real plugins (built by `cargo xtask build-plugins`) and of
 //! test components driven through the scheduler directly.
 
-mod support;
+// Shared with the executor tests: the graph loader for built plugins, the collecting observer.
+pub(crate) mod support;
 
 // Multi-stage WASM pipelines, fan-out and fan-in, Go and Rust plugins in one graph.
 mod pipelines;
