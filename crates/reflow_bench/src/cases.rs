@@ -365,7 +365,7 @@ pub fn chain_child(stages: usize, messages: u64) -> Result<(), String> {
     let create = |name: &str, config: serde_json::Value| {
         reflow_network::builtins::create(name, config.as_object().expect("an object"), Path::new(".")).expect("a built-in")
     };
-    let spec = |name: String, component| ActorSpec { name, component, initial: Vec::new(), policy: Default::default() };
+    let spec = |name: String, component| ActorSpec::new(name, component);
     let mut actors = vec![spec("src".into(), create("reflow/Range", json!({"start": 1, "end": messages}))?)];
     let mut routes = Vec::with_capacity(stages + 1);
     for i in 0..stages {

@@ -35,7 +35,19 @@ pub fn run(args: &RunArgs) -> Result<()> {
     // Only plugin actors have state to keep; a graph of built-ins leaves no state directory.
     if !args.ephemeral && network.graph().processes().any(|p| p.is_plugin()) {
         let store = crate::state::open_or_create(&args.graph, &args.store)?;
-        network = network.with_state(StateBinding { store: Arc::new(store), graph_id: graph_id(&args.graph) });
+        network = network
+            .with_state(StateBinding { store: Arc::new(store), graph_id: graph_id(&args.graph) })
+            .with_checkpoint_interval(args.checkpoint_interval);
+    }
+    let prepared = network.prepare()?;
+    if let Some(unfinished) = &prepared.resumed {
+        let _ = writeln!(
+            std::io::stderr(),
+            "reflow: resuming the unfinished run of {} from its last checkpoint, taken {:.1} s ago (`reflow state clear {}` starts over)",
+            args.graph.display(),
+            unfinished.age().as_secs_f64(),
+            args.graph.display()
+        );
     }
     let options = RunOptions {
         // Within usize: clap checked the range.
@@ -52,8 +64,11 @@ pub fn run(args: &RunArgs) -> Result<()> {
         }
         let _ = writeln!(std::io::stderr(), "reflow: stopping (messages in flight finish; Ctrl-C again to quit now)");
     });
-    let report = network.run(&options, Arc::new(Printer))?;
+    let report = Network::run_prepared(prepared, &options, Arc::new(Printer));
     print_summary(&report.actors);
+    if let Some(reason) = &report.checkpoint_failed {
+        bail!("{}: checkpoint not written, so the run stopped at its last checkpoint (`reflow run` resumes from there): {reason}", args.graph.display());
+    }
     if let Some(reason) = &report.graph_failed {
         bail!("{}: the graph failed: {reason}", args.graph.display());
     }

@@ -2,10 +2,11 @@
 
 use crate::args::{StateArgs, StateCommand, StateDirArgs, StoreArgs};
 use anyhow::{bail, Context, Result};
-use reflow_network::{default_state_dir, graph_id, load_graph, snapshot_mismatches};
+use reflow_network::{default_state_dir, graph_id, load_graph, snapshot_mismatches, StateBinding};
 use reflow_state::{DbStore, Snapshot, StateStore, StoreOptions};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 fn state_dir(graph: &Path, dir: &StateDirArgs) -> PathBuf {
     dir.state_dir.clone().unwrap_or_else(|| default_state_dir(graph))
@@ -54,17 +55,23 @@ fn show(args: &StateArgs) -> Result<()> {
     let Some(store) = existing(args)? else { return Ok(()) };
     let graph = graph_id(&args.graph);
     let actors = store.actors(&graph)?;
-    if actors.is_empty() {
-        eprintln!("reflow: no state stored for graph {graph:?} in {}", store.path().display());
+    let binding = StateBinding { store: Arc::new(store), graph_id: graph.clone() };
+    let unfinished = reflow_network::durable::unfinished(&binding).map_err(anyhow::Error::msg)?;
+    if actors.is_empty() && unfinished.is_none() {
+        eprintln!("reflow: no state stored for graph {graph:?} in {}", state_dir(&args.graph, &args.dir).display());
     }
     let mut out = std::io::stdout().lock();
     for (process, record) in actors {
-        let state = serde_json::Value::Object(record.state);
-        let pending = match record.pending.len() {
-            0 => String::new(),
-            n => format!("  ({n} message(s) to deliver again at the next run)"),
-        };
-        writeln!(out, "{process}: {state}{pending}")?;
+        writeln!(out, "{process}: {}", serde_json::Value::Object(record.state))?;
+    }
+    // On stdout with the states: it is part of the answer (and a script may look for it).
+    match unfinished {
+        Some(run) => writeln!(
+            out,
+            "unfinished run: last checkpoint {:.1} s ago; `reflow run` resumes it, `reflow state clear` starts over",
+            run.age().as_secs_f64()
+        )?,
+        None => {}
     }
     Ok(())
 }
@@ -111,7 +118,9 @@ fn import(graph_file: &Path, store: &StoreArgs, file: &Path) -> Result<()> {
 fn clear(args: &StateArgs, process: Option<&str>) -> Result<()> {
     let Some(store) = existing(args)? else { return Ok(()) };
     let graph = graph_id(&args.graph);
+    let unfinished = store.unfinished_run(&graph)?.is_some();
     let removed = store.clear(&graph, process)?;
-    eprintln!("reflow: cleared the state of {removed} actor(s) of graph {graph:?}");
+    let run = if unfinished { " and its unfinished run (the next `reflow run` starts over)" } else { "" };
+    eprintln!("reflow: cleared the state of {removed} actor(s) of graph {graph:?}{run}");
     Ok(())
 }

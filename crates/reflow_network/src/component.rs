@@ -4,7 +4,8 @@
 //!
 //! The contract is small on purpose (timely-dataflow's `Schedule` is the model): the scheduler
 //! calls [`Component::process`] for each firing, [`Component::poll_source`] while a source has
-//! more to produce, and [`Component::finish`] once at the end. Every call is made by one worker
+//! more to produce, and [`Component::finish`] once at the end; with checkpoints,
+//! [`Component::checkpoint`] between calls and [`Component::restore`] before the first. Every call is made by one worker
 //! thread at a time and must return: a component never waits for room downstream (what it
 //! sends is held by the scheduler, which stops activating it until the messages have moved on).
 
@@ -95,6 +96,21 @@ pub trait Component: Send {
     /// Called once when the network has run out of input, before the run ends (flush a file).
     /// What it sends is delivered before the next actor's `finish` (see [`crate::scheduler`]).
     fn finish(&mut self, _out: &Outputs) -> Result<(), ComponentError> {
+        Ok(())
+    }
+
+    /// What this actor must keep to carry on from a checkpoint, called while nothing runs (see
+    /// "Checkpoints" in [`crate::scheduler`]): a plugin's state, a source's position (the next
+    /// value, a byte offset), a sink's committed length (after making what it wrote durable).
+    /// `None` (the default): nothing, the actor starts afresh after a restart. The value is
+    /// given back to [`Component::restore`] of a new instance of the same process.
+    fn checkpoint(&mut self) -> Result<Option<serde_json::Value>, ComponentError> {
+        Ok(None)
+    }
+
+    /// Makes a new instance what [`Component::checkpoint`] returned, before anything runs.
+    /// A value it cannot use is an error (the run does not start), never ignored.
+    fn restore(&mut self, _saved: serde_json::Value) -> Result<(), ComponentError> {
         Ok(())
     }
 

@@ -13,8 +13,8 @@
 //! - [`scheduler`] documents when `process` is called, how a run ends, and how failures are
 //!   supervised; [`sandbox`] reads each process's grants, limits and failure policy from its
 //!   graph metadata.
-//! - [`Network::with_state`] keeps plugin actors' state in a `reflow_state` store
-//!   ([`durable`]: commit before release, redelivery after a crash; `docs/state.md`).
+//! - [`Network::with_state`] keeps the graph's state in a `reflow_state` store: consistent
+//!   checkpoints of the whole run, resumed after a crash ([`durable`]; `docs/state.md`).
 //!
 //! It knows no editor protocol.
 
@@ -31,10 +31,10 @@ pub mod validate;
 pub mod wasm;
 
 pub use component::{Component, ComponentError, Outputs, Payload, SourceStatus};
-pub use durable::{default_state_dir, graph_id, StateBinding};
+pub use durable::{default_state_dir, graph_id, StateBinding, Unfinished};
 pub use graph::{EditError, Graph};
 pub use loader::{load_graph, GraphError};
-pub use network::{Network, NetworkError, Plan, PluginCatalog};
+pub use network::{Network, NetworkError, Plan, PluginCatalog, Prepared};
 pub use sandbox::{ProcessSettings, SandboxPolicy};
 pub use scheduler::{ActorFailure, ActorStats, DeadLetter, Escalation, FailurePolicy, Halt, Observer, RunOptions, RunReport, ERROR_PORT};
 pub use snapshot::{snapshot_mismatches, SnapshotMismatch};

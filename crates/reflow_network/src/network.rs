@@ -3,10 +3,10 @@
 
 use crate::builtins;
 use crate::component::Component;
-use crate::durable::{DurableComponent, StateBinding};
+use crate::durable::{self, StateBinding, StoreCheckpointer, Unfinished};
 use crate::graph::{Graph, Process};
 use crate::sandbox::{self, ProcessSettings, SandboxPolicy};
-use crate::scheduler::{self, ActorSpec, Export, Observer, Route, RunOptions, RunReport};
+use crate::scheduler::{self, ActorSpec, Checkpointing, Export, Observer, Route, RunOptions, RunReport, DEFAULT_CHECKPOINT_INTERVAL};
 use crate::validate::{validate, ComponentCatalog, ValidationError};
 use crate::wasm::WasmComponent;
 use crate::{load_graph, GraphError};
@@ -16,6 +16,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 /// Why a network cannot start. Every variant names the graph file.
 #[derive(Debug, thiserror::Error)]
@@ -34,6 +35,11 @@ pub enum NetworkError {
     /// one per line, each naming the file and the process.
     #[error("{}", .0.join("\n"))]
     Settings(Vec<String>),
+
+    /// The unfinished run in the state store cannot be resumed (the graph changed, or the
+    /// store cannot be read); the message names the file and what is wrong.
+    #[error("{0}")]
+    Resume(String),
 }
 
 /// Loads each distinct plugin once per sandbox (grants and limits), however many processes
@@ -97,6 +103,17 @@ pub struct Network {
     settings: HashMap<String, ProcessSettings>,
     /// Where plugin actors keep their state; `None`: in the actors only, lost at the end.
     state: Option<StateBinding>,
+    /// How often a run with a state store is checkpointed.
+    checkpoint_interval: Duration,
+}
+
+/// A network instantiated for one run: its actors (restored from the state store, and, if
+/// the store held an unfinished run, from that run's last checkpoint).
+pub struct Prepared {
+    pub plan: Plan,
+    /// The unfinished run this one resumes, if any.
+    pub resumed: Option<Unfinished>,
+    checkpoint: Option<Checkpointing>,
 }
 
 impl Network {
@@ -133,13 +150,22 @@ impl Network {
         if !problems.is_empty() {
             return Err(NetworkError::Settings(problems));
         }
-        Ok(Network { file: file.to_path_buf(), graph, catalog, settings, state: None })
+        Ok(Network { file: file.to_path_buf(), graph, catalog, settings, state: None, checkpoint_interval: DEFAULT_CHECKPOINT_INTERVAL })
     }
 
-    /// Keeps every plugin actor's state in `binding`'s store: restored when an instance
-    /// starts, committed after each call before its messages are released (`docs/state.md`).
+    /// Keeps the graph's state in `binding`'s store: every plugin actor's state, and a
+    /// checkpoint of the whole run every [`Network::with_checkpoint_interval`] and at its
+    /// end; a run started on a store whose last run did not end resumes that run
+    /// (`docs/state.md`).
     pub fn with_state(mut self, binding: StateBinding) -> Network {
         self.state = Some(binding);
+        self
+    }
+
+    /// How often a run with a state store is checkpointed (default
+    /// [`DEFAULT_CHECKPOINT_INTERVAL`]).
+    pub fn with_checkpoint_interval(mut self, interval: Duration) -> Network {
+        self.checkpoint_interval = interval;
         self
     }
 
@@ -160,10 +186,32 @@ impl Network {
         self.settings.get(process)
     }
 
-    /// Starts a fresh instance of every process and runs the network to its end.
+    /// Starts a fresh instance of every process (resumed from an unfinished run, if the
+    /// store holds one) and runs the network to its end.
     pub fn run(&self, options: &RunOptions, observer: Arc<dyn Observer>) -> Result<RunReport, NetworkError> {
-        let plan = self.instantiate()?;
-        Ok(scheduler::run(plan.actors, &plan.routes, &plan.exports, options, observer))
+        Ok(Network::run_prepared(self.prepare()?, options, observer))
+    }
+
+    /// Instantiates the network for one run; with a state store, restores what an unfinished
+    /// run's last checkpoint held (or refuses, naming what changed in the graph since).
+    pub fn prepare(&self) -> Result<Prepared, NetworkError> {
+        let mut plan = self.instantiate()?;
+        let Some(binding) = &self.state else { return Ok(Prepared { plan, resumed: None, checkpoint: None }) };
+        let resumed = durable::unfinished(binding).map_err(NetworkError::Resume)?;
+        if let Some(unfinished) = &resumed {
+            durable::resume(&mut plan, unfinished, &self.file).map_err(NetworkError::Resume)?;
+        }
+        let processes: Vec<&Process> = self.graph.processes().collect();
+        let writer = StoreCheckpointer::new(binding.clone(), &plan, |i| processes[i].is_plugin());
+        let checkpoint = Some(Checkpointing { interval: self.checkpoint_interval, writer: Arc::new(writer) });
+        Ok(Prepared { plan, resumed, checkpoint })
+    }
+
+    /// Runs a prepared network to its end (checkpointed, if it has a state store).
+    pub fn run_prepared(prepared: Prepared, options: &RunOptions, observer: Arc<dyn Observer>) -> RunReport {
+        let Prepared { plan, checkpoint, .. } = prepared;
+        let options = RunOptions { checkpoint: checkpoint.or_else(|| options.checkpoint.clone()), ..options.clone() };
+        scheduler::run(plan.actors, &plan.routes, &plan.exports, &options, observer)
     }
 
     /// One actor per process, in the graph's order, plus the wiring between them.
@@ -180,7 +228,7 @@ impl Network {
             })?;
             index.insert(process.name().to_string(), actors.len());
             let policy = settings.policy.clone();
-            actors.push(ActorSpec { name: process.name().to_string(), component, initial: Vec::new(), policy });
+            actors.push(ActorSpec { policy, ..ActorSpec::new(process.name(), component) });
         }
         let ports = |i: usize| actors[i].component.metadata().clone();
         let metadata: Vec<PluginMetadata> = (0..actors.len()).map(ports).collect();
@@ -223,14 +271,14 @@ impl Network {
                 ..ActorConfig::default()
             };
             let actor = ScriptActor::new(&module, config).map_err(|e| e.to_string())?;
-            let component = WasmComponent::new(actor);
-            match &self.state {
-                None => Ok(Box::new(component)),
-                Some(binding) => {
-                    let key = reflow_state::ActorKey::new(binding.graph_id.as_str(), process.name());
-                    Ok(Box::new(DurableComponent::restore(component, binding.store.clone(), key)?))
+            let mut component = WasmComponent::new(actor);
+            if let Some(binding) = &self.state {
+                let key = reflow_state::ActorKey::new(binding.graph_id.as_str(), process.name());
+                if let Some(record) = binding.store.load(&key).map_err(|e| e.to_string())? {
+                    component.restore(serde_json::Value::Object(record.state)).map_err(|e| e.0)?;
                 }
             }
+            Ok(Box::new(component))
         } else {
             builtins::create(&process.component, &process.config, base_dir)
                 .unwrap_or_else(|| Err(format!("unknown component {:?}", process.component)))

@@ -37,6 +37,21 @@ impl Component for WasmComponent {
         })
     }
 
+    /// A plugin's state is what it keeps: the state object the host holds for it.
+    fn checkpoint(&mut self) -> Result<Option<serde_json::Value>, ComponentError> {
+        Ok(Some(serde_json::Value::Object(self.actor.engine().state().clone())))
+    }
+
+    fn restore(&mut self, saved: serde_json::Value) -> Result<(), ComponentError> {
+        match saved {
+            serde_json::Value::Object(state) => {
+                self.actor.engine_mut().set_state(state);
+                Ok(())
+            }
+            other => Err(ComponentError(format!("a stored state must be a JSON object, got {other}"))),
+        }
+    }
+
     fn dropped_messages(&self) -> u64 {
         self.actor.dropped()
     }

@@ -11,7 +11,7 @@
 //! the last committed transaction): only the calls that could not commit fail, and once space
 //! is free again the store works as before, without restarting the run.
 
-use crate::store::{decode, encode, encode_state, Encoded};
+use crate::store::{decode, encode_state, encode_states};
 use crate::{ActorKey, ActorRecord, StateError, StateStore, StoreOptions};
 use redb::{Database, DatabaseError, ReadableDatabase, ReadableTable, TableDefinition};
 use serde_json::{Map, Value};
@@ -23,13 +23,18 @@ use std::sync::{Arc, RwLock, RwLockReadGuard};
 pub const FILE_NAME: &str = "state.redb";
 /// What the marker table says: this file is ours, in this layout.
 const FORMAT: &str = "reflow-state";
-const VERSION: &str = "1";
+/// Version 2 (checkpoints): the unfinished run of each graph beside the states, and no
+/// per-actor pending messages. A version 1 file is migrated when opened (see [`migrate_v1`]).
+const VERSION: &str = "2";
 
 const META: TableDefinition<&str, &str> = TableDefinition::new("reflow_meta");
 /// (graph, process) -> the state, compact JSON.
 const STATE: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("actor_state");
-/// (graph, process) -> the pending messages of the last commit, JSON; absent once settled.
-const PENDING: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("actor_pending");
+/// Version 1 only: (graph, process) -> the pending messages of the last per-call commit.
+const V1_PENDING: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("actor_pending");
+/// graph -> its unfinished run's checkpoint (JSON, what the network wrote); absent once the
+/// run finished.
+const RUN: TableDefinition<&str, &[u8]> = TableDefinition::new("graph_run");
 
 /// A [`StateStore`] in a redb file.
 pub struct DbStore {
@@ -139,6 +144,11 @@ impl DbStore {
         if format.as_deref() != Some(FORMAT) {
             return Err(corrupt(&self.path, &format!("format marker is {format:?}, expected {FORMAT:?}")));
         }
+        drop(meta);
+        drop(txn);
+        if version.as_deref() == Some("1") {
+            return self.migrate_v1();
+        }
         if version.as_deref() != Some(VERSION) {
             return Err(StateError::Incompatible {
                 path: self.path.clone(),
@@ -148,6 +158,51 @@ impl DbStore {
                 ),
             });
         }
+        Ok(())
+    }
+
+    /// Brings a version 1 store to version 2 in one transaction: the states stay as they
+    /// are, the marker says 2. Version 1 kept, per actor, the messages of its last call until
+    /// they were known delivered; a store that still holds some was left by a crashed run,
+    /// and those messages have no place in a checkpoint (they belong to no consistent cut),
+    /// so such a store is refused, untouched, naming the actors, rather than losing them.
+    fn migrate_v1(&self) -> Result<(), StateError> {
+        let db = self.database()?;
+        let txn = db.begin_write().map_err(|e| self.failed_on(&db, "migrating from layout version 1", e))?;
+        let undelivered = (|| -> Result<Vec<String>, redb::Error> {
+            let pending = match txn.open_table(V1_PENDING) {
+                Ok(table) => table,
+                Err(e) => return Err(e.into()),
+            };
+            let mut names = Vec::new();
+            for entry in pending.iter()? {
+                let (key, _) = entry?;
+                let (graph, process) = key.value();
+                names.push(format!("graph {graph:?} process {process:?}"));
+            }
+            Ok(names)
+        })()
+        .map_err(|e| self.failed_on(&db, "migrating from layout version 1", e))?;
+        if !undelivered.is_empty() {
+            drop(txn);
+            return Err(StateError::Incompatible {
+                path: self.path.clone(),
+                reason: format!(
+                    "written in layout version 1 by a run that crashed with messages not yet delivered again ({}); \
+                     this reflow cannot resume them: `reflow state export GRAPH -o FILE` then `reflow state import GRAPH FILE` keeps the states and drops those messages",
+                    undelivered.join(", ")
+                ),
+            });
+        }
+        let migrate = || -> Result<(), redb::Error> {
+            txn.delete_table(V1_PENDING)?;
+            txn.open_table(RUN)?;
+            txn.open_table(META)?.insert("version", VERSION)?;
+            Ok(())
+        };
+        migrate().map_err(|e| self.failed_on(&db, "migrating from layout version 1", e))?;
+        txn.commit().map_err(|e| self.failed_on(&db, "migrating from layout version 1", e))?;
+        tracing::info!("{}: state store migrated from layout version 1 to {VERSION}", self.path.display());
         Ok(())
     }
 
@@ -216,7 +271,7 @@ fn create(path: &Path) -> Result<(), StateError> {
             meta.insert("format", FORMAT)?;
             meta.insert("version", VERSION)?;
             txn.open_table(STATE)?;
-            txn.open_table(PENDING)?;
+            txn.open_table(RUN)?;
             Ok(())
         };
         init().map_err(|e| open_error(e.to_string()))?;
@@ -247,61 +302,64 @@ fn open_error(path: &Path, error: DatabaseError) -> StateError {
     }
 }
 
-fn read_pending(
-    table: &impl ReadableTable<(&'static str, &'static str), &'static [u8]>,
-    key: (&str, &str),
-) -> Result<Option<Vec<u8>>, redb::StorageError> {
-    Ok(table.get(key)?.map(|v| v.value().to_vec()))
-}
-
 impl StateStore for DbStore {
     fn load(&self, key: &ActorKey) -> Result<Option<ActorRecord>, StateError> {
         let k = (key.graph.as_str(), key.process.as_str());
-        let read = |txn: &redb::ReadTransaction| -> Result<Option<Encoded>, redb::Error> {
-            let state = txn.open_table(STATE)?;
-            let Some(bytes) = state.get(k)? else { return Ok(None) };
-            let pending = read_pending(&txn.open_table(PENDING)?, k)?;
-            Ok(Some(Encoded { state: bytes.value().to_vec(), pending }))
+        let read = |txn: &redb::ReadTransaction| -> Result<Option<Vec<u8>>, redb::Error> {
+            Ok(txn.open_table(STATE)?.get(k)?.map(|v| v.value().to_vec()))
         };
         match self.read(read)? {
             None => Ok(None),
-            Some(e) => decode(&e.state, e.pending.as_deref()).map(Some).map_err(|reason| self.bad_record(k, reason)),
+            Some(bytes) => decode(&bytes).map(Some).map_err(|reason| self.bad_record(k, reason)),
         }
     }
 
     fn commit(&self, key: &ActorKey, record: &ActorRecord) -> Result<(), StateError> {
-        let encoded = encode(key, record, self.options)?;
+        let encoded = encode_state(key, &record.state, self.options)?;
         let k = (key.graph.as_str(), key.process.as_str());
         self.write("committing state", |txn| {
-            txn.open_table(STATE)?.insert(k, encoded.state.as_slice())?;
-            let mut pending = txn.open_table(PENDING)?;
-            match &encoded.pending {
-                Some(bytes) => drop(pending.insert(k, bytes.as_slice())?),
-                None => drop(pending.remove(k)?),
+            txn.open_table(STATE)?.insert(k, encoded.as_slice())?;
+            Ok(())
+        })
+    }
+
+    fn checkpoint(&self, graph: &str, states: &[(String, Map<String, Value>)], run: Option<&Value>) -> Result<(), StateError> {
+        let encoded = encode_states(graph, states, self.options)?;
+        let run = run.map(|run| serde_json::to_vec(run).expect("JSON values always serialise"));
+        self.write("writing a checkpoint", |txn| {
+            let mut state = txn.open_table(STATE)?;
+            for (process, bytes) in &encoded {
+                state.insert((graph, process.as_str()), bytes.as_slice())?;
+            }
+            let mut runs = txn.open_table(RUN)?;
+            match &run {
+                Some(bytes) => drop(runs.insert(graph, bytes.as_slice())?),
+                None => drop(runs.remove(graph)?),
             }
             Ok(())
         })
     }
 
-    fn settle(&self, key: &ActorKey) -> Result<(), StateError> {
-        let k = (key.graph.as_str(), key.process.as_str());
-        self.write("settling pending messages", |txn| {
-            txn.open_table(PENDING)?.remove(k)?;
-            Ok(())
+    fn unfinished_run(&self, graph: &str) -> Result<Option<Value>, StateError> {
+        let bytes = self.read(|txn| Ok(txn.open_table(RUN)?.get(graph)?.map(|v| v.value().to_vec())))?;
+        let Some(bytes) = bytes else { return Ok(None) };
+        serde_json::from_slice(&bytes).map(Some).map_err(|e| StateError::BadRecord {
+            path: self.path.clone(),
+            graph: graph.to_string(),
+            process: "(its unfinished run)".into(),
+            reason: format!("the checkpoint is not JSON: {e}"),
         })
     }
 
     fn actors(&self, graph: &str) -> Result<Vec<(String, ActorRecord)>, StateError> {
-        let read = |txn: &redb::ReadTransaction| -> Result<Vec<(String, Encoded)>, redb::Error> {
+        let read = |txn: &redb::ReadTransaction| -> Result<Vec<(String, Vec<u8>)>, redb::Error> {
             let state = txn.open_table(STATE)?;
-            let pending = txn.open_table(PENDING)?;
             let mut found = Vec::new();
             for entry in state.iter()? {
                 let (key, value) = entry?;
                 let (g, process) = key.value();
                 if g == graph {
-                    let pending = read_pending(&pending, (g, process))?;
-                    found.push((process.to_string(), Encoded { state: value.value().to_vec(), pending }));
+                    found.push((process.to_string(), value.value().to_vec()));
                 }
             }
             Ok(found)
@@ -309,24 +367,21 @@ impl StateStore for DbStore {
         let found = self.read(read)?;
         found
             .into_iter()
-            .map(|(process, e)| {
-                let record = decode(&e.state, e.pending.as_deref()).map_err(|reason| self.bad_record((graph, &process), reason))?;
+            .map(|(process, bytes)| {
+                let record = decode(&bytes).map_err(|reason| self.bad_record((graph, &process), reason))?;
                 Ok((process, record))
             })
             .collect()
     }
 
     fn replace_graph(&self, graph: &str, states: &[(String, Map<String, Value>)]) -> Result<(), StateError> {
-        let mut encoded = Vec::with_capacity(states.len());
-        for (process, state) in states {
-            encoded.push((process.as_str(), encode_state(&ActorKey::new(graph, process.as_str()), state, self.options)?));
-        }
+        let encoded = encode_states(graph, states, self.options)?;
         self.write("replacing the graph's state", |txn| {
             let mut state = txn.open_table(STATE)?;
             state.retain(|(g, _), _| g != graph)?;
-            txn.open_table(PENDING)?.retain(|(g, _), _| g != graph)?;
+            txn.open_table(RUN)?.remove(graph)?;
             for (process, bytes) in &encoded {
-                state.insert((graph, *process), bytes.as_slice())?;
+                state.insert((graph, process.as_str()), bytes.as_slice())?;
             }
             Ok(())
         })
@@ -341,7 +396,7 @@ impl StateStore for DbStore {
                 removed += usize::from(gone);
                 !gone
             })?;
-            txn.open_table(PENDING)?.retain(|(g, p), _| !doomed(g, p))?;
+            txn.open_table(RUN)?.remove(graph)?;
             Ok(())
         })?;
         Ok(removed)

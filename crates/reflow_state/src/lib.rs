@@ -5,10 +5,12 @@
 //! # Brief overview
 //!
 //! - An [`ActorKey`] is a graph id and a process name; under it a store keeps one
-//!   [`ActorRecord`]: the actor's state (a JSON object) and the messages its last committed step
-//!   produced ([`Pending`]), which the caller re-delivers after a crash.
-//! - [`StateStore::commit`] replaces a record atomically: after a crash the store holds either
-//!   the old record or the new one, never a mix. It refuses a state larger than the store's
+//!   [`ActorRecord`]: the actor's state (a JSON object). Beside the states, each graph may have
+//!   one unfinished run: the last checkpoint of a run that has not ended (opaque JSON, written
+//!   by the network: source positions, messages in flight).
+//! - [`StateStore::checkpoint`] writes many actors' states and the unfinished run in one
+//!   transaction (group commit): after a crash the store holds either the old checkpoint or
+//!   the new one, never a mix. It refuses a state larger than the store's
 //!   [`StoreOptions::max_state_bytes`].
 //! - [`MemoryStore`] keeps records for the life of the process (tests, ephemeral runs);
 //!   [`DbStore`] keeps them in one [redb](https://www.redb.org) file that survives restarts and
@@ -28,4 +30,4 @@ pub use db::DbStore;
 pub use error::StateError;
 pub use memory::MemoryStore;
 pub use snapshot::Snapshot;
-pub use store::{ActorKey, ActorRecord, Pending, StateStore, StoreOptions, DEFAULT_MAX_STATE_BYTES};
+pub use store::{ActorKey, ActorRecord, StateStore, StoreOptions, DEFAULT_MAX_STATE_BYTES};

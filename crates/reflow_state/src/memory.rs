@@ -2,16 +2,24 @@
 //! (`reflow run --ephemeral`). Records are kept encoded, as on disk, so the size limit and
 //! round trips behave exactly as with [`crate::DbStore`].
 
-use crate::store::{decode, encode, encode_state, Encoded};
+use crate::store::{decode, encode_state, encode_states};
 use crate::{ActorKey, ActorRecord, StateError, StateStore, StoreOptions};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard};
 
+#[derive(Debug, Default)]
+struct Records {
+    /// Each actor's state, encoded.
+    states: BTreeMap<ActorKey, Vec<u8>>,
+    /// Each graph's unfinished run.
+    runs: BTreeMap<String, Value>,
+}
+
 /// A [`StateStore`] in a map behind a lock.
 #[derive(Debug, Default)]
 pub struct MemoryStore {
-    records: Mutex<BTreeMap<ActorKey, Encoded>>,
+    records: Mutex<Records>,
     options: StoreOptions,
 }
 
@@ -20,15 +28,15 @@ impl MemoryStore {
         MemoryStore { records: Mutex::default(), options }
     }
 
-    fn records(&self) -> MutexGuard<'_, BTreeMap<ActorKey, Encoded>> {
-        // Every update is a single insert or remove, so a panicking holder cannot leave the
-        // map half-changed: keep using it.
+    fn records(&self) -> MutexGuard<'_, Records> {
+        // Every update is encoded before the lock is taken and then only inserts and
+        // removes, so a panicking holder cannot leave the maps half-changed: keep using them.
         self.records.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 
-fn decoded(key: &ActorKey, encoded: &Encoded) -> Result<ActorRecord, StateError> {
-    decode(&encoded.state, encoded.pending.as_deref()).map_err(|reason| StateError::BadRecord {
+fn decoded(key: &ActorKey, encoded: &[u8]) -> Result<ActorRecord, StateError> {
+    decode(encoded).map_err(|reason| StateError::BadRecord {
         path: "(memory)".into(),
         graph: key.graph.clone(),
         process: key.process.clone(),
@@ -38,24 +46,35 @@ fn decoded(key: &ActorKey, encoded: &Encoded) -> Result<ActorRecord, StateError>
 
 impl StateStore for MemoryStore {
     fn load(&self, key: &ActorKey) -> Result<Option<ActorRecord>, StateError> {
-        self.records().get(key).map(|e| decoded(key, e)).transpose()
+        self.records().states.get(key).map(|e| decoded(key, e)).transpose()
     }
 
     fn commit(&self, key: &ActorKey, record: &ActorRecord) -> Result<(), StateError> {
-        let encoded = encode(key, record, self.options)?;
-        self.records().insert(key.clone(), encoded);
+        let encoded = encode_state(key, &record.state, self.options)?;
+        self.records().states.insert(key.clone(), encoded);
         Ok(())
     }
 
-    fn settle(&self, key: &ActorKey) -> Result<(), StateError> {
-        if let Some(encoded) = self.records().get_mut(key) {
-            encoded.pending = None;
+    fn checkpoint(&self, graph: &str, states: &[(String, Map<String, Value>)], run: Option<&Value>) -> Result<(), StateError> {
+        let encoded = encode_states(graph, states, self.options)?;
+        let mut records = self.records();
+        for (process, bytes) in encoded {
+            records.states.insert(ActorKey::new(graph, process), bytes);
+        }
+        match run {
+            Some(run) => drop(records.runs.insert(graph.to_string(), run.clone())),
+            None => drop(records.runs.remove(graph)),
         }
         Ok(())
     }
 
+    fn unfinished_run(&self, graph: &str) -> Result<Option<Value>, StateError> {
+        Ok(self.records().runs.get(graph).cloned())
+    }
+
     fn actors(&self, graph: &str) -> Result<Vec<(String, ActorRecord)>, StateError> {
         self.records()
+            .states
             .iter()
             .filter(|(key, _)| key.graph == graph)
             .map(|(key, encoded)| Ok((key.process.clone(), decoded(key, encoded)?)))
@@ -63,23 +82,22 @@ impl StateStore for MemoryStore {
     }
 
     fn replace_graph(&self, graph: &str, states: &[(String, Map<String, Value>)]) -> Result<(), StateError> {
-        let mut encoded = Vec::with_capacity(states.len());
-        for (process, state) in states {
-            let key = ActorKey::new(graph, process.as_str());
-            let bytes = encode_state(&key, state, self.options)?;
-            encoded.push((key, Encoded { state: bytes, pending: None }));
-        }
+        let encoded = encode_states(graph, states, self.options)?;
         let mut records = self.records();
-        records.retain(|key, _| key.graph != graph);
-        records.extend(encoded);
+        records.states.retain(|key, _| key.graph != graph);
+        records.runs.remove(graph);
+        for (process, bytes) in encoded {
+            records.states.insert(ActorKey::new(graph, process), bytes);
+        }
         Ok(())
     }
 
     fn clear(&self, graph: &str, process: Option<&str>) -> Result<usize, StateError> {
         let mut records = self.records();
-        let before = records.len();
-        records.retain(|key, _| !(key.graph == graph && process.is_none_or(|p| key.process == p)));
-        Ok(before - records.len())
+        let before = records.states.len();
+        records.states.retain(|key, _| !(key.graph == graph && process.is_none_or(|p| key.process == p)));
+        records.runs.remove(graph);
+        Ok(before - records.states.len())
     }
 
     fn options(&self) -> StoreOptions {

@@ -4,8 +4,8 @@
 //! {"format": "reflow-state", "version": 1, "graph": "counter", "actors": {"count": {"count": 5}}}
 //! ```
 //!
-//! Only states: pending messages are a crash-recovery detail, not something to back up (an
-//! import settles them).
+//! Only states: an unfinished run's checkpoint is a crash-recovery detail, not something to
+//! back up (an import forgets it).
 
 use crate::{StateError, StateStore};
 use serde::{Deserialize, Serialize};

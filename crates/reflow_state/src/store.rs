@@ -2,7 +2,6 @@
 //! the same in memory as on disk and the size limit is measured the same way everywhere.
 
 use crate::StateError;
-use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 /// The default cap on one actor's state: 1 MiB of JSON. State is sent to the plugin on every
@@ -23,22 +22,11 @@ impl ActorKey {
     }
 }
 
-/// One message an actor produced in its last committed step, as opaque JSON under a port name.
-/// The store keeps these with the state so that a caller can deliver them again after a crash
-/// that may have cut their delivery short.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Pending {
-    pub port: String,
-    pub message: Value,
-}
-
 /// What a store keeps for one actor.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ActorRecord {
     /// The actor's state, a JSON object.
     pub state: Map<String, Value>,
-    /// Messages of the last committed step not yet known to be delivered (empty once settled).
-    pub pending: Vec<Pending>,
 }
 
 /// Settings every backend honours.
@@ -61,36 +49,37 @@ pub trait StateStore: Send + Sync {
     /// The record stored for `key`, if any.
     fn load(&self, key: &ActorKey) -> Result<Option<ActorRecord>, StateError>;
 
-    /// Replaces `key`'s record (state and pending messages together), atomically and durably:
-    /// when this returns `Ok`, a crash of the process no longer loses it. A state larger than
-    /// [`StoreOptions::max_state_bytes`] is refused with [`StateError::TooLarge`] and nothing
-    /// changes.
+    /// Replaces `key`'s record, atomically and durably: when this returns `Ok`, a crash of the
+    /// process no longer loses it. A state larger than [`StoreOptions::max_state_bytes`] is
+    /// refused with [`StateError::TooLarge`] and nothing changes. Leaves the graph's unfinished
+    /// run as it is.
     fn commit(&self, key: &ActorKey, record: &ActorRecord) -> Result<(), StateError>;
 
-    /// Forgets `key`'s pending messages (they were delivered); the state stays.
-    fn settle(&self, key: &ActorKey) -> Result<(), StateError>;
+    /// One checkpoint of `graph`, in one transaction and one fsync (group commit): every
+    /// state in `states` replaces its actor's, and the graph's unfinished run becomes `run`
+    /// (`None`: the run finished, there is nothing to resume). After a crash the store holds
+    /// all of a checkpoint or none of it. A state over the size limit fails the whole
+    /// checkpoint with [`StateError::TooLarge`] and nothing changes.
+    fn checkpoint(&self, graph: &str, states: &[(String, Map<String, Value>)], run: Option<&Value>) -> Result<(), StateError>;
+
+    /// The unfinished run of `graph` its last checkpoint left (opaque JSON: what the network
+    /// wrote), if any.
+    fn unfinished_run(&self, graph: &str) -> Result<Option<Value>, StateError>;
 
     /// Every actor stored under `graph`, sorted by process name.
     fn actors(&self, graph: &str) -> Result<Vec<(String, ActorRecord)>, StateError>;
 
     /// Makes `states` the whole of `graph`'s state in one atomic step: actors not listed are
-    /// removed, and no actor keeps pending messages. Checked against the size limit first.
+    /// removed, and so is an unfinished run. Checked against the size limit first.
     fn replace_graph(&self, graph: &str, states: &[(String, Map<String, Value>)]) -> Result<(), StateError>;
 
-    /// Removes what is stored under `graph` (only `process`, if given); returns how many actors
-    /// were removed.
+    /// Removes what is stored under `graph` (only `process`, if given), and the graph's
+    /// unfinished run in either case (a run resumed without one actor's state would mix two
+    /// runs); returns how many actors were removed.
     fn clear(&self, graph: &str, process: Option<&str>) -> Result<usize, StateError>;
 
     /// The settings this store enforces.
     fn options(&self) -> StoreOptions;
-}
-
-/// A record as both backends store it: the state's JSON text, and the pending messages' JSON
-/// text when there are any.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Encoded {
-    pub state: Vec<u8>,
-    pub pending: Option<Vec<u8>>,
 }
 
 pub(crate) fn encode_state(key: &ActorKey, state: &Map<String, Value>, options: StoreOptions) -> Result<Vec<u8>, StateError> {
@@ -106,23 +95,17 @@ pub(crate) fn encode_state(key: &ActorKey, state: &Map<String, Value>, options: 
     Ok(bytes)
 }
 
-pub(crate) fn encode(key: &ActorKey, record: &ActorRecord, options: StoreOptions) -> Result<Encoded, StateError> {
-    let state = encode_state(key, &record.state, options)?;
-    let pending = (!record.pending.is_empty())
-        .then(|| serde_json::to_vec(&record.pending).expect("JSON values always serialise"));
-    Ok(Encoded { state, pending })
+/// Every state of a checkpoint, encoded (and so checked against the limit) before anything
+/// is written.
+pub(crate) fn encode_states(graph: &str, states: &[(String, Map<String, Value>)], options: StoreOptions) -> Result<Vec<(String, Vec<u8>)>, StateError> {
+    states.iter().map(|(process, state)| Ok((process.clone(), encode_state(&ActorKey::new(graph, process.as_str()), state, options)?))).collect()
 }
 
-/// The inverse of [`encode`]; the error says what is wrong with the bytes.
-pub(crate) fn decode(state: &[u8], pending: Option<&[u8]>) -> Result<ActorRecord, String> {
-    let state = match serde_json::from_slice::<Value>(state) {
-        Ok(Value::Object(map)) => map,
-        Ok(other) => return Err(format!("state is not a JSON object: {other}")),
-        Err(e) => return Err(format!("state is not JSON: {e}")),
-    };
-    let pending = match pending {
-        Some(bytes) => serde_json::from_slice(bytes).map_err(|e| format!("pending messages do not decode: {e}"))?,
-        None => Vec::new(),
-    };
-    Ok(ActorRecord { state, pending })
+/// The inverse of [`encode_state`]; the error says what is wrong with the bytes.
+pub(crate) fn decode(state: &[u8]) -> Result<ActorRecord, String> {
+    match serde_json::from_slice::<Value>(state) {
+        Ok(Value::Object(state)) => Ok(ActorRecord { state }),
+        Ok(other) => Err(format!("state is not a JSON object: {other}")),
+        Err(e) => Err(format!("state is not JSON: {e}")),
+    }
 }

@@ -4,7 +4,7 @@ use super::{meta, port};
 use crate::component::{Component, ComponentError, Outputs, Payload, SourceStatus};
 use reflow_abi::{Message, PluginMetadata};
 use serde_json::{Map, Value};
-use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::io::{BufRead, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 fn print_line(line: &str) -> Result<(), ComponentError> {
@@ -82,28 +82,40 @@ pub struct ReadJsonLines {
     path: Option<PathBuf>,
     /// Open once the source is first polled.
     reader: Option<(String, Box<dyn BufRead + Send>)>,
-    /// The number of the last line read (the source's position).
+    /// The number of the last line read.
     line: usize,
+    /// Bytes read so far: the source's position (where a restored source seeks to).
+    offset: u64,
     bad: Vec<String>,
 }
 
 impl ReadJsonLines {
     pub fn new(config: &Map<String, Value>, base_dir: &Path) -> Result<Self, String> {
         let path = configured_path("reflow/ReadJsonLines", config, base_dir)?;
-        Ok(ReadJsonLines { metadata: Self::metadata_value(), path, reader: None, line: 0, bad: Vec::new() })
+        Ok(ReadJsonLines { metadata: Self::metadata_value(), path, reader: None, line: 0, offset: 0, bad: Vec::new() })
     }
     pub fn metadata_value() -> PluginMetadata {
         meta("reflow/ReadJsonLines", "Sends each JSON line of a file (config: path, `-` = stdin)", vec![], vec![port("out", "one message per line", "Any")])
     }
 
+    /// Opens the input at the source's position: a file is seeked to it; stdin cannot seek, so
+    /// that many bytes are read and skipped (the same input piped again resumes where it was).
     fn open(&self) -> Result<(String, Box<dyn BufRead + Send>), ComponentError> {
-        Ok(match &self.path {
+        let (name, mut reader): (String, Box<dyn BufRead + Send>) = match &self.path {
             None => ("stdin".into(), Box::new(BufReader::new(std::io::stdin()))),
             Some(path) => {
-                let file = std::fs::File::open(path).map_err(|e| ComponentError::new(format!("cannot open {}: {e}", path.display())))?;
-                (path.display().to_string(), Box::new(BufReader::new(file)))
+                let mut file = std::fs::File::open(path).map_err(|e| ComponentError::new(format!("cannot open {}: {e}", path.display())))?;
+                if self.offset > 0 {
+                    file.seek(SeekFrom::Start(self.offset)).map_err(|e| ComponentError::new(format!("cannot seek {} to byte {}: {e}", path.display(), self.offset)))?;
+                }
+                return Ok((path.display().to_string(), Box::new(BufReader::new(file))));
             }
-        })
+        };
+        let skipped = std::io::copy(&mut (&mut reader).take(self.offset), &mut std::io::sink()).map_err(|e| ComponentError::new(format!("cannot read stdin: {e}")))?;
+        if skipped < self.offset {
+            return Err(ComponentError::new(format!("stdin ended after {skipped} bytes, before the checkpointed position (byte {})", self.offset)));
+        }
+        Ok((name, reader))
     }
 
     /// The end of the file: the invalid lines skipped, if any, as the source's error.
@@ -140,6 +152,7 @@ impl Component for ReadJsonLines {
             if read == 0 {
                 return self.done();
             }
+            self.offset += read as u64;
             let line = text.trim();
             if line.is_empty() {
                 continue;
@@ -154,27 +167,74 @@ impl Component for ReadJsonLines {
         }
         Ok(SourceStatus::More)
     }
+    /// The position: bytes and lines read, and the invalid lines skipped so far (reported at
+    /// the end).
+    fn checkpoint(&mut self) -> Result<Option<Value>, ComponentError> {
+        Ok(Some(serde_json::json!({"offset": self.offset, "line": self.line, "bad": self.bad})))
+    }
+    fn restore(&mut self, saved: Value) -> Result<(), ComponentError> {
+        let bad_position = || ComponentError::new(format!("reflow/ReadJsonLines: a checkpointed position must be {{\"offset\", \"line\", \"bad\"}}, got {saved}"));
+        self.offset = saved.get("offset").and_then(Value::as_u64).ok_or_else(bad_position)?;
+        self.line = saved.get("line").and_then(Value::as_u64).ok_or_else(bad_position)? as usize;
+        self.bad = serde_json::from_value(saved.get("bad").cloned().unwrap_or_default()).map_err(|_| bad_position())?;
+        Ok(())
+    }
 }
 
-/// `reflow/WriteJsonLines`: writes each message as a tagged JSON line to a file (created or
-/// truncated when the network starts) or to stdout.
+/// `reflow/WriteJsonLines`: writes each message as a tagged JSON line to a file or to stdout.
+/// A file is created (or emptied) when the first message or the end of the run comes; a run
+/// resumed from a checkpoint instead cuts it back to the length that checkpoint recorded, so
+/// the lines written after the checkpoint, which the resumed run writes again, are there once
+/// (write-ahead, truncated on recovery: docs/state.md).
 pub struct WriteJsonLines {
     metadata: PluginMetadata,
     path: Option<PathBuf>,
     file: Option<BufWriter<std::fs::File>>,
+    /// The length the file starts from once opened: 0, or a restored checkpoint's.
+    start: u64,
 }
 
 impl WriteJsonLines {
     pub fn new(config: &Map<String, Value>, base_dir: &Path) -> Result<Self, String> {
         let path = configured_path("reflow/WriteJsonLines", config, base_dir)?;
-        let file = match &path {
-            None => None,
-            Some(p) => Some(BufWriter::new(std::fs::File::create(p).map_err(|e| format!("reflow/WriteJsonLines: cannot create {}: {e}", p.display()))?)),
-        };
-        Ok(WriteJsonLines { metadata: Self::metadata_value(), path, file })
+        // Checked now, so that a path that cannot be written fails the run before it starts;
+        // nothing is truncated yet (a resumed run keeps what its checkpoint wrote).
+        if let Some(p) = &path {
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(p)
+                .map_err(|e| format!("reflow/WriteJsonLines: cannot create {}: {e}", p.display()))?;
+        }
+        Ok(WriteJsonLines { metadata: Self::metadata_value(), path, file: None, start: 0 })
     }
     pub fn metadata_value() -> PluginMetadata {
         meta("reflow/WriteJsonLines", "Writes each message as a JSON line to a file (config: path, `-` = stdout)", vec![port("in", "any message", "Any")], vec![])
+    }
+
+    fn error(path: &Path, e: std::io::Error) -> ComponentError {
+        ComponentError::new(format!("cannot write {}: {e}", path.display()))
+    }
+
+    /// The open file and its path, cut to `start` when first opened; `None` for stdout.
+    fn file(&mut self) -> Result<Option<(&mut BufWriter<std::fs::File>, &Path)>, ComponentError> {
+        let Some(path) = &self.path else { return Ok(None) };
+        if self.file.is_none() {
+            let mut file = std::fs::OpenOptions::new().write(true).create(true).truncate(false).open(path).map_err(|e| Self::error(path, e))?;
+            let length = file.metadata().map_err(|e| Self::error(path, e))?.len();
+            if length < self.start {
+                return Err(ComponentError::new(format!(
+                    "{} is {length} bytes long, shorter than the {} bytes the checkpoint wrote: it was changed outside this run",
+                    path.display(),
+                    self.start
+                )));
+            }
+            file.set_len(self.start).map_err(|e| Self::error(path, e))?;
+            file.seek(SeekFrom::Start(self.start)).map_err(|e| Self::error(path, e))?;
+            self.file = Some(BufWriter::new(file));
+        }
+        Ok(self.file.as_mut().map(|file| (file, path.as_path())))
     }
 }
 
@@ -185,17 +245,32 @@ impl Component for WriteJsonLines {
     fn process(&mut self, payload: &mut Payload, _: &Outputs) -> Result<(), ComponentError> {
         for message in payload.values() {
             let line = message.to_json().to_string();
-            match (&mut self.file, &self.path) {
-                (Some(file), Some(path)) => writeln!(file, "{line}").map_err(|e| ComponentError::new(format!("cannot write {}: {e}", path.display())))?,
-                _ => print_line(&line)?,
+            match self.file()? {
+                Some((file, path)) => writeln!(file, "{line}").map_err(|e| Self::error(path, e))?,
+                None => print_line(&line)?,
             }
         }
         Ok(())
     }
     fn finish(&mut self, _: &Outputs) -> Result<(), ComponentError> {
-        if let (Some(file), Some(path)) = (&mut self.file, &self.path) {
-            file.flush().map_err(|e| ComponentError::new(format!("cannot write {}: {e}", path.display())))?;
+        if let Some((file, path)) = self.file()? {
+            file.flush().map_err(|e| Self::error(path, e))?;
         }
+        Ok(())
+    }
+    /// Makes what was written durable (flushed and fsynced) and records its length: the
+    /// checkpoint commits the file up to there.
+    fn checkpoint(&mut self) -> Result<Option<Value>, ComponentError> {
+        let Some((file, path)) = self.file()? else { return Ok(None) };
+        file.flush().map_err(|e| Self::error(path, e))?;
+        let file = file.get_mut();
+        file.sync_data().map_err(|e| Self::error(path, e))?;
+        let length = file.stream_position().map_err(|e| Self::error(path, e))?;
+        Ok(Some(serde_json::json!({"length": length})))
+    }
+    fn restore(&mut self, saved: Value) -> Result<(), ComponentError> {
+        self.start = saved.get("length").and_then(Value::as_u64).ok_or_else(|| ComponentError::new(format!("reflow/WriteJsonLines: a checkpointed position must be {{\"length\": BYTES}}, got {saved}")))?;
+        self.file = None;
         Ok(())
     }
 }

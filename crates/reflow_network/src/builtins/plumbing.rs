@@ -128,4 +128,12 @@ impl Component for Range {
         }
         Ok(if self.next > self.end { SourceStatus::Done } else { SourceStatus::More })
     }
+    /// The position is the next integer to send.
+    fn checkpoint(&mut self) -> Result<Option<Value>, ComponentError> {
+        Ok(Some(serde_json::json!({"next": self.next})))
+    }
+    fn restore(&mut self, saved: Value) -> Result<(), ComponentError> {
+        self.next = saved.get("next").and_then(Value::as_i64).ok_or_else(|| ComponentError::new(format!("reflow/Range: a checkpointed position must be {{\"next\": INTEGER}}, got {saved}")))?;
+        Ok(())
+    }
 }

@@ -152,6 +152,11 @@ impl Inbox {
         batch
     }
 
+    /// Copies of the queued messages, by inport, oldest first (a checkpoint's).
+    pub fn queued_messages(&self) -> Vec<(String, reflow_abi::Message)> {
+        self.queues.iter().flat_map(|q| q.items.iter().map(|item| (item.port.to_string(), item.message.clone()))).collect()
+    }
+
     /// Messages still queued (never fired).
     pub fn queued(&self) -> u64 {
         self.queues.iter().map(|q| q.items.len() as u64).sum()
@@ -173,14 +178,7 @@ impl Inbox {
     }
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Source {
-    /// Not polled yet: every actor's first activation polls it once.
-    Unpolled,
-    /// Said it has more: polled again on each activation that is not parked.
-    Live,
-    Done,
-}
+pub(crate) use super::checkpoint::SourcePhase as Source;
 
 /// What only the running activation (or, at the end, the coordinator) touches.
 pub(crate) struct Body {

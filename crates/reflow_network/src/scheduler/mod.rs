@@ -89,6 +89,17 @@
 //! it goes on (a plugin's instance has been replaced with its state from before the call),
 //! pauses, stops, or stops the whole graph.
 //!
+//! # Checkpoints (`checkpoint.rs`, docs/state.md)
+//!
+//! With [`RunOptions::checkpoint`], the coordinator takes a consistent cut of the whole graph
+//! every [`Checkpointing::interval`] and when the run ends: it *pauses* the pool (workers take
+//! no new activation, running ones finish), so that every message is in an inbox or an outbox
+//! and every component is between two calls; it asks each component for what it must keep
+//! ([`Component::checkpoint`]: a plugin's state, a source's position, a sink's length), copies
+//! every queued and held message, resumes the pool, and hands the cut to the
+//! [`Checkpointer`] (one store transaction) while the graph runs on. A restored cut is a state
+//! the run passed through, cycles included; a run resumed from it redoes what came after.
+//!
 //! # Options for live editors
 //!
 //! [`RunOptions::observe_edges`] reports each message crossing a connection to
@@ -97,11 +108,13 @@
 //! drain (slow actors may hold minutes of work, and a cycle may never drain).
 
 mod cell;
+mod checkpoint;
 mod pool;
 mod supervise;
 mod wiring;
 
 use crate::component::Component;
+pub use checkpoint::{ActorCut, Checkpointer, Checkpointing, Cut, SourcePhase, DEFAULT_CHECKPOINT_INTERVAL};
 use reflow_abi::Message;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -181,9 +194,22 @@ impl std::fmt::Display for DeadLetter {
 pub struct ActorSpec {
     pub name: String,
     pub component: Box<dyn Component>,
-    /// Initial packets, delivered before anything else, in this order.
+    /// Initial packets, delivered before anything else, in this order (for a run resumed from
+    /// a checkpoint: what its inbox held, by inport).
     pub initial: Vec<(String, Message)>,
     pub policy: FailurePolicy,
+    /// A resumed run's messages that this actor had sent and not yet delivered (a parked
+    /// sender's), as (target actor, inport, message), in sending order.
+    pub held: Vec<(usize, String, Message)>,
+    /// Where its source was (a resumed run's; a fresh actor's is unpolled).
+    pub source: SourcePhase,
+}
+
+impl ActorSpec {
+    /// A fresh actor: no initial packets, the default failure policy.
+    pub fn new(name: impl Into<String>, component: Box<dyn Component>) -> ActorSpec {
+        ActorSpec { name: name.into(), component, initial: Vec::new(), policy: FailurePolicy::default(), held: Vec::new(), source: SourcePhase::Unpolled }
+    }
 }
 
 /// A connection: `from` actor's outport to `to` actor's inport (indexes into the actor list).
@@ -238,6 +264,7 @@ impl Halt {
     }
 }
 
+#[derive(Clone)]
 pub struct RunOptions {
     /// Capacity of each actor's inbox (and of each inport queue of an actor with `required`
     /// inports), in messages: 1 to [`MAX_QUEUE_CAPACITY`].
@@ -257,6 +284,8 @@ pub struct RunOptions {
     /// still queued is dropped, every actor's `finish` is called (what it sends is dropped) and
     /// the run returns. Raise `stop` too, so that sources stop.
     pub halt: Option<Halt>,
+    /// Consistent checkpoints of the whole graph (see "Checkpoints" above); `None`: none.
+    pub checkpoint: Option<Checkpointing>,
 }
 
 impl Default for RunOptions {
@@ -268,6 +297,7 @@ impl Default for RunOptions {
             stop: Arc::new(AtomicBool::new(false)),
             observe_edges: false,
             halt: None,
+            checkpoint: None,
         }
     }
 }
@@ -318,6 +348,11 @@ pub struct RunReport {
     /// Why the graph failed, if an actor's policy is [`Escalation::FailGraph`] and it ran out
     /// of restarts.
     pub graph_failed: Option<String>,
+    /// Why a checkpoint could not be written: the run stopped there, and the store still
+    /// holds the checkpoint before.
+    pub checkpoint_failed: Option<String>,
+    /// Checkpoints written, the final one included.
+    pub checkpoints: u64,
 }
 
 /// How many dead letters a [`RunReport`] keeps (a stopped actor on a long stream would make

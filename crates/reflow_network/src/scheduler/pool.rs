@@ -1,15 +1,17 @@
 //! The worker pool: the ready queue, the workers, the monitor that compensates for long
 //! activations, the quiescence counter, and a run from start to report.
 
-use super::cell::{lock, Body, Cell, Inbox, Source, IDLE, NOTIFIED, RUNNING, SCHEDULED};
+use super::cell::{lock, Body, Cell, Inbox, IDLE, NOTIFIED, RUNNING, SCHEDULED};
+use super::checkpoint::{self, Schedule};
 use super::supervise::{guarded, Reports, Supervisor};
 use super::wiring::{self, Item, Outbox};
-use super::{ActorSpec, ActorStats, Export, Observer, Route, RunOptions, RunReport, BUDGET, MAX_COMPENSATING, MAX_QUEUE_CAPACITY, STUCK_AFTER};
+use super::{ActorFailure, ActorSpec, ActorStats, Export, Observer, Route, RunOptions, RunReport, BUDGET, MAX_COMPENSATING, MAX_QUEUE_CAPACITY, STUCK_AFTER};
 use crate::component::Outputs;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 /// A worker as the monitor sees it.
 struct WorkerSlot {
@@ -28,16 +30,22 @@ struct Ready {
     compensating: usize,
     monitor_parked: bool,
     shutdown: bool,
+    /// A checkpoint is being taken: workers take no new activation.
+    paused: bool,
+    /// Workers inside an activation.
+    active: usize,
 }
 
 pub(crate) struct Shared {
-    cells: Vec<Cell>,
+    pub cells: Vec<Cell>,
     /// Messages in inboxes + scheduled or running activations + live sources (the module
     /// docs' "How a run ends"); zero: the network is quiescent.
     pending: AtomicUsize,
     ready: Mutex<Ready>,
     work: Condvar,
     monitor: Condvar,
+    /// A pause waits here for the running activations to end.
+    settled: Condvar,
     /// The coordinator waits here for quiescence or a halt.
     done: Mutex<()>,
     done_signal: Condvar,
@@ -180,15 +188,59 @@ impl Shared {
 
     /// Waits until the network is quiescent (true) or halted (false).
     fn wait_quiet(&self) -> bool {
+        match self.wait_until(None) {
+            Waited::Quiet => true,
+            Waited::Halted => false,
+            Waited::Due => unreachable!("no deadline was given"),
+        }
+    }
+
+    /// Waits until the network is quiescent, halted, or `deadline` has come.
+    fn wait_until(&self, deadline: Option<Instant>) -> Waited {
         let mut guard = lock(&self.done);
         loop {
             if self.halted.load(Ordering::Acquire) {
-                return false;
+                return Waited::Halted;
             }
             if self.pending.load(Ordering::Acquire) == 0 {
-                return true;
+                return Waited::Quiet;
             }
-            guard = self.done_signal.wait(guard).unwrap_or_else(|p| p.into_inner());
+            guard = match deadline {
+                None => self.done_signal.wait(guard).unwrap_or_else(|p| p.into_inner()),
+                Some(deadline) => {
+                    let now = Instant::now();
+                    if now >= deadline {
+                        return Waited::Due;
+                    }
+                    self.done_signal.wait_timeout(guard, deadline - now).unwrap_or_else(|p| p.into_inner()).0
+                }
+            };
+        }
+    }
+
+    /// Stops workers from starting activations and waits, at most `patience`, until none is
+    /// running. False: one still runs, and the pool is resumed.
+    pub fn pause(&self, patience: Duration) -> bool {
+        let deadline = Instant::now() + patience;
+        let mut ready = lock(&self.ready);
+        ready.paused = true;
+        while ready.active > 0 {
+            let now = Instant::now();
+            if now >= deadline {
+                ready.paused = false;
+                self.work.notify_all();
+                return false;
+            }
+            ready = self.settled.wait_timeout(ready, deadline - now).unwrap_or_else(|p| p.into_inner()).0;
+        }
+        true
+    }
+
+    pub fn resume(&self) {
+        let mut ready = lock(&self.ready);
+        ready.paused = false;
+        if !ready.queue.is_empty() {
+            self.work.notify_all();
         }
     }
 
@@ -237,32 +289,43 @@ fn spawn_worker(shared: &Arc<Shared>, ready: &mut Ready) -> bool {
 }
 
 fn work(shared: &Shared, slot: &Arc<WorkerSlot>) {
+    let mut ready = lock(&shared.ready);
     loop {
-        let id = {
-            let mut ready = lock(&shared.ready);
-            loop {
-                if ready.shutdown {
-                    return;
-                }
-                if let Some(id) = ready.queue.pop_front() {
-                    break id;
-                }
-                ready.sleeping += 1;
-                ready = shared.work.wait(ready).unwrap_or_else(|p| p.into_inner());
-                ready.sleeping -= 1;
-            }
+        if ready.shutdown {
+            return;
+        }
+        let next = if ready.paused { None } else { ready.queue.pop_front() };
+        let Some(id) = next else {
+            ready.sleeping += 1;
+            ready = shared.work.wait(ready).unwrap_or_else(|p| p.into_inner());
+            ready.sleeping -= 1;
+            continue;
         };
+        ready.active += 1;
+        drop(ready);
         slot.activations.fetch_add(1, Ordering::AcqRel);
         shared.activate(id);
         slot.activations.fetch_add(1, Ordering::AcqRel);
+        // The same lock takes the next cell: a pause costs the workers nothing.
+        ready = lock(&shared.ready);
+        ready.active -= 1;
+        if ready.paused && ready.active == 0 {
+            shared.settled.notify_all();
+        }
         if slot.compensated.load(Ordering::Acquire) {
             // A compensating worker took this one's place while it was stuck: retire.
-            let mut ready = lock(&shared.ready);
             ready.compensating -= 1;
             ready.slots.retain(|s| !Arc::ptr_eq(s, slot));
             return;
         }
     }
+}
+
+/// What [`Shared::wait_until`] woke for.
+enum Waited {
+    Quiet,
+    Halted,
+    Due,
 }
 
 /// Looks at the workers every [`STUCK_AFTER`] while any is awake; starts a compensating worker
@@ -292,8 +355,9 @@ fn monitor(shared: &Arc<Shared>) {
                 stuck.push(slot.clone());
             }
         }
-        if ready.queue.is_empty() {
-            // Nobody is waiting for a worker: nothing to compensate for yet.
+        if ready.queue.is_empty() || ready.paused {
+            // Nobody is waiting for a worker (or a checkpoint holds them all back on purpose):
+            // nothing to compensate for yet.
             continue;
         }
         for slot in stuck {
@@ -321,6 +385,7 @@ pub(crate) fn run(actors: Vec<ActorSpec>, routes: &[Route], exports: &[Export], 
     let wiring = wiring::build(n, routes, exports, &observer, options.observe_edges);
     let mut cells = Vec::with_capacity(n);
     let mut initial_messages = 0;
+    let mut unrestored = Vec::new();
     for (index, spec) in actors.into_iter().enumerate() {
         let metadata = spec.component.metadata();
         let inports: Vec<String> = metadata.inports.iter().map(|p| p.name.clone()).collect();
@@ -332,13 +397,16 @@ pub(crate) fn run(actors: Vec<ActorSpec>, routes: &[Route], exports: &[Export], 
             inbox.push(Item { port: port.as_str().into(), message, size });
             initial_messages += 1;
         }
+        if let Err(e) = checkpoint::hold_again(&mut lock(&wiring.outboxes[index]), spec.held) {
+            unrestored.push(ActorFailure { actor: spec.name.clone(), message: e });
+        }
         let body = Body {
             component: spec.component,
             outputs: Outputs::new(wiring.sinks[index].clone(), options.stop.clone()),
             outbox: wiring.outboxes[index].clone(),
             supervisor: Supervisor::new(spec.policy, wiring.error_connected[index]),
             stats: ActorStats { name: spec.name, ..Default::default() },
-            source: Source::Unpolled,
+            source: spec.source,
         };
         cells.push(Cell { state: AtomicU8::new(SCHEDULED), inbox: Mutex::new(inbox), body: Mutex::new(body) });
     }
@@ -353,9 +421,12 @@ pub(crate) fn run(actors: Vec<ActorSpec>, routes: &[Route], exports: &[Export], 
             compensating: 0,
             monitor_parked: false,
             shutdown: false,
+            paused: false,
+            active: 0,
         }),
         work: Condvar::new(),
         monitor: Condvar::new(),
+        settled: Condvar::new(),
         done: Mutex::new(()),
         done_signal: Condvar::new(),
         halted: AtomicBool::new(false),
@@ -395,7 +466,28 @@ pub(crate) fn run(actors: Vec<ActorSpec>, routes: &[Route], exports: &[Export], 
         tracing::warn!("cannot start the worker monitor ({e}): a long call will hold its worker");
     }
 
-    let mut running = shared.wait_quiet();
+    for failure in unrestored {
+        shared.reports.failed(failure);
+    }
+    let mut schedule = options.checkpoint.clone().map(Schedule::new);
+    let mut checkpoint_failed = None;
+    let mut running = loop {
+        match shared.wait_until(schedule.as_ref().map(|s| s.due)) {
+            Waited::Quiet => break true,
+            Waited::Halted => break false,
+            Waited::Due => {
+                let schedule = schedule.as_mut().expect("a deadline comes from a schedule");
+                if let Err(e) = schedule.tick(&shared) {
+                    // Running on without durability would break the promise: stop here, at
+                    // the last checkpoint written.
+                    tracing::error!("checkpoint not written: {e}");
+                    checkpoint_failed = Some(e);
+                    options.stop.store(true, Ordering::SeqCst);
+                    shared.halt();
+                }
+            }
+        }
+    };
     if !running {
         shared.shut_down();
     }
@@ -426,7 +518,17 @@ pub(crate) fn run(actors: Vec<ActorSpec>, routes: &[Route], exports: &[Export], 
     if let Some(halt) = &options.halt {
         halt.set_waker(None);
     }
-    report(&shared)
+    // A halted run keeps its last periodic checkpoint: what it dropped is still there.
+    if let Some(schedule) = schedule.as_mut().filter(|_| running && checkpoint_failed.is_none()) {
+        if let Err(e) = schedule.last(&shared) {
+            tracing::error!("final checkpoint not written: {e}");
+            checkpoint_failed = Some(e);
+        }
+    }
+    let mut report = report(&shared);
+    report.checkpoint_failed = checkpoint_failed;
+    report.checkpoints = schedule.map_or(0, |s| s.written);
+    report
 }
 
 fn report(shared: &Shared) -> RunReport {
@@ -472,5 +574,6 @@ fn report(shared: &Shared) -> RunReport {
         failures: shared.reports.take_failures(),
         dead_letters: shared.reports.take_dead_letters(),
         graph_failed: shared.reports.take_graph_failed(),
+        ..RunReport::default()
     }
 }

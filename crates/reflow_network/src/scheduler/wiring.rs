@@ -41,7 +41,7 @@ pub(crate) struct Outbox {
 }
 
 impl Outbox {
-    fn push(&mut self, slot: usize, item: Item) {
+    pub(crate) fn push(&mut self, slot: usize, item: Item) {
         let queue = &mut self.queues[slot];
         if queue.is_empty() {
             self.dirty.push(slot);

@@ -21,7 +21,7 @@ pub fn builtin(name: &str, config: serde_json::Value) -> Box<dyn Component> {
 }
 
 pub fn actor(name: impl Into<String>, component: Box<dyn Component>) -> ActorSpec {
-    ActorSpec { name: name.into(), component, initial: Vec::new(), policy: Default::default() }
+    ActorSpec::new(name, component)
 }
 
 pub fn route(from: usize, outport: &str, to: usize, inport: &str) -> Route {

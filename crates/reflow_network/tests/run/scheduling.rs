@@ -12,7 +12,7 @@ fn builtin(name: &str, config: serde_json::Value) -> Box<dyn Component> {
 }
 
 fn actor(name: &str, component: Box<dyn Component>) -> ActorSpec {
-    ActorSpec { name: name.into(), component, initial: Vec::new(), policy: Default::default() }
+    ActorSpec::new(name, component)
 }
 
 fn route(from: usize, outport: &str, to: usize, inport: &str) -> Route {

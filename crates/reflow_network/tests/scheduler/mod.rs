@@ -23,7 +23,7 @@ impl Observer for Recorder {
 
 fn actor(name: &str, component: &str, initial: Vec<(String, Message)>) -> ActorSpec {
     let component = builtins::create(component, &Default::default(), Path::new(".")).unwrap().unwrap();
-    ActorSpec { name: name.into(), component, initial, policy: Default::default() }
+    ActorSpec { initial, ..ActorSpec::new(name, component) }
 }
 
 fn route(from: usize, to: usize) -> Route {
