@@ -20,3 +20,5 @@ mod graphs;
 mod state;
 // SIGKILL in the middle of a run, restart, and the guarantee of docs/state.md.
 mod crash;
+// The same at seeded random moments of a graph with a pipeline, a loop and a file sink.
+mod chaos;

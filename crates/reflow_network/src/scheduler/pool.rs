@@ -480,7 +480,7 @@ pub(crate) fn run(actors: Vec<ActorSpec>, routes: &[Route], exports: &[Export], 
                 if let Err(e) = schedule.tick(&shared) {
                     // Running on without durability would break the promise: stop here, at
                     // the last checkpoint written.
-                    tracing::error!("checkpoint not written: {e}");
+                    tracing::debug!("checkpoint not written: {e}");
                     checkpoint_failed = Some(e);
                     options.stop.store(true, Ordering::SeqCst);
                     shared.halt();
@@ -521,7 +521,7 @@ pub(crate) fn run(actors: Vec<ActorSpec>, routes: &[Route], exports: &[Export], 
     // A halted run keeps its last periodic checkpoint: what it dropped is still there.
     if let Some(schedule) = schedule.as_mut().filter(|_| running && checkpoint_failed.is_none()) {
         if let Err(e) = schedule.last(&shared) {
-            tracing::error!("final checkpoint not written: {e}");
+            tracing::debug!("final checkpoint not written: {e}");
             checkpoint_failed = Some(e);
         }
     }

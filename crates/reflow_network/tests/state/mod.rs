@@ -4,7 +4,7 @@
 use reflow_abi::Message;
 use reflow_network::{ActorFailure, Network, Observer, RunOptions, RunReport, StateBinding};
 use reflow_script::Limits;
-use reflow_state::{ActorKey, ActorRecord, DbStore, MemoryStore, Pending, StateStore, StoreOptions};
+use reflow_state::{ActorKey, ActorRecord, DbStore, MemoryStore, StateStore, StoreOptions};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -95,7 +95,7 @@ fn a_counter_run_twice_continues_counting_on_both_backends() {
         assert_eq!(counts(&seen), expected);
         let record = stored(&*store, "counter", "count").unwrap();
         assert_eq!(record.state, *json!({"count": expected[4]}).as_object().unwrap());
-        assert!(record.pending.is_empty(), "a finished run settles its pending messages");
+        assert_eq!(store.unfinished_run("counter").unwrap(), None, "a finished run leaves nothing to resume");
     }
 }
 
@@ -108,58 +108,98 @@ fn without_a_store_every_run_starts_afresh() {
     }
 }
 
-#[test]
-fn state_is_committed_before_a_message_leaves_the_actor() {
-    let dir = tempfile::tempdir().unwrap();
-    // The probe's `progress` is sent with __send_output during the call and its `total` returned;
-    // its state is written with __set_state only.
-    let file = graph_file(
-        dir.path(),
-        "both",
-        json!({
-            "processes": {
-                "numbers": {"component": "reflow/Range", "metadata": {"config": {"start": 1, "end": 20}}},
-                "count": {"component": "COUNTER"},
-                "probe": {"component": "PROBE"}
-            },
-            "connections": [
-                {"src": {"process": "numbers", "port": "out"}, "tgt": {"process": "count", "port": "increment"}},
-                {"src": {"process": "numbers", "port": "out"}, "tgt": {"process": "probe", "port": "add"}}
-            ],
-            "outports": {
-                "count": {"process": "count", "port": "count"},
-                "progress": {"process": "probe", "port": "progress"},
-                "total": {"process": "probe", "port": "total"}
+/// Range 1..=n -> counter -> WriteJsonLines `out.jsonl`, plus Range -> probe.
+fn sink_graph(n: i64) -> Value {
+    json!({
+        "processes": {
+            "numbers": {"component": "reflow/Range", "metadata": {"config": {"start": 1, "end": n}}},
+            "count": {"component": "COUNTER"},
+            "probe": {"component": "PROBE"},
+            "sink": {"component": "reflow/WriteJsonLines", "metadata": {"config": {"path": "out.jsonl"}}}
+        },
+        "connections": [
+            {"src": {"process": "numbers", "port": "out"}, "tgt": {"process": "count", "port": "increment"}},
+            {"src": {"process": "numbers", "port": "out"}, "tgt": {"process": "probe", "port": "add"}},
+            {"src": {"process": "count", "port": "count"}, "tgt": {"process": "sink", "port": "in"}}
+        ],
+        "outports": {"count": {"process": "count", "port": "count"}}
+    })
+}
+
+/// Raises `halt` once `after` counts were exported: the run ends at once, as if killed (its
+/// last periodic checkpoint is what the store keeps).
+fn halting_at(after: i64, halt: reflow_network::Halt) -> Recorder {
+    Recorder {
+        seen: Mutex::default(),
+        check: Some(Box::new(move |_, message| {
+            if matches!(message, Message::Integer(n) if *n == after) {
+                halt.raise();
             }
-        }),
-    );
+        })),
+    }
+}
+
+#[test]
+fn a_run_stopped_mid_way_resumes_from_its_checkpoint_to_the_uninterrupted_result() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = graph_file(dir.path(), "sink", sink_graph(3000));
+    let sink = dir.path().join("out.jsonl");
+    let reference: Arc<dyn StateStore> = Arc::new(MemoryStore::new(StoreOptions::default()));
+    run(&file, binding(&reference, "sink"), Arc::default());
+    let want = std::fs::read(&sink).unwrap();
+    std::fs::remove_file(&sink).unwrap();
+
     let store: Arc<dyn StateStore> = Arc::new(MemoryStore::new(StoreOptions::default()));
-    let checked = Arc::new(Mutex::new(0));
-    let recorder = {
-        let (store, checked) = (store.clone(), checked.clone());
-        Recorder {
-            seen: Mutex::default(),
-            check: Some(Box::new(move |port, message| {
-                let state = |process: &str, key: &str| stored(&*store, "both", process).unwrap().state[key].as_i64().unwrap();
-                match (port, message) {
-                    ("count", Message::Integer(n)) => assert_eq!(state("count", "count"), *n),
-                    ("total", Message::Integer(n)) => assert_eq!(state("probe", "total"), *n),
-                    // "adding k" is sent before the call returns: the total already includes k.
-                    ("progress", Message::String(text)) => {
-                        let k: i64 = text.trim_start_matches("adding ").parse().unwrap();
-                        assert_eq!(state("probe", "total"), k * (k + 1) / 2, "{text}");
-                    }
-                    other => panic!("unexpected {other:?}"),
-                }
-                *checked.lock().unwrap() += 1;
-            })),
+    let mut stops = 0;
+    for after in [700, 1900] {
+        let halt = reflow_network::Halt::new();
+        let network = Network::load(&file, Limits::default()).unwrap().with_state(binding(&store, "sink").unwrap()).with_checkpoint_interval(std::time::Duration::from_millis(1));
+        let options = RunOptions { halt: Some(halt.clone()), queue_capacity: 4, ..RunOptions::default() };
+        let report = network.run(&options, Arc::new(halting_at(after, halt))).unwrap();
+        assert!(report.failures.is_empty() && report.checkpoint_failed.is_none(), "{report:?}");
+        if store.unfinished_run("sink").unwrap().is_some() {
+            stops += 1;
         }
-    };
-    let (seen, report) = run(&file, binding(&store, "both"), Arc::new(recorder));
-    assert!(report.failures.is_empty(), "{:?}", report.failures);
-    assert_eq!(seen.len(), 60);
-    assert_eq!(*checked.lock().unwrap(), 60);
-    assert_eq!(stored(&*store, "both", "probe").unwrap().state, *json!({"total": 210}).as_object().unwrap());
+    }
+    assert!(stops > 0, "a run stopped mid-way leaves an unfinished run");
+    let network = Network::load(&file, Limits::default()).unwrap().with_state(binding(&store, "sink").unwrap());
+    let prepared = network.prepare().unwrap();
+    assert!(prepared.resumed.is_some());
+    let report = Network::run_prepared(prepared, &RunOptions::default(), Arc::new(Recorder::default()));
+    assert!(report.failures.is_empty(), "{report:?}");
+    assert_eq!(store.unfinished_run("sink").unwrap(), None);
+    for (process, key) in [("count", "count"), ("probe", "total")] {
+        assert_eq!(stored(&*store, "sink", process), stored(&*reference, "sink", process), "{process}.{key}: no update lost or applied twice");
+    }
+    assert!(std::fs::read(&sink).unwrap() == want, "the sink file is byte-identical to the uninterrupted run's");
+}
+
+#[test]
+fn a_graph_changed_incompatibly_since_the_checkpoint_is_refused_naming_the_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = graph_file(dir.path(), "sink", sink_graph(100_000));
+    let store: Arc<dyn StateStore> = Arc::new(MemoryStore::new(StoreOptions::default()));
+    let halt = reflow_network::Halt::new();
+    let network = Network::load(&file, Limits::default()).unwrap().with_state(binding(&store, "sink").unwrap()).with_checkpoint_interval(std::time::Duration::from_millis(1));
+    let options = RunOptions { halt: Some(halt.clone()), ..RunOptions::default() };
+    network.run(&options, Arc::new(halting_at(5000, halt))).unwrap();
+    assert!(store.unfinished_run("sink").unwrap().is_some());
+
+    let mut changed = sink_graph(100_000);
+    changed["connections"].as_array_mut().unwrap().remove(1);
+    changed["processes"].as_object_mut().unwrap().remove("probe");
+    let file = graph_file(dir.path(), "sink", changed);
+    let network = Network::load(&file, Limits::default()).unwrap().with_state(binding(&store, "sink").unwrap());
+    let message = network.prepare().err().expect("refused").to_string();
+    assert!(message.contains("connection numbers.out -> probe.add was removed"), "{message}");
+    assert!(message.contains(r#"process "probe" was removed"#), "{message}");
+    assert!(message.contains("reflow state clear"), "{message}");
+    // Adding a process is not a change a checkpoint cannot survive.
+    let mut added = sink_graph(100_000);
+    added["processes"]["extra"] = json!({"component": "core/Drop"});
+    let file = graph_file(dir.path(), "sink", added);
+    let network = Network::load(&file, Limits::default()).unwrap().with_state(binding(&store, "sink").unwrap());
+    assert!(network.prepare().unwrap().resumed.is_some());
 }
 
 #[test]
@@ -188,39 +228,15 @@ fn a_failed_call_commits_nothing() {
 }
 
 #[test]
-fn a_state_over_the_cap_fails_the_call_and_releases_nothing() {
+fn a_state_over_the_cap_fails_the_checkpoint_and_stops_the_run() {
     let dir = tempfile::tempdir().unwrap();
     let file = graph_file(dir.path(), "capped", counter_graph(12));
     // {"count":9} is 11 bytes, {"count":10} is 12.
     let store: Arc<dyn StateStore> = Arc::new(MemoryStore::new(StoreOptions { max_state_bytes: 11 }));
-    let (seen, report) = run(&file, binding(&store, "capped"), Arc::default());
-    assert_eq!(counts(&seen), [1, 2, 3, 4, 5, 6, 7, 8, 9]);
-    assert_eq!(report.failures.len(), 3, "calls 10, 11, 12 each try 9 -> 10");
-    assert_eq!(report.failures[0].actor, "count");
-    assert!(
-        report.failures[0].message.contains("state of 12 bytes exceeds the limit of 11 bytes per actor"),
-        "{}",
-        report.failures[0].message
-    );
-    assert_eq!(stored(&*store, "capped", "count").unwrap().state, *json!({"count": 9}).as_object().unwrap());
-}
-
-#[test]
-fn pending_messages_of_an_interrupted_run_are_delivered_first() {
-    let dir = tempfile::tempdir().unwrap();
-    let file = graph_file(dir.path(), "counter", counter_graph(2));
-    let store: Arc<dyn StateStore> = Arc::new(MemoryStore::new(StoreOptions::default()));
-    // What a run killed right after committing count 41 leaves behind.
-    let interrupted = ActorRecord {
-        state: json!({"count": 41}).as_object().unwrap().clone(),
-        pending: vec![Pending { port: "count".into(), message: json!({"type": "Integer", "data": 41}) }],
-    };
-    store.commit(&ActorKey::new("counter", "count"), &interrupted).unwrap();
-    let (seen, _) = run(&file, binding(&store, "counter"), Arc::default());
-    assert_eq!(counts(&seen), [41, 42, 43]);
-    assert!(stored(&*store, "counter", "count").unwrap().pending.is_empty());
-    let (seen, _) = run(&file, binding(&store, "counter"), Arc::default());
-    assert_eq!(counts(&seen), [44, 45], "settled messages are not delivered again");
+    let (_, report) = run(&file, binding(&store, "capped"), Arc::default());
+    let reason = report.checkpoint_failed.expect("the checkpoint of {\"count\":12} fails");
+    assert!(reason.contains(r#"process "count": state of 12 bytes exceeds the limit of 11 bytes per actor"#), "{reason}");
+    assert!(stored(&*store, "capped", "count").is_none_or(|r| r.state["count"].as_i64().unwrap() <= 9), "no state over the cap was written");
 }
 
 #[test]

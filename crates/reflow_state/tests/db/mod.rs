@@ -2,17 +2,14 @@
 //! A store that cannot be trusted is reported and left byte for byte as it was.
 
 use redb::{Database, ReadableDatabase, TableDefinition};
-use reflow_state::{ActorKey, ActorRecord, DbStore, Pending, StateError, StoreOptions, StateStore};
+use reflow_state::{ActorKey, ActorRecord, DbStore, StateError, StoreOptions, StateStore};
 use serde_json::json;
 use std::path::Path;
 
 const FILE: &str = "state.redb";
 
 fn sample() -> ActorRecord {
-    ActorRecord {
-        state: json!({"count": 41}).as_object().unwrap().clone(),
-        pending: vec![Pending { port: "count".into(), message: json!({"type": "Integer", "data": 41}) }],
-    }
+    ActorRecord { state: json!({"count": 41}).as_object().unwrap().clone() }
 }
 
 /// Opening `dir` fails, twice the same way (nothing was reset by the first attempt).
@@ -118,12 +115,12 @@ fn a_store_of_another_layout_version_is_incompatible() {
     {
         let db = Database::open(dir.path().join(FILE)).unwrap();
         let txn = db.begin_write().unwrap();
-        txn.open_table(TableDefinition::<&str, &str>::new("reflow_meta")).unwrap().insert("version", "2").unwrap();
+        txn.open_table(TableDefinition::<&str, &str>::new("reflow_meta")).unwrap().insert("version", "3").unwrap();
         txn.commit().unwrap();
     }
     let error = refused(dir.path());
     match &error {
-        StateError::Incompatible { reason, .. } => assert_eq!(reason, "written in layout version 2, this reflow reads version 1"),
+        StateError::Incompatible { reason, .. } => assert_eq!(reason, "written in layout version 3, this reflow reads version 2"),
         other => panic!("expected Incompatible, got {other:?}"),
     }
 }
@@ -188,7 +185,6 @@ fn full_disk_child(dir: &Path) {
     // States far larger than the room left: every commit needs to grow the file.
     let big = |n: usize| ActorRecord {
         state: json!({"blob": "x".repeat(256 * 1024 + n)}).as_object().unwrap().clone(),
-        pending: vec![],
     };
     let mut refused = 0;
     for n in 0..3 {
@@ -214,4 +210,56 @@ fn full_disk_child(dir: &Path) {
     // And the file is sound when opened afresh.
     let store = DbStore::open_existing(dir, StoreOptions::default()).unwrap().unwrap();
     assert_eq!(store.actors("g").unwrap().len(), 2);
+}
+
+/// A store as reflow wrote it in layout version 1: states, and per-actor pending messages.
+fn v1_store(dir: &Path, pending: &[(&str, &str)]) {
+    std::fs::create_dir_all(dir).unwrap();
+    let db = Database::create(dir.join(FILE)).unwrap();
+    let txn = db.begin_write().unwrap();
+    {
+        let mut meta = txn.open_table(TableDefinition::<&str, &str>::new("reflow_meta")).unwrap();
+        meta.insert("format", "reflow-state").unwrap();
+        meta.insert("version", "1").unwrap();
+        let mut state = txn.open_table(TableDefinition::<(&str, &str), &[u8]>::new("actor_state")).unwrap();
+        state.insert(("counter", "count"), br#"{"count":7}"#.as_slice()).unwrap();
+        let mut table = txn.open_table(TableDefinition::<(&str, &str), &[u8]>::new("actor_pending")).unwrap();
+        for key in pending {
+            table.insert(*key, br#"[{"port":"count","message":7}]"#.as_slice()).unwrap();
+        }
+    }
+    txn.commit().unwrap();
+}
+
+#[test]
+fn a_version_1_store_is_migrated_keeping_its_states() {
+    let dir = tempfile::tempdir().unwrap();
+    v1_store(dir.path(), &[]);
+    for _ in 0..2 {
+        // Migrated at the first open; the second finds version 2.
+        let store = DbStore::open_or_create(dir.path(), StoreOptions::default()).unwrap();
+        assert_eq!(store.load(&ActorKey::new("counter", "count")).unwrap().unwrap().state, *json!({"count": 7}).as_object().unwrap());
+        assert_eq!(store.unfinished_run("counter").unwrap(), None);
+    }
+    let db = Database::open(dir.path().join(FILE)).unwrap();
+    let txn = db.begin_read().unwrap();
+    let meta = txn.open_table(TableDefinition::<&str, &str>::new("reflow_meta")).unwrap();
+    assert_eq!(redb::ReadableTable::get(&meta, "version").unwrap().unwrap().value(), "2");
+}
+
+#[test]
+fn a_version_1_store_of_a_crashed_run_is_refused_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    v1_store(dir.path(), &[("counter", "count")]);
+    let error = refused(dir.path());
+    let text = error.to_string();
+    assert!(matches!(error, StateError::Incompatible { .. }), "{error:?}");
+    assert!(text.contains("layout version 1") && text.contains(r#"graph "counter" process "count""#) && text.contains("reflow state import"), "{text}");
+    // Refused means untouched: still version 1, its messages still there.
+    let db = Database::open(dir.path().join(FILE)).unwrap();
+    let txn = db.begin_read().unwrap();
+    let meta = txn.open_table(TableDefinition::<&str, &str>::new("reflow_meta")).unwrap();
+    assert_eq!(redb::ReadableTable::get(&meta, "version").unwrap().unwrap().value(), "1");
+    let pending = txn.open_table(TableDefinition::<(&str, &str), &[u8]>::new("actor_pending")).unwrap();
+    assert!(redb::ReadableTable::get(&pending, ("counter", "count")).unwrap().is_some());
 }

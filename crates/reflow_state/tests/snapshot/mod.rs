@@ -1,17 +1,14 @@
 //! Exports: what they contain, what is refused on import, and that export then import gives
 //! back the same state.
 
-use reflow_state::{ActorKey, ActorRecord, DbStore, MemoryStore, Pending, Snapshot, StateError, StateStore, StoreOptions};
+use reflow_state::{ActorKey, ActorRecord, DbStore, MemoryStore, Snapshot, StateError, StateStore, StoreOptions};
 use serde_json::json;
 
 fn seed(store: &dyn StateStore) {
     for (graph, process, state) in
         [("g", "count", json!({"count": 5})), ("g", "probe", json!({"total": 15, "seen": [1, 2]})), ("other", "count", json!({"count": 9}))]
     {
-        let record = ActorRecord {
-            state: state.as_object().unwrap().clone(),
-            pending: vec![Pending { port: "out".into(), message: json!(1) }],
-        };
+        let record = ActorRecord { state: state.as_object().unwrap().clone() };
         store.commit(&ActorKey::new(graph, process), &record).unwrap();
     }
 }
@@ -43,9 +40,8 @@ fn export_then_import_round_trips_on_both_backends() {
         assert!(store.actors("g").unwrap().is_empty());
         Snapshot::parse("backup.json", &exported).unwrap().restore(&**store, "g").unwrap();
         assert_eq!(Snapshot::export(&**store, "g").unwrap().to_json(), exported);
-        // Imported state has no pending messages, and the other graph was not touched.
-        assert!(store.actors("g").unwrap().iter().all(|(_, r)| r.pending.is_empty()));
-        assert_eq!(store.load(&ActorKey::new("other", "count")).unwrap().unwrap().pending.len(), 1);
+        // The other graph was not touched.
+        assert_eq!(store.load(&ActorKey::new("other", "count")).unwrap().unwrap().state, *json!({"count": 9}).as_object().unwrap());
     }
 }
 
@@ -85,7 +81,7 @@ fn what_is_not_an_export_is_refused_with_a_reason() {
 #[test]
 fn an_import_over_the_size_limit_changes_nothing() {
     let store = MemoryStore::new(StoreOptions { max_state_bytes: 16 });
-    store.commit(&ActorKey::new("g", "a"), &ActorRecord { state: json!({"n": 1}).as_object().unwrap().clone(), pending: vec![] }).unwrap();
+    store.commit(&ActorKey::new("g", "a"), &ActorRecord { state: json!({"n": 1}).as_object().unwrap().clone() }).unwrap();
     let text = r#"{"format": "reflow-state", "version": 1, "graph": "g", "actors": {"a": {"long": "abcdefghijklmnop"}}}"#;
     let error = Snapshot::parse("x", text).unwrap().restore(&store, "g").unwrap_err();
     assert!(matches!(error, StateError::TooLarge { .. }), "{error:?}");

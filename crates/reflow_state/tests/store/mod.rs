@@ -1,7 +1,7 @@
 //! Every test here runs once per backend (`memory::*`, `db::*`): a backend is correct when it
 //! behaves exactly as the others do.
 
-use reflow_state::{ActorKey, ActorRecord, DbStore, MemoryStore, Pending, StateError, StateStore, StoreOptions};
+use reflow_state::{ActorKey, ActorRecord, DbStore, MemoryStore, StateError, StateStore, StoreOptions};
 use serde_json::{json, Map, Value};
 use std::sync::Arc;
 
@@ -43,7 +43,9 @@ for_every_backend!(
     an_empty_store_holds_nothing,
     a_commit_is_loaded_back_whole,
     a_commit_replaces_the_whole_record,
-    settling_forgets_pending_messages_only,
+    a_checkpoint_writes_states_and_the_run_together,
+    a_checkpoint_with_a_state_over_the_limit_writes_nothing,
+    clearing_or_importing_forgets_the_unfinished_run,
     graphs_and_processes_stay_separate,
     clearing_one_process_or_one_graph,
     a_state_over_the_limit_is_refused_and_nothing_changes,
@@ -57,11 +59,8 @@ fn obj(value: Value) -> Map<String, Value> {
     value.as_object().unwrap().clone()
 }
 
-fn record(state: Value, pending: &[(&str, Value)]) -> ActorRecord {
-    ActorRecord {
-        state: obj(state),
-        pending: pending.iter().map(|(port, message)| Pending { port: port.to_string(), message: message.clone() }).collect(),
-    }
+fn record(state: Value) -> ActorRecord {
+    ActorRecord { state: obj(state) }
 }
 
 fn an_empty_store_holds_nothing(make: &Make) {
@@ -69,17 +68,13 @@ fn an_empty_store_holds_nothing(make: &Make) {
     assert_eq!(store.load(&ActorKey::new("g", "a")).unwrap(), None);
     assert!(store.actors("g").unwrap().is_empty());
     assert_eq!(store.clear("g", None).unwrap(), 0);
-    store.settle(&ActorKey::new("g", "a")).unwrap();
-    assert_eq!(store.load(&ActorKey::new("g", "a")).unwrap(), None);
+    assert_eq!(store.unfinished_run("g").unwrap(), None);
 }
 
 fn a_commit_is_loaded_back_whole(make: &Make) {
     let store = make(StoreOptions::default());
     let key = ActorKey::new("counter", "count");
-    let committed = record(
-        json!({"count": 3, "nested": {"list": [1, "two", null], "f": 1.5}, "unicode": "é✓"}),
-        &[("count", json!({"type": "Integer", "data": 3})), ("log", json!("plain"))],
-    );
+    let committed = record(json!({"count": 3, "nested": {"list": [1, "two", null], "f": 1.5}, "unicode": "é✓"}));
     store.commit(&key, &committed).unwrap();
     assert_eq!(store.load(&key).unwrap(), Some(committed.clone()));
     assert_eq!(store.actors("counter").unwrap(), vec![("count".to_string(), committed)]);
@@ -88,24 +83,59 @@ fn a_commit_is_loaded_back_whole(make: &Make) {
 fn a_commit_replaces_the_whole_record(make: &Make) {
     let store = make(StoreOptions::default());
     let key = ActorKey::new("g", "a");
-    store.commit(&key, &record(json!({"a": 1, "b": 2}), &[("out", json!(1))])).unwrap();
-    store.commit(&key, &record(json!({"c": 3}), &[])).unwrap();
-    assert_eq!(store.load(&key).unwrap(), Some(record(json!({"c": 3}), &[])));
+    store.commit(&key, &record(json!({"a": 1, "b": 2}))).unwrap();
+    store.commit(&key, &record(json!({"c": 3}))).unwrap();
+    assert_eq!(store.load(&key).unwrap(), Some(record(json!({"c": 3}))));
 }
 
-fn settling_forgets_pending_messages_only(make: &Make) {
+fn a_checkpoint_writes_states_and_the_run_together(make: &Make) {
     let store = make(StoreOptions::default());
-    let key = ActorKey::new("g", "a");
-    store.commit(&key, &record(json!({"n": 7}), &[("out", json!(7))])).unwrap();
-    store.settle(&key).unwrap();
-    assert_eq!(store.load(&key).unwrap(), Some(record(json!({"n": 7}), &[])));
+    store.commit(&ActorKey::new("g", "untouched"), &record(json!({"u": 1}))).unwrap();
+    let states = vec![("a".to_string(), obj(json!({"n": 1}))), ("b".to_string(), obj(json!({"n": 2})))];
+    let run = json!({"positions": {"numbers": 42}});
+    store.checkpoint("g", &states, Some(&run)).unwrap();
+    assert_eq!(store.unfinished_run("g").unwrap(), Some(run));
+    assert_eq!(store.unfinished_run("other").unwrap(), None);
+    assert_eq!(store.load(&ActorKey::new("g", "b")).unwrap(), Some(record(json!({"n": 2}))));
+    assert_eq!(store.load(&ActorKey::new("g", "untouched")).unwrap(), Some(record(json!({"u": 1}))), "a checkpoint replaces only the states it holds");
+    // The last checkpoint of a run that ended: states written, nothing left to resume.
+    store.checkpoint("g", &[("a".to_string(), obj(json!({"n": 3})))], None).unwrap();
+    assert_eq!(store.unfinished_run("g").unwrap(), None);
+    assert_eq!(store.load(&ActorKey::new("g", "a")).unwrap(), Some(record(json!({"n": 3}))));
+}
+
+fn a_checkpoint_with_a_state_over_the_limit_writes_nothing(make: &Make) {
+    let store = make(StoreOptions { max_state_bytes: 16 });
+    store.checkpoint("g", &[("a".to_string(), obj(json!({"n": 1})))], Some(&json!({"at": 1}))).unwrap();
+    let states = vec![("a".to_string(), obj(json!({"n": 2}))), ("big".to_string(), obj(json!({"blob": "far more than sixteen bytes"})))];
+    match store.checkpoint("g", &states, Some(&json!({"at": 2}))) {
+        Err(StateError::TooLarge { process, .. }) => assert_eq!(process, "big"),
+        other => panic!("expected TooLarge, got {other:?}"),
+    }
+    assert_eq!(store.load(&ActorKey::new("g", "a")).unwrap(), Some(record(json!({"n": 1}))));
+    assert_eq!(store.unfinished_run("g").unwrap(), Some(json!({"at": 1})));
+}
+
+fn clearing_or_importing_forgets_the_unfinished_run(make: &Make) {
+    let store = make(StoreOptions::default());
+    for clear in [true, false] {
+        store.checkpoint("g", &[("a".to_string(), obj(json!({"n": 1})))], Some(&json!({"at": 1}))).unwrap();
+        store.checkpoint("h", &[], Some(&json!({"at": 2}))).unwrap();
+        if clear {
+            store.clear("g", Some("a")).unwrap();
+        } else {
+            store.replace_graph("g", &[]).unwrap();
+        }
+        assert_eq!(store.unfinished_run("g").unwrap(), None, "a run resumed without an actor's state would mix two runs");
+        assert_eq!(store.unfinished_run("h").unwrap(), Some(json!({"at": 2})));
+    }
 }
 
 fn graphs_and_processes_stay_separate(make: &Make) {
     let store = make(StoreOptions::default());
     let keys = [ActorKey::new("g1", "a"), ActorKey::new("g1", "b"), ActorKey::new("g2", "a"), ActorKey::new("g1a", "")];
     for (i, key) in keys.iter().enumerate() {
-        store.commit(key, &record(json!({"i": i}), &[])).unwrap();
+        store.commit(key, &record(json!({"i": i}))).unwrap();
     }
     for (i, key) in keys.iter().enumerate() {
         assert_eq!(store.load(key).unwrap().unwrap().state, obj(json!({"i": i})), "{key:?}");
@@ -120,24 +150,24 @@ fn graphs_and_processes_stay_separate(make: &Make) {
 fn clearing_one_process_or_one_graph(make: &Make) {
     let store = make(StoreOptions::default());
     for (g, p) in [("g1", "a"), ("g1", "b"), ("g2", "a")] {
-        store.commit(&ActorKey::new(g, p), &record(json!({"x": 1}), &[("o", json!(1))])).unwrap();
+        store.commit(&ActorKey::new(g, p), &record(json!({"x": 1}))).unwrap();
     }
     assert_eq!(store.clear("g1", Some("a")).unwrap(), 1);
     assert_eq!(store.load(&ActorKey::new("g1", "a")).unwrap(), None);
     assert!(store.load(&ActorKey::new("g1", "b")).unwrap().is_some());
     assert_eq!(store.clear("g1", None).unwrap(), 1);
     assert!(store.actors("g1").unwrap().is_empty());
-    assert_eq!(store.load(&ActorKey::new("g2", "a")).unwrap(), Some(record(json!({"x": 1}), &[("o", json!(1))])));
+    assert_eq!(store.load(&ActorKey::new("g2", "a")).unwrap(), Some(record(json!({"x": 1}))));
 }
 
 fn a_state_over_the_limit_is_refused_and_nothing_changes(make: &Make) {
     let store = make(StoreOptions { max_state_bytes: 20 });
     let key = ActorKey::new("g", "big");
     // {"s":"0123456789ab"} is exactly 20 bytes: allowed.
-    let at_limit = record(json!({"s": "0123456789ab"}), &[]);
+    let at_limit = record(json!({"s": "0123456789ab"}));
     assert_eq!(serde_json::to_vec(&at_limit.state).unwrap().len(), 20);
     store.commit(&key, &at_limit).unwrap();
-    let over = record(json!({"s": "0123456789abc"}), &[("o", json!(1))]);
+    let over = record(json!({"s": "0123456789abc"}));
     match store.commit(&key, &over) {
         Err(StateError::TooLarge { graph, process, size, limit }) => {
             assert_eq!((graph.as_str(), process.as_str(), size, limit), ("g", "big", 21, 20));
@@ -152,16 +182,16 @@ fn a_state_over_the_limit_is_refused_and_nothing_changes(make: &Make) {
 
 fn replacing_a_graph_replaces_all_of_it_and_only_it(make: &Make) {
     let store = make(StoreOptions { max_state_bytes: 64 });
-    store.commit(&ActorKey::new("g", "old"), &record(json!({"v": 1}), &[])).unwrap();
-    store.commit(&ActorKey::new("g", "kept"), &record(json!({"v": 2}), &[("o", json!(2))])).unwrap();
-    store.commit(&ActorKey::new("other", "old"), &record(json!({"v": 3}), &[])).unwrap();
+    store.commit(&ActorKey::new("g", "old"), &record(json!({"v": 1}))).unwrap();
+    store.commit(&ActorKey::new("g", "kept"), &record(json!({"v": 2}))).unwrap();
+    store.commit(&ActorKey::new("other", "old"), &record(json!({"v": 3}))).unwrap();
     let states = vec![("kept".to_string(), obj(json!({"v": 20}))), ("new".to_string(), obj(json!({"v": 30})))];
     store.replace_graph("g", &states).unwrap();
     assert_eq!(
         store.actors("g").unwrap(),
-        vec![("kept".to_string(), record(json!({"v": 20}), &[])), ("new".to_string(), record(json!({"v": 30}), &[]))]
+        vec![("kept".to_string(), record(json!({"v": 20}))), ("new".to_string(), record(json!({"v": 30})))]
     );
-    assert_eq!(store.load(&ActorKey::new("other", "old")).unwrap(), Some(record(json!({"v": 3}), &[])));
+    assert_eq!(store.load(&ActorKey::new("other", "old")).unwrap(), Some(record(json!({"v": 3}))));
 
     // One state over the limit: the whole replacement is refused.
     let too_big = vec![("a".to_string(), obj(json!({"v": 0}))), ("b".to_string(), obj(json!({"v": "x".repeat(100)})))];
@@ -176,7 +206,7 @@ fn concurrent_commits_of_many_actors_all_land(make: &Make) {
             let store = backend.store.clone();
             std::thread::spawn(move || {
                 for n in 0..25 {
-                    store.commit(&ActorKey::new("g", format!("actor{t}")), &record(json!({"n": n}), &[("o", json!(n))])).unwrap();
+                    store.commit(&ActorKey::new("g", format!("actor{t}")), &record(json!({"n": n}))).unwrap();
                 }
             })
         })
