@@ -65,13 +65,8 @@ fn show(args: &StateArgs) -> Result<()> {
         writeln!(out, "{process}: {}", serde_json::Value::Object(record.state))?;
     }
     // On stdout with the states: it is part of the answer (and a script may look for it).
-    match unfinished {
-        Some(run) => writeln!(
-            out,
-            "unfinished run: last checkpoint {:.1} s ago; `reflow run` resumes it, `reflow state clear` starts over",
-            run.age().as_secs_f64()
-        )?,
-        None => {}
+    if let Some(run) = unfinished {
+        writeln!(out, "unfinished run: last checkpoint {:.1} s ago; `reflow run` resumes it, `reflow state clear` starts over", run.age().as_secs_f64())?;
     }
     Ok(())
 }
