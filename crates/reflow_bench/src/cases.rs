@@ -15,18 +15,18 @@ const ROUND: Duration = Duration::from_millis(150);
 const ROUNDS: usize = 7;
 
 /// One row of the table.
-struct Row<'a> {
-    case: &'a str,
-    unit: &'a str,
-    ours: f64,
-    baseline: &'a str,
-    base: f64,
+pub(crate) struct Row<'a> {
+    pub case: &'a str,
+    pub unit: &'a str,
+    pub ours: f64,
+    pub baseline: &'a str,
+    pub base: f64,
     /// The target, in words, and whether this run met it.
-    target: &'a str,
-    met: bool,
+    pub target: &'a str,
+    pub met: bool,
 }
 
-fn emit(row: Row) {
+pub(crate) fn emit(row: Row) {
     let ratio = if row.base > 0.0 { row.ours / row.base } else { f64::NAN };
     println!(
         "{}",
@@ -52,7 +52,7 @@ fn actor(dir: &Path, plugin: &str, backend: Backend) -> Result<ScriptActor, Stri
 }
 
 /// The groups of cases, by the name `--only` selects them with.
-pub const GROUPS: [&str; 7] = ["bare", "doubler", "instances", "pipelines", "cold", "rss", "scale"];
+pub const GROUPS: [&str; 8] = ["bare", "doubler", "instances", "pipelines", "cold", "rss", "scale", "durable"];
 
 /// Runs the groups in `only` (all when empty). The pipelines need the doubler group's naive
 /// host figure, so selecting them runs that too.
@@ -83,6 +83,9 @@ pub fn run_all(dir: &Path, noflo: Option<&Path>, only: &[String]) -> Result<(), 
     }
     if wanted("scale") {
         scale(dir)?;
+    }
+    if wanted("durable") {
+        crate::durable::run(dir)?;
     }
     Ok(())
 }
@@ -205,7 +208,7 @@ fn sdk_doublers(dir: &Path) -> Result<(), String> {
     Ok(())
 }
 
-struct Quiet;
+pub(crate) struct Quiet;
 
 impl Observer for Quiet {
     fn exported(&self, _: &str, _: &Message) {}
@@ -214,8 +217,8 @@ impl Observer for Quiet {
     }
 }
 
-/// A chain `Range -> stage x N -> core/Drop`, run to the end; messages per second.
-fn chain_throughput(dir: &Path, stage: &str, inport: &str, outport: &str, stages: usize, packets: u64) -> Result<f64, String> {
+/// The graph `Range 1..=packets -> stage x stages -> core/Drop` (named `src`, `s0`.., `sink`).
+pub(crate) fn chain_graph(stage: &str, inport: &str, outport: &str, stages: usize, packets: u64) -> serde_json::Value {
     let mut processes = serde_json::Map::new();
     let mut connections = Vec::new();
     processes.insert("src".into(), json!({"component": "reflow/Range", "metadata": {"config": {"start": 1, "end": packets}}}));
@@ -228,7 +231,12 @@ fn chain_throughput(dir: &Path, stage: &str, inport: &str, outport: &str, stages
     }
     processes.insert("sink".into(), json!({"component": "core/Drop"}));
     connections.push(json!({"src": {"process": previous.0, "port": previous.1}, "tgt": {"process": "sink", "port": "in"}}));
-    let text = json!({"processes": processes, "connections": connections}).to_string();
+    json!({"processes": processes, "connections": connections})
+}
+
+/// A chain `Range -> stage x N -> core/Drop`, run to the end; messages per second.
+fn chain_throughput(dir: &Path, stage: &str, inport: &str, outport: &str, stages: usize, packets: u64) -> Result<f64, String> {
+    let text = chain_graph(stage, inport, outport, stages, packets).to_string();
     let file = dir.join("bench-chain.json");
     let graph = parse_json(text.as_bytes(), &file).map_err(|e| e.to_string())?;
     let network = Network::from_graph(&file, graph, Limits::default()).map_err(|e| e.to_string())?;

@@ -10,6 +10,7 @@
 //! sandbox rows only.
 
 mod cases;
+mod durable;
 mod measure;
 mod sandbox;
 
