@@ -163,6 +163,9 @@ impl Network {
     /// Starts a fresh instance of every process and runs the network to its end.
     pub fn run(&self, options: &RunOptions, observer: Arc<dyn Observer>) -> Result<RunReport, NetworkError> {
         let plan = self.instantiate()?;
+        if let Some(inlet) = &options.inlet {
+            inlet.bind(plan.inports.iter().map(|e| (e.name.clone(), (e.actor, e.port.clone()))).collect());
+        }
         Ok(scheduler::run(plan.actors, &plan.routes, &plan.exports, options, observer))
     }
 
@@ -210,7 +213,15 @@ impl Network {
                 Export { name: name.to_string(), actor, port: port_name(actor, &port.port, false) }
             })
             .collect();
-        Ok(Plan { actors, routes, exports })
+        let inports = self
+            .graph
+            .inports()
+            .map(|(name, port)| {
+                let actor = index[&port.process];
+                Export { name: name.to_string(), actor, port: port_name(actor, &port.port, true) }
+            })
+            .collect();
+        Ok(Plan { actors, routes, exports, inports })
     }
 
     fn start(&self, process: &Process, settings: &ProcessSettings, base_dir: &Path) -> Result<Box<dyn Component>, String> {
@@ -246,6 +257,8 @@ pub struct Plan {
     /// [`Observer::edge_data`] numbers by).
     pub routes: Vec<Route>,
     pub exports: Vec<Export>,
+    /// The graph's exported inports (what [`RunOptions::inlet`] sends into).
+    pub inports: Vec<Export>,
 }
 
 /// The component's own spelling of a port the graph names (validation already matched it

@@ -178,6 +178,9 @@ pub struct Runtime {
 impl Runtime {
     pub fn new(config: RuntimeConfig) -> Runtime {
         let catalog = Catalog::new(config.components.clone(), config.limits, config.files.is_some());
+        for conflict in catalog.conflicts() {
+            tracing::warn!("--components: {conflict}");
+        }
         Runtime { config, hub: Arc::new(Hub::default()), catalog, graphs: Mutex::default(), main_graph: Mutex::default(), starts: AtomicU64::new(1) }
     }
 
@@ -219,17 +222,28 @@ impl Runtime {
             client.send(&reply);
         };
         let result = match request.protocol.as_str() {
+            "runtime" if request.command == "packet" => {
+                network::packet(&mut lock(&self.graphs), &request).map(|replies| replies.into_iter().for_each(respond))
+            }
             "runtime" => self.runtime(&request).map(|replies| replies.into_iter().for_each(respond)),
             "component" => self.component(&request).map(|replies| replies.into_iter().for_each(respond)),
             "graph" => {
-                let mut graphs = lock(&self.graphs);
-                let result = graphs::handle(&mut graphs, &self.catalog, &request);
-                if let (Ok(_), "clear") = (&result, request.command.as_str()) {
+                let edit = {
+                    let mut graphs = lock(&self.graphs);
+                    graphs::handle(&mut graphs, &self.catalog, &request)
+                };
+                if let (Ok(_), "clear") = (&edit, request.command.as_str()) {
                     if request.payload.get("main").and_then(Value::as_bool) == Some(true) {
                         *lock(&self.main_graph) = request.payload.get("id").and_then(Value::as_str).map(String::from);
                     }
                 }
-                result.map(|replies| replies.into_iter().for_each(respond))
+                edit.map(|(replies, ports)| {
+                    replies.into_iter().for_each(respond);
+                    // Typed with no graph locked (it may compile a plugin).
+                    if let Some(ports) = ports {
+                        respond(ports.reply(&self.catalog));
+                    }
+                })
             }
             // Network events go to every client, in the order they happen; the handlers send
             // them themselves (a run's first events may come before they return).
@@ -264,7 +278,6 @@ impl Runtime {
                 }
                 Ok(vec![Reply::new("runtime", "runtime", payload)])
             }
-            "packet" => Err("Sending packets into a graph's exported inports is not supported by this runtime".to_string()),
             other => Err(format!("Unknown runtime command {other:?}")),
         }
     }
