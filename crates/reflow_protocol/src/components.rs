@@ -114,6 +114,49 @@ impl Catalog {
             .collect()
     }
 
+    /// `component:source` for `name` (an FBP name, as `component:list` gives it):
+    ///
+    /// - a plugin whose project folder sits beside it (`DIR/doubler/` for `DIR/doubler.wasm`,
+    ///   a project `reflow new` wrote and `reflow build` builds): that project's source file,
+    ///   with its language (`rust`, `go`);
+    /// - any other plugin: its metadata, as JSON (the `.wasm` is all there is);
+    /// - a built-in: what it does and its ports, as text (it is native code of the runtime).
+    pub fn source(&self, name: &str) -> Result<Reply, String> {
+        let resolved = resolve_component(name);
+        let (code, language) = if !resolved.ends_with(".wasm") {
+            let metadata = builtins::metadata(&resolved).ok_or_else(|| format!("Component {name} not found"))?;
+            (builtin_description(&metadata), "text".to_string())
+        } else {
+            self.check(name)?;
+            let dir = self.dir.as_ref().ok_or_else(|| format!("Component {name} not found"))?;
+            let wasm = dir.join(&resolved);
+            if !wasm.is_file() {
+                return Err(format!("Component {name} not found"));
+            }
+            let project = wasm.with_extension("");
+            match reflow_build::language_of(&project) {
+                Ok(language) => {
+                    let file = project.join(language.source);
+                    let code = std::fs::read_to_string(&file).map_err(|e| format!("Component {name}: cannot read {}: {e}", language.source))?;
+                    (code, language.name.to_string())
+                }
+                Err(_) => {
+                    let module = PluginCatalog::new(dir, self.limits).module(&resolved).map_err(|e| format!("Component {name}: {e}"))?;
+                    let code = serde_json::to_string_pretty(module.metadata()).unwrap_or_default();
+                    (code, "json".to_string())
+                }
+            }
+        };
+        // The protocol splits `library/name`; `doubler` has no library.
+        let mut payload = match name.rsplit_once('/') {
+            Some((library, short)) => json!({"name": short, "library": library}),
+            None => json!({"name": name}),
+        };
+        payload["language"] = json!(language);
+        payload["code"] = json!(code);
+        Ok(Reply::new("component", "source", payload))
+    }
+
     /// One `component` message per component, then `componentsready` with their number. A
     /// plugin that cannot be loaded is reported as a `component:error` and left out.
     pub fn list(&self) -> Vec<Reply> {
@@ -132,6 +175,21 @@ impl Catalog {
         replies.push(Reply::new("component", "componentsready", json!(count)));
         replies
     }
+}
+
+/// What an editor shows as a built-in's source: it is native code, so its description.
+fn builtin_description(metadata: &PluginMetadata) -> String {
+    let mut text = format!("{}: {} (a built-in component of the Reflow runtime, native code)\n", metadata.component, metadata.description);
+    for (title, ports) in [("inports", &metadata.inports), ("outports", &metadata.outports)] {
+        text.push_str(&format!("\n{title}:\n"));
+        if ports.is_empty() {
+            text.push_str("  (none)\n");
+        }
+        for port in ports {
+            text.push_str(&format!("  {} ({}): {}\n", port.name, fbp_port_type(&port.port_type), port.description));
+        }
+    }
+    text
 }
 
 /// The built-ins that open a file named in their config.

@@ -105,7 +105,7 @@ mod supervise;
 mod wiring;
 
 use crate::component::Component;
-pub use inlet::{Inlet, InletError};
+pub use inlet::{Inlet, InletError, EARLY_BOUND};
 use reflow_abi::Message;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -214,3 +214,22 @@ fn a_start_that_compiles_for_long_does_not_hold_up_other_clients() {
     let error = slow.expect("network", "error");
     assert!(error["message"].as_str().unwrap().contains("loop_metadata.wasm"), "{error:#}");
 }
+
+#[test]
+fn typing_exported_ports_of_a_plugin_that_compiles_for_long_holds_up_no_other_client() {
+    // loop_metadata.wasm spins in get_metadata until the call time limit ends it. The limit is
+    // beyond the clients' 10 s hang guard, so a lock held while compiling fails this test.
+    let dir = components_dir("slow-ports", &["loop_metadata.wasm"]);
+    let limits = Limits { call_timeout: Duration::from_secs(30), ..Limits::default() };
+    let addr = start_server(RuntimeConfig { components: Some(dir), limits, ..RuntimeConfig::default() });
+    let mut slow = Client::connect(addr);
+    slow.request("graph", "clear", json!({"id": "slow"}), "clear");
+    slow.request("graph", "addnode", json!({"id": "spin", "component": "loop_metadata", "graph": "slow"}), "addnode");
+    // Answered at once; its runtime:ports follows once the plugin's metadata is known.
+    slow.request("graph", "addinport", json!({"public": "in", "node": "spin", "port": "in", "graph": "slow"}), "addinport");
+    let mut other = Client::connect(addr);
+    other.request("graph", "clear", json!({"id": "quick"}), "clear");
+    other.request("graph", "addnode", json!({"id": "x", "component": "core/Drop", "graph": "quick"}), "addnode");
+    other.request("graph", "addinport", json!({"public": "in", "node": "x", "port": "in", "graph": "quick"}), "addinport");
+    assert_eq!(other.expect("runtime", "ports")["inPorts"][0]["type"], "all");
+}
