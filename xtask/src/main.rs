@@ -25,7 +25,6 @@ mod c_plugins;
 mod demo;
 mod fbp_spec;
 mod fbp_test;
-mod npm;
 mod plugins;
 mod tidy;
 mod toolchain;
