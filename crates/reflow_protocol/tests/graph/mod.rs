@@ -152,6 +152,7 @@ fn persist_writes_each_graph_as_fbp_json_that_reflow_runs_or_says_graphs_are_not
     c.request("graph", "addnode", json!({"id": "d", "component": "doubler", "graph": "my/calc"}), "addnode");
     c.request("graph", "addinitial", json!({"src": {"data": 21}, "tgt": {"node": "d", "port": "input"}, "graph": "my/calc"}), "addinitial");
     c.request("graph", "addoutport", json!({"public": "result", "node": "d", "port": "output", "graph": "my/calc"}), "addoutport");
+    c.expect("runtime", "ports");
     assert_eq!(c.request("network", "persist", json!({}), "persist"), json!({"graphs": ["my/calc"]}));
     let file = dir.join("my_calc.json");
     let text = std::fs::read_to_string(&file).unwrap();

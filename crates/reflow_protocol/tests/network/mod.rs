@@ -229,16 +229,27 @@ fn packets_sent_into_an_exported_inport_come_out_of_the_exported_outport() {
     assert!(refused["message"].as_str().unwrap().contains("not running"), "{refused:#}");
 
     c.request("network", "start", json!({"graph": "n"}), "started");
+    let mut sent = Vec::new();
     for (event, payload) in [("connect", None), ("begingroup", Some(json!("batch"))), ("data", Some(json!(21))), ("endgroup", Some(json!("batch"))), ("disconnect", None)] {
         let mut packet = json!({"graph": "n", "port": "in", "event": event});
         if let Some(payload) = &payload {
             packet["payload"] = payload.clone();
         }
-        let sent = c.request("runtime", "packet", packet.clone(), "packetsent");
-        assert_eq!(sent, packet, "packetsent echoes the event");
+        c.send("runtime", "packet", packet.clone());
+        sent.push(packet);
     }
-    let out = c.expect("runtime", "packet");
-    assert_eq!(out, json!({"port": "out", "event": "data", "payload": 42, "graph": "n"}));
+    // Each is acknowledged in order; the doubled data may come out between the acknowledgements.
+    let (mut acknowledged, mut out) = (Vec::new(), Vec::new());
+    while acknowledged.len() < sent.len() || out.is_empty() {
+        let message = c.recv();
+        match (message["protocol"].as_str(), message["command"].as_str()) {
+            (Some("runtime"), Some("packetsent")) => acknowledged.push(message["payload"].clone()),
+            (Some("runtime"), Some("packet")) => out.push(message["payload"].clone()),
+            _ => panic!("unexpected {message:#}"),
+        }
+    }
+    assert_eq!(acknowledged, sent, "packetsent echoes each event");
+    assert_eq!(out, vec![json!({"port": "out", "event": "data", "payload": 42, "graph": "n"})]);
     // The network waits for more instead of ending: a second packet is doubled too.
     c.request("runtime", "packet", json!({"graph": "n", "port": "in", "event": "data", "payload": -4}), "packetsent");
     assert_eq!(c.expect("runtime", "packet")["payload"], -8);
