@@ -198,8 +198,9 @@ fn a_plugin_looping_in_its_start_function_or_initializer_fails_to_load() {
 }
 
 /// Finding 9: tables count against the memory limit: declared ones at load (both backends),
-/// grown ones as they grow (our engine; Extism's limiter lets tables grow unbounded, see
-/// docs/security.md).
+/// grown ones as they grow (our engine). Extism's limiter lets tables grow to their declared
+/// maximum uncounted, so that backend refuses at load a module whose tables `table.grow` can
+/// take past the limit, and loads one whose growth is bounded within it (docs/security.md).
 #[test]
 fn tables_count_against_the_memory_limit() {
     let limits = Limits { max_memory_pages: 16, ..Limits::default() };
@@ -220,6 +221,25 @@ fn tables_count_against_the_memory_limit() {
     // table.grow returns -1 once the limiter refuses, and the plugin traps: the memory limit.
     let err = actor.process(&no_payload(), None).unwrap_err();
     assert_eq!(err.to_string(), "actor hostile: exceeded the 16-page (1 MiB) memory limit");
+
+    let err = load_wat(Backend::Extism, &growing, &[], limits).err().expect("refused on the Extism backend");
+    assert!(
+        err.to_string().contains("its tables can grow (table.grow) without a declared maximum, past the 16-page (1 MiB) memory limit"),
+        "{err}"
+    );
+    let capped = growing.replace("(table $t 1 funcref)", "(table $t 1 2000000 funcref)");
+    let err = load_wat(Backend::Extism, &capped, &[], limits).err().expect("refused on the Extism backend");
+    assert!(err.to_string().contains("to 2000000 elements, past the 16-page"), "{err}");
+    // Growth bounded within the limit loads and grows, on both.
+    let within_limit = wat_plugin(
+        "(table $t 1 15001 funcref)",
+        r#"(if (i32.eq (table.grow $t (ref.null func) (i32.const 15000)) (i32.const -1)) (then (unreachable)))
+    (call $done)"#,
+    );
+    for backend in BOTH {
+        let module = load_wat(backend, &within_limit, &[], limits).unwrap();
+        hostile_actor(&module).unwrap().process(&no_payload(), None).unwrap_or_else(|e| panic!("{backend:?}: {e}"));
+    }
 }
 
 /// Finding 6: a blocking WASI call (`poll_oneoff` on a 120 s clock) ends with the call's time
