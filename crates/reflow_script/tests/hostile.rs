@@ -155,6 +155,46 @@ fn forged_block_headers_are_clean_errors() {
     }
 }
 
+/// Finding 4, the rest: could a plugin forge its allocator's root (Extism's kernel keeps it at
+/// address 1; its `length` at 17, `position` at 9) so that the allocator places the next
+/// call's input, larger than the kernel memory, past the memory's end, where the extism crate
+/// writes it through an unchecked slice? No: Extism's kernel (built with bounds checks) ignores
+/// `store_u8`/`store_u64` below the root's end, so the root keeps its values, and each call's
+/// input goes where the allocator really has room. This test pins that, on both backends: the
+/// plugin tries the forgery, sees it did not take (Extism), and then reads a 4 MiB input
+/// whole, call after call. (Our own kernel checks every block against the memory's size.)
+#[test]
+fn a_plugin_cannot_forge_the_allocator_root_that_places_the_input() {
+    let forge = |check: &str| {
+        wat_plugin(
+            r#"(import "extism:host/env" "input_length" (func $input_length (result i64)))
+  (global $calls (mut i32) (i32.const 0))"#,
+            &format!(
+                r#"(global.set $calls (i32.add (global.get $calls) (i32.const 1)))
+    (if (i32.eq (global.get $calls) (i32.const 1))
+      (then (call $store_u64 (i64.const 17) (i64.const 0x00007FFF00000000))
+            (call $store_u64 (i64.const 9) (i64.const 0))
+            {check})
+      (else (if (i64.lt_u (call $input_length) (i64.const 4000000)) (then (unreachable)))))
+    (call $done)"#
+            ),
+        )
+    };
+    let root_kept = "(if (i64.eq (call $load_u64 (i64.const 17)) (i64.const 0x00007FFF00000000)) (then (unreachable)))";
+    let big = HashMap::from([("in".to_string(), reflow_script::Message::String("x".repeat(4 << 20).into()))]);
+    for (backend, wat) in [(Backend::Wasmtime, forge("")), (Backend::Extism, forge(root_kept))] {
+        let module = load_wat(backend, &wat, &[], Limits::default()).unwrap();
+        let mut actor = hostile_actor(&module).unwrap();
+        let what = format!("{backend:?}: a forged allocator root, then a 4 MiB input");
+        let big = big.clone();
+        let results = within(HANG_GUARD, &what, move || {
+            // A small input first (the kernel memory stays small), then the large one.
+            [no_payload(), big.clone(), big].iter().map(|input| actor.process(input, None).map(|_| ()).map_err(|e| e.to_string())).collect::<Vec<_>>()
+        });
+        assert!(results.iter().all(Result::is_ok), "{what}: {results:?}");
+    }
+}
+
 /// Finding 8, the other half: after a call that corrupted the kernel's header and *succeeded*,
 /// the next call still starts from a sound header (the host resets it before every call).
 #[test]
