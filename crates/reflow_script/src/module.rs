@@ -290,6 +290,8 @@ impl PluginInstance {
     pub fn restart(&mut self, module: &PluginModule, actor: Arc<str>) -> Result<(), ScriptError> {
         match self {
             PluginInstance::Wasmtime(_) => *self = module.instantiate(actor)?,
+            // A call given up on its thread may still be running in the old compilation.
+            PluginInstance::Extism(instance) if instance.abandoned() => *self = module.instantiate(actor)?,
             PluginInstance::Extism(instance) => {
                 instance.restart().map_err(|reason| ScriptError::Load { plugin: module.name.to_string(), reason })?
             }
