@@ -36,7 +36,7 @@ pub fn serve(args: &ServeArgs) -> Result<()> {
     if args.allow_persist && args.components.is_none() {
         bail!("--allow-persist writes graphs into the --components folder: give one");
     }
-    let limit_ceiling = limits_from(limits, &ceiling).map_err(|e| anyhow::anyhow!("--allow-limit: {e}"))?;
+    let limit_ceiling = limits_from(limits, &ceiling).context("--allow-limit")?;
     let config = ServeConfig {
         host: args.host.clone(),
         port: args.port,
