@@ -19,6 +19,7 @@
 //! by a client, which gets only what the operator allowed on `reflow serve`'s command line.
 //! Both are read by this one function, so a key means the same wherever it comes from.
 
+use crate::error::NetworkError;
 use crate::graph::Process;
 use crate::scheduler::{Escalation, FailurePolicy};
 use reflow_script::{Grants, Limits};
@@ -57,13 +58,14 @@ impl SandboxPolicy {
     }
 
     /// Refuses `settings` if they ask for more than this policy allows.
-    pub fn check(&self, settings: &ProcessSettings) -> Result<(), String> {
+    pub fn check(&self, settings: &ProcessSettings) -> Result<(), NetworkError> {
         let SandboxPolicy::Within { grants, ceiling } = self else { return Ok(()) };
-        let asked = Grants::parse(&settings.grants).map_err(|e| e.to_string())?;
-        grants.covers(&asked).map_err(|e| format!("{SANDBOX_KEY}.grants: {e}"))?;
+        let asked = Grants::parse(&settings.grants)
+            .map_err(|source| NetworkError::Grant { key: format!("metadata.{SANDBOX_KEY}.grants"), source })?;
+        grants.covers(&asked).map_err(|reason| NetworkError::GrantNotAllowed { reason })?;
         let limits = &settings.limits;
         let above = |key: &str, asked: String, most: String| {
-            Err(format!("{SANDBOX_KEY}.{key} = {asked} is above what the operator allows ({most})"))
+            Err(NetworkError::AboveCeiling { key: format!("{SANDBOX_KEY}.{key}"), asked, most })
         };
         if limits.max_memory_pages > ceiling.max_memory_pages {
             return above("max_memory_pages", limits.max_memory_pages.to_string(), ceiling.max_memory_pages.to_string());
@@ -86,7 +88,7 @@ impl SandboxPolicy {
 
 /// Reads `process`'s settings; `defaults` are the run's limits, `base_dir` the graph's folder.
 /// Settings beyond `policy` are an error naming the key.
-pub fn read(process: &Process, defaults: Limits, base_dir: &Path, policy: &SandboxPolicy) -> Result<ProcessSettings, String> {
+pub fn read(process: &Process, defaults: Limits, base_dir: &Path, policy: &SandboxPolicy) -> Result<ProcessSettings, NetworkError> {
     let mut settings = ProcessSettings { grants: Vec::new(), limits: defaults, policy: FailurePolicy::default() };
     if let Some(sandbox) = object(&process.metadata, SANDBOX_KEY)? {
         read_sandbox(sandbox, base_dir, &mut settings)?;
@@ -101,52 +103,58 @@ pub fn read(process: &Process, defaults: Limits, base_dir: &Path, policy: &Sandb
 /// `defaults` with the limits `sandbox` sets, read as a process's `metadata.sandbox` limits
 /// are (the same keys and checks; grants are not limits and are refused here). What an
 /// operator's `reflow serve --allow-limit KEY=VALUE` goes through.
-pub fn limits_from(defaults: Limits, sandbox: &Map<String, Value>) -> Result<Limits, String> {
+pub fn limits_from(defaults: Limits, sandbox: &Map<String, Value>) -> Result<Limits, NetworkError> {
     if sandbox.contains_key("grants") {
-        return Err("grants are not limits".into());
+        return Err(NetworkError::setting("grants", "are not limits"));
     }
     let mut settings = ProcessSettings { grants: Vec::new(), limits: defaults, policy: FailurePolicy::default() };
     read_sandbox(sandbox, Path::new(""), &mut settings)?;
     Ok(settings.limits)
 }
 
-fn object<'a>(metadata: &'a Map<String, Value>, key: &str) -> Result<Option<&'a Map<String, Value>>, String> {
+fn object<'a>(metadata: &'a Map<String, Value>, key: &str) -> Result<Option<&'a Map<String, Value>>, NetworkError> {
     match metadata.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Object(map)) => Ok(Some(map)),
-        Some(other) => Err(format!("metadata.{key} must be an object, got {other}")),
+        Some(other) => Err(NetworkError::setting(format!("metadata.{key}"), format!("must be an object, got {other}"))),
     }
 }
 
-fn number(key: &str, value: &Value) -> Result<u64, String> {
-    value.as_u64().ok_or_else(|| format!("{key} must be a whole number >= 0, got {value}"))
+fn number(key: &str, value: &Value) -> Result<u64, NetworkError> {
+    value.as_u64().ok_or_else(|| NetworkError::setting(key, format!("must be a whole number >= 0, got {value}")))
 }
 
-fn read_sandbox(sandbox: &Map<String, Value>, base_dir: &Path, settings: &mut ProcessSettings) -> Result<(), String> {
+fn too_large(key: &str, value: &Value) -> NetworkError {
+    NetworkError::setting(key, format!("is too large: {value}"))
+}
+
+fn read_sandbox(sandbox: &Map<String, Value>, base_dir: &Path, settings: &mut ProcessSettings) -> Result<(), NetworkError> {
     let limits = &mut settings.limits;
     for (key, value) in sandbox {
         let name = format!("metadata.sandbox.{key}");
         match key.as_str() {
             "grants" => {
-                let list = value.as_array().ok_or_else(|| format!("{name} must be a list of strings, got {value}"))?;
+                let not_strings = |got: &Value| NetworkError::setting(&name, format!("must be a list of strings, got {got}"));
+                let list = value.as_array().ok_or_else(|| not_strings(value))?;
                 for grant in list {
-                    let grant = grant.as_str().ok_or_else(|| format!("{name} must be a list of strings, got {grant}"))?;
+                    let grant = grant.as_str().ok_or_else(|| not_strings(grant))?;
                     // Parse now, to report a bad grant with the process; keep the string.
-                    Grants::parse(&[grant]).map_err(|e| format!("{name}: {e}"))?;
+                    Grants::parse(&[grant]).map_err(|source| NetworkError::Grant { key: name.clone(), source })?;
                     settings.grants.push(resolve_fs_grant(grant, base_dir));
                 }
             }
             "max_memory_pages" => {
                 limits.max_memory_pages =
-                    u32::try_from(number(&name, value)?).map_err(|_| format!("{name} is too large: {value}"))?
+                    u32::try_from(number(&name, value)?).map_err(|_| too_large(&name, value))?
             }
             "timeout_ms" => limits.call_timeout = Duration::from_millis(number(&name, value)?),
             "max_output_bytes" => limits.max_output_bytes = number(&name, value)?,
             "fuel" => limits.fuel = if value.is_null() { None } else { Some(number(&name, value)?) },
             _ => {
-                return Err(format!(
-                    "unknown key {name} (known: grants, max_memory_pages, timeout_ms, max_output_bytes, fuel)"
-                ))
+                return Err(NetworkError::UnknownKey {
+                    key: name,
+                    known: "grants, max_memory_pages, timeout_ms, max_output_bytes, fuel",
+                })
             }
         }
     }
@@ -164,7 +172,7 @@ pub fn resolve_fs_grant(grant: &str, base_dir: &Path) -> String {
     format!("fs:{mode}:{}={guest}", base_dir.join(host).display())
 }
 
-fn read_policy(policy: &Map<String, Value>) -> Result<FailurePolicy, String> {
+fn read_policy(policy: &Map<String, Value>) -> Result<FailurePolicy, NetworkError> {
     let mut read = FailurePolicy::default();
     for (key, value) in policy {
         let name = format!("metadata.on_failure.{key}");
@@ -173,7 +181,7 @@ fn read_policy(policy: &Map<String, Value>) -> Result<FailurePolicy, String> {
                 read.max_restarts = if value.is_null() {
                     None
                 } else {
-                    Some(u32::try_from(number(&name, value)?).map_err(|_| format!("{name} is too large: {value}"))?)
+                    Some(u32::try_from(number(&name, value)?).map_err(|_| too_large(&name, value))?)
                 }
             }
             "backoff_ms" => read.backoff = Duration::from_millis(number(&name, value)?.min(60_000)),
@@ -181,10 +189,10 @@ fn read_policy(policy: &Map<String, Value>) -> Result<FailurePolicy, String> {
                 read.then = match value.as_str() {
                     Some("stop") => Escalation::StopActor,
                     Some("fail") => Escalation::FailGraph,
-                    _ => return Err(format!("{name} must be \"stop\" or \"fail\", got {value}")),
+                    _ => return Err(NetworkError::setting(name, format!("must be \"stop\" or \"fail\", got {value}"))),
                 }
             }
-            _ => return Err(format!("unknown key {name} (known: max_restarts, backoff_ms, then)")),
+            _ => return Err(NetworkError::UnknownKey { key: name, known: "max_restarts, backoff_ms, then" }),
         }
     }
     Ok(read)
@@ -231,6 +239,7 @@ mod tests {
             // The same words whoever wrote the metadata.
             for policy in [SandboxPolicy::Operator, SandboxPolicy::nothing_beyond(Limits::default())] {
                 let err = read(&process(metadata.clone()), Limits::default(), Path::new("/g"), &policy).unwrap_err();
+                let err = crate::error::chain(&err);
                 assert!(err.contains(expected), "{policy:?}: {err}");
             }
         }
@@ -273,6 +282,7 @@ mod tests {
                     }
                     Err(e) => {
                         assert!(!allowed, "{metadata} under {policy:?} was refused: {e}");
+                        let e = crate::error::chain(&e);
                         assert!(e.contains("what the operator allows"), "{e}");
                     }
                 }
