@@ -12,7 +12,7 @@ use crate::wasm::WasmComponent;
 use crate::error::NetworkError;
 use crate::load_graph;
 use reflow_abi::{ActorConfig, Message, PluginMetadata};
-use reflow_script::{Limits, PluginModule, ScriptActor, ScriptConfig};
+use reflow_script::{Backend, Grants, Limits, PluginModule, ScriptActor, ScriptConfig};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -27,7 +27,7 @@ pub struct PluginCatalog {
 }
 
 /// A plugin file with the grants and limits it was compiled for.
-type ModuleKey = (PathBuf, Vec<String>, Limits);
+type ModuleKey = (PathBuf, Grants, Limits);
 
 impl PluginCatalog {
     pub fn new(base_dir: &Path, limits: Limits) -> PluginCatalog {
@@ -36,25 +36,24 @@ impl PluginCatalog {
 
     /// The compiled plugin for a `.wasm` component, with nothing granted and the catalog's limits.
     pub fn module(&self, component: &str) -> Result<PluginModule, NetworkError> {
-        self.module_with(component, &[], self.limits)
+        self.module_with(component, &Grants::default(), self.limits)
     }
 
     /// The compiled plugin for a `.wasm` component, sandboxed by `grants` and `limits`.
-    pub fn module_with(&self, component: &str, grants: &[String], limits: Limits) -> Result<PluginModule, NetworkError> {
+    pub fn module_with(&self, component: &str, grants: &Grants, limits: Limits) -> Result<PluginModule, NetworkError> {
         let path = crate::graph::plugin_path(&self.base_dir, component).ok_or_else(|| NetworkError::NotAPlugin { component: component.to_string() })?;
         self.modules
             .borrow_mut()
-            .entry((path.clone(), grants.to_vec(), limits))
+            .entry((path.clone(), grants.clone(), limits))
             .or_insert_with(|| load_module(&path, grants, limits))
             .clone()
     }
 }
 
-fn load_module(path: &Path, grants: &[String], limits: Limits) -> Result<PluginModule, NetworkError> {
+fn load_module(path: &Path, grants: &Grants, limits: Limits) -> Result<PluginModule, NetworkError> {
     let source = std::fs::read(path).map_err(|e| NetworkError::ReadPlugin { path: path.to_path_buf(), source: Arc::new(e) })?;
-    let packages = (!grants.is_empty()).then(|| grants.to_vec());
-    let config = ScriptConfig { packages, ..ScriptConfig::new(source) };
-    Ok(PluginModule::load(&path.display().to_string(), &config, limits)?)
+    let config = ScriptConfig::new(source);
+    Ok(PluginModule::load_granted(Backend::default(), &path.display().to_string(), &config, grants.clone(), limits)?)
 }
 
 impl ComponentCatalog for PluginCatalog {
