@@ -196,11 +196,23 @@ fn sdk_doublers(dir: &Path) -> Result<(), String> {
     };
     let kib = |plugin: &str| -> Result<f64, String> { Ok(bytes(dir, plugin)?.len() as f64 / 1024.0) };
     let (rust_ns, rust_kib) = (per_message("doubler.wasm")?, kib("doubler.wasm")?);
-    for (sdk, plugin) in [("C", "c_doubler.wasm"), ("Zig", "zig_doubler.wasm"), ("AssemblyScript", "as_doubler.wasm")] {
+    let sdks = [
+        ("Rust", "doubler.wasm"),
+        ("Go", "go_doubler.wasm"),
+        ("AssemblyScript", "as_doubler.wasm"),
+        ("C", "c_doubler.wasm"),
+        ("Zig", "zig_doubler.wasm"),
+    ];
+    for (sdk, plugin) in sdks {
+        // The Rust row is measured again, as the others are: its ratio shows the run's noise.
+        let target = if sdk == "Rust" { "(baseline, measured twice)" } else { "(report)" };
         let ns_case = format!("doubler per message, {sdk} SDK");
-        emit(Row { case: &ns_case, unit: "ns", ours: per_message(plugin)?, baseline: "Rust SDK doubler, same path", base: rust_ns, target: "(report)", met: true });
+        emit(Row { case: &ns_case, unit: "ns", ours: per_message(plugin)?, baseline: "Rust SDK doubler, same path", base: rust_ns, target, met: true });
+    }
+    for (sdk, plugin) in sdks {
         let size_case = format!("doubler plugin size, {sdk} SDK");
-        emit(Row { case: &size_case, unit: "KiB", ours: kib(plugin)?, baseline: "Rust SDK doubler", base: rust_kib, target: "(report)", met: true });
+        let target = if sdk == "Rust" { "(baseline)" } else { "(report)" };
+        emit(Row { case: &size_case, unit: "KiB", ours: kib(plugin)?, baseline: "Rust SDK doubler", base: rust_kib, target, met: true });
     }
     Ok(())
 }
