@@ -87,6 +87,7 @@ impl Backlog {
 }
 
 impl Client {
+    /// Queues `reply` for this client (a reply to one of its messages: never dropped).
     pub fn send(&self, reply: &Reply) {
         self.send_text(reply.to_text());
     }
