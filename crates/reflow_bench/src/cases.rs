@@ -244,7 +244,7 @@ fn chain_network(dir: &Path, stage: &str, inport: &str, outport: &str, stages: u
     let text = json!({"processes": processes, "connections": connections}).to_string();
     let file = dir.join("bench-chain.json");
     let graph = parse_json(text.as_bytes(), &file).map_err(|e| e.to_string())?;
-    Network::from_graph(&file, graph, Limits::default()).map_err(|e| reflow_network::error::chain(&e))
+    Network::from_graph(dir, graph, Limits::default()).map_err(|e| reflow_network::error::chain(&e))
 }
 
 /// Runs a chain network to its end: the seconds the run took (its instances are created
@@ -309,7 +309,8 @@ pub fn cold_start_child(plugin: &Path, n: usize) -> Result<(), String> {
     let text = json!({"processes": processes, "connections": []}).to_string();
     let file = plugin.with_file_name("bench-cold.json");
     let graph = parse_json(text.as_bytes(), &file).map_err(|e| e.to_string())?;
-    let network = Network::from_graph(&file, graph, Limits::default()).map_err(|e| e.to_string())?;
+    let network = Network::from_graph(plugin.parent().unwrap_or(Path::new(".")), graph, Limits::default())
+        .map_err(|e| reflow_network::error::chain(&e))?;
     let plan = network.instantiate().map_err(|e| reflow_network::error::chain(&e))?;
     assert_eq!(plan.len(), n);
     println!("{}", start.elapsed().as_secs_f64() * 1000.0);
