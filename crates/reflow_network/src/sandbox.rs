@@ -31,11 +31,16 @@ use std::time::Duration;
 pub const SANDBOX_KEY: &str = "sandbox";
 pub const ON_FAILURE_KEY: &str = "on_failure";
 
+/// The longest `on_failure.backoff_ms`: a pause that doubles after each failure, up to 64
+/// times this, already holds an actor for over an hour.
+pub const MAX_BACKOFF_MS: u64 = 60_000;
+
 /// What one process runs with.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProcessSettings {
-    /// Grant strings ([`Grants`] syntax), relative `fs:` paths made relative to the graph.
-    pub grants: Vec<String>,
+    /// What the process may touch, parsed once here (relative `fs:` paths made relative to
+    /// the graph) and handed as is to the plugin's module.
+    pub grants: Grants,
     pub limits: Limits,
     pub policy: FailurePolicy,
 }
@@ -60,9 +65,7 @@ impl SandboxPolicy {
     /// Refuses `settings` if they ask for more than this policy allows.
     pub fn check(&self, settings: &ProcessSettings) -> Result<(), NetworkError> {
         let SandboxPolicy::Within { grants, ceiling } = self else { return Ok(()) };
-        let asked = Grants::parse(&settings.grants)
-            .map_err(|source| NetworkError::Grant { key: format!("metadata.{SANDBOX_KEY}.grants"), source })?;
-        grants.covers(&asked).map_err(|reason| NetworkError::GrantNotAllowed { reason })?;
+        grants.covers(&settings.grants).map_err(|reason| NetworkError::GrantNotAllowed { reason })?;
         let limits = &settings.limits;
         let above = |key: &str, asked: String, most: String| {
             Err(NetworkError::AboveCeiling { key: format!("{SANDBOX_KEY}.{key}"), asked, most })
@@ -89,7 +92,7 @@ impl SandboxPolicy {
 /// Reads `process`'s settings; `defaults` are the run's limits, `base_dir` the graph's folder.
 /// Settings beyond `policy` are an error naming the key.
 pub fn read(process: &Process, defaults: Limits, base_dir: &Path, policy: &SandboxPolicy) -> Result<ProcessSettings, NetworkError> {
-    let mut settings = ProcessSettings { grants: Vec::new(), limits: defaults, policy: FailurePolicy::default() };
+    let mut settings = ProcessSettings { grants: Grants::default(), limits: defaults, policy: FailurePolicy::default() };
     if let Some(sandbox) = object(&process.metadata, SANDBOX_KEY)? {
         read_sandbox(sandbox, base_dir, &mut settings)?;
     }
@@ -107,7 +110,7 @@ pub fn limits_from(defaults: Limits, sandbox: &Map<String, Value>) -> Result<Lim
     if sandbox.contains_key("grants") {
         return Err(NetworkError::setting("grants", "are not limits"));
     }
-    let mut settings = ProcessSettings { grants: Vec::new(), limits: defaults, policy: FailurePolicy::default() };
+    let mut settings = ProcessSettings { grants: Grants::default(), limits: defaults, policy: FailurePolicy::default() };
     read_sandbox(sandbox, Path::new(""), &mut settings)?;
     Ok(settings.limits)
 }
@@ -138,9 +141,8 @@ fn read_sandbox(sandbox: &Map<String, Value>, base_dir: &Path, settings: &mut Pr
                 let list = value.as_array().ok_or_else(|| not_strings(value))?;
                 for grant in list {
                     let grant = grant.as_str().ok_or_else(|| not_strings(grant))?;
-                    // Parse now, to report a bad grant with the process; keep the string.
-                    Grants::parse(&[grant]).map_err(|source| NetworkError::Grant { key: name.clone(), source })?;
-                    settings.grants.push(resolve_fs_grant(grant, base_dir));
+                    let grant = resolve_fs_grant(grant, base_dir);
+                    settings.grants.add(&grant).map_err(|source| NetworkError::Grant { key: name.clone(), source })?;
                 }
             }
             "max_memory_pages" => {
@@ -184,7 +186,13 @@ fn read_policy(policy: &Map<String, Value>) -> Result<FailurePolicy, NetworkErro
                     Some(u32::try_from(number(&name, value)?).map_err(|_| too_large(&name, value))?)
                 }
             }
-            "backoff_ms" => read.backoff = Duration::from_millis(number(&name, value)?.min(60_000)),
+            "backoff_ms" => {
+                let ms = number(&name, value)?;
+                if ms > MAX_BACKOFF_MS {
+                    return Err(NetworkError::setting(name, format!("must be at most {MAX_BACKOFF_MS} (one minute), got {ms}")));
+                }
+                read.backoff = Duration::from_millis(ms)
+            }
             "then" => {
                 read.then = match value.as_str() {
                     Some("stop") => Escalation::StopActor,
@@ -216,7 +224,7 @@ mod tests {
             "max_memory_pages": 32, "max_output_bytes": 1000, "fuel": 5},
             "on_failure": {"max_restarts": 2, "backoff_ms": 10, "then": "fail"}}));
         let s = read(&p, Limits::default(), Path::new("/g"), &SandboxPolicy::Operator).unwrap();
-        assert_eq!(s.grants, ["fs:ro:/g/data=/data", "http:127.0.0.1"]);
+        assert_eq!(s.grants, Grants::parse(&["fs:ro:/g/data=/data", "http:127.0.0.1"]).unwrap());
         assert_eq!(s.limits, Limits { max_memory_pages: 32, call_timeout: Duration::from_millis(250), max_output_bytes: 1000, fuel: Some(5) });
         assert_eq!(s.policy, FailurePolicy { max_restarts: Some(2), backoff: Duration::from_millis(10), then: Escalation::FailGraph });
     }
@@ -224,7 +232,7 @@ mod tests {
     #[test]
     fn nothing_set_means_the_defaults() {
         let s = read(&process(json!({"x": 1})), Limits::default(), Path::new("/g"), &SandboxPolicy::Operator).unwrap();
-        assert_eq!(s, ProcessSettings { grants: vec![], limits: Limits::default(), policy: FailurePolicy::default() });
+        assert_eq!(s, ProcessSettings { grants: Grants::default(), limits: Limits::default(), policy: FailurePolicy::default() });
     }
 
     #[test]
@@ -235,6 +243,7 @@ mod tests {
             (json!({"sandbox": {"max_memory_pages": -1}}), "metadata.sandbox.max_memory_pages must be a whole number"),
             (json!({"sandbox": []}), "metadata.sandbox must be an object"),
             (json!({"on_failure": {"then": "explode"}}), "must be \"stop\" or \"fail\""),
+            (json!({"on_failure": {"backoff_ms": 60_001}}), "metadata.on_failure.backoff_ms must be at most 60000"),
         ] {
             // The same words whoever wrote the metadata.
             for policy in [SandboxPolicy::Operator, SandboxPolicy::nothing_beyond(Limits::default())] {

@@ -10,7 +10,7 @@ use crate::messages::{fbp_port_type, Reply};
 use reflow_abi::{PluginMetadata, PortDefinition};
 use reflow_network::loader::{resolve_component, unresolve_component};
 use reflow_network::{builtins, PluginCatalog};
-use reflow_script::Limits;
+use reflow_network::Limits;
 use serde_json::{json, Value};
 use crate::runtime::lock;
 use std::collections::HashMap;

@@ -8,7 +8,7 @@ use crate::graphs::{self, GraphEntry};
 use crate::messages::{Reply, Request};
 use crate::network;
 use reflow_network::SandboxPolicy;
-use reflow_script::{Grants, Limits};
+use reflow_network::{Grants, Limits};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -90,6 +90,7 @@ impl Backlog {
 }
 
 impl Client {
+    /// Queues `reply` for this client (a reply to one of its messages: never dropped).
     pub fn send(&self, reply: &Reply) {
         self.send_text(reply.to_text());
     }

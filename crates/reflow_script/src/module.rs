@@ -118,6 +118,13 @@ impl PluginModule {
     pub fn load_on(backend: Backend, name: &str, config: &ScriptConfig, limits: Limits) -> Result<PluginModule, ScriptError> {
         let grants = Grants::from_packages(config.packages.as_ref())
             .map_err(|source| ScriptError::Grant { plugin: name.to_string(), source })?;
+        PluginModule::load_granted(backend, name, config, grants, limits)
+    }
+
+    /// As [`PluginModule::load_on`], with grants already parsed (a graph's process settings
+    /// parse them once, where a bad one can be reported with the process); `config.packages`
+    /// is not read.
+    pub fn load_granted(backend: Backend, name: &str, config: &ScriptConfig, grants: Grants, limits: Limits) -> Result<PluginModule, ScriptError> {
         check_grants(name, &grants)?;
         let shape = inspect(name, &config.source)?;
         for export in [METADATA_EXPORT, config.entry_point.as_str()] {

@@ -285,6 +285,7 @@ impl Default for RunOptions {
 
 /// What an actor did during a run.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ActorStats {
     pub name: String,
     /// Messages received (IIPs included).
@@ -320,6 +321,7 @@ impl std::fmt::Display for ActorFailure {
 }
 
 #[derive(Debug, Clone, Default)]
+#[non_exhaustive]
 pub struct RunReport {
     pub actors: Vec<ActorStats>,
     pub failures: Vec<ActorFailure>,
