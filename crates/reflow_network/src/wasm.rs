@@ -12,14 +12,6 @@ impl WasmComponent {
     pub fn new(actor: ScriptActor) -> WasmComponent {
         WasmComponent { actor }
     }
-
-    pub fn actor(&self) -> &ScriptActor {
-        &self.actor
-    }
-
-    pub fn actor_mut(&mut self) -> &mut ScriptActor {
-        &mut self.actor
-    }
 }
 
 impl Component for WasmComponent {
@@ -32,7 +24,7 @@ impl Component for WasmComponent {
         self.actor.process(payload, out.sink().clone()).map_err(|e| match e {
             ScriptError::Call { reason, .. } => ComponentError(reason),
             ScriptError::InvalidResult { reason, .. } => ComponentError(format!("invalid ActorResult: {reason}")),
-            ScriptError::LimitExceeded { limit, .. } => ComponentError(format!("exceeded {limit}")),
+            ScriptError::LimitExceeded { limit, limits, .. } => ComponentError(format!("exceeded {}", limits.describe(limit))),
             other => ComponentError(other.to_string()),
         })
     }

@@ -68,6 +68,19 @@ impl Shared {
         self.bytes
     }
 
+    /// The message bound of a queue.
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    pub fn cell(&self, id: usize) -> &Cell {
+        &self.cells[id]
+    }
+
+    pub fn is_halted(&self) -> bool {
+        self.halted.load(Ordering::Acquire)
+    }
+
     pub fn count(&self, n: usize) {
         self.pending.fetch_add(n, Ordering::AcqRel);
     }
@@ -441,6 +454,9 @@ pub(crate) fn run(actors: Vec<ActorSpec>, routes: &[Route], exports: &[Export], 
         },
         handles: Mutex::default(),
     });
+    if let Some(inlet) = &options.inlet {
+        inlet.attach(&shared);
+    }
     if let Some(halt) = &options.halt {
         let weak = Arc::downgrade(&shared);
         halt.set_waker(Some(Arc::new(move || {
@@ -469,7 +485,9 @@ pub(crate) fn run(actors: Vec<ActorSpec>, routes: &[Route], exports: &[Export], 
     for failure in unrestored {
         shared.reports.failed(failure);
     }
-    let mut schedule = options.checkpoint.clone().map(Schedule::new);
+    // An inlet sends into inboxes from outside the pool, which a pause does not hold back:
+    // such a run (an editor's, never a durable one) is not checkpointed.
+    let mut schedule = options.checkpoint.clone().filter(|_| options.inlet.is_none()).map(Schedule::new);
     let mut checkpoint_failed = None;
     let mut running = loop {
         match shared.wait_until(schedule.as_ref().map(|s| s.due)) {
@@ -517,6 +535,9 @@ pub(crate) fn run(actors: Vec<ActorSpec>, routes: &[Route], exports: &[Export], 
     }
     if let Some(halt) = &options.halt {
         halt.set_waker(None);
+    }
+    if let Some(inlet) = &options.inlet {
+        inlet.detach();
     }
     // A halted run keeps its last periodic checkpoint: what it dropped is still there.
     if let Some(schedule) = schedule.as_mut().filter(|_| running && checkpoint_failed.is_none()) {
