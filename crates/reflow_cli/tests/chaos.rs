@@ -150,43 +150,38 @@ fn a_graph_killed_at_random_moments_ends_exactly_as_an_uninterrupted_run() {
     assert_eq!(want_state["probe"]["total"], json!(8 * N * (N + 1) / 2));
     assert_eq!(want_sink.iter().filter(|&&b| b == b'\n').count(), N as usize);
 
+    // Rounds: kill and restart until a run finishes, compare with the reference, start the
+    // graph over (`reflow state clear`, sink removed), until `kills` kills were made.
     let chaos = setup("chaos", root.path());
     let mut rng = Rng(seed);
-    let (mut during_write, mut during_recovery, mut finished_first) = (0, 0, 0);
-    let mut finished = false;
-    let mut killed = 0;
-    while killed < kills && !finished {
-        let mut child = start(&chaos, "5ms");
-        let stderr = lines(&mut child);
-        let reached = match rng.below(3) {
-            0 => {
-                std::thread::sleep(Duration::from_millis(rng.below(run_ms)));
-                true
+    let (mut during_write, mut during_recovery, mut killed, mut rounds) = (0, 0, 0, 0);
+    while killed < kills {
+        rounds += 1;
+        let mut finished = false;
+        while killed < kills && !finished {
+            let mut child = start(&chaos, "5ms");
+            let stderr = lines(&mut child);
+            match rng.below(3) {
+                0 => std::thread::sleep(Duration::from_millis(rng.below(run_ms / 2 + 1))),
+                1 => during_write += u32::from(wait_for(&stderr, "checkpoint: writing", 1 + rng.below(20))),
+                _ => during_recovery += u32::from(wait_for(&stderr, "resuming the unfinished run", 1)),
             }
-            1 => {
-                let hit = wait_for(&stderr, "checkpoint: writing", 1 + rng.below(40));
-                during_write += u32::from(hit);
-                hit
-            }
-            _ => {
-                let hit = wait_for(&stderr, "resuming the unfinished run", 1);
-                during_recovery += u32::from(hit);
-                hit
-            }
-        };
-        finished_first += u32::from(!reached);
-        // A run that ended by itself is done: another would be a new run on top of it.
-        finished = kill(child);
-        killed += u32::from(!finished);
+            // A run that ended by itself is done: another would be a new run on top of it.
+            finished = kill(child);
+            killed += u32::from(!finished);
+        }
+        if !finished {
+            let status = start(&chaos, "5ms").wait().unwrap();
+            assert!(status.success(), "the last run finishes");
+        }
+        let (state, sink) = outcome(&chaos);
+        assert_eq!(state, want_state, "seed {seed}, round {rounds}: every actor's final state is the uninterrupted run's");
+        assert!(sink == want_sink, "seed {seed}, round {rounds}: the sink file is byte-identical to the uninterrupted run's ({} vs {} bytes)", sink.len(), want_sink.len());
+        let graph = chaos.join("chaos.json").display().to_string();
+        reflow_ok(&["state", "clear", &graph, "--state-dir", &chaos.join("state").display().to_string()]);
+        std::fs::remove_file(chaos.join("sink.jsonl")).unwrap();
     }
-    eprintln!("chaos: {killed} kills, {during_write} at a checkpoint's write, {during_recovery} during recovery; {finished_first} run(s) ended before their kill point");
-    if !finished {
-        let status = start(&chaos, "5ms").wait().unwrap();
-        assert!(status.success(), "the last run finishes");
-    }
-    let (state, sink) = outcome(&chaos);
-    assert_eq!(state, want_state, "seed {seed}: every actor's final state is the uninterrupted run's");
-    assert!(sink == want_sink, "seed {seed}: the sink file is byte-identical to the uninterrupted run's ({} vs {} bytes)", sink.len(), want_sink.len());
+    eprintln!("chaos: {killed} kills over {rounds} round(s), {during_write} at a checkpoint's write, {during_recovery} during recovery");
 }
 
 #[test]
