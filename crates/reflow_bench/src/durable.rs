@@ -33,11 +33,11 @@ fn durable(network: Network, store: &Path) -> Result<Network, String> {
 }
 
 /// Messages per second of one run of `graph` (`packets` reach `sink`), with a store or none.
-fn throughput(dir: &Path, name: &str, graph: &Value, packets: u64, with_store: bool) -> Result<f64, String> {
+fn throughput(dir: &Path, name: &str, graph: &Value, packets: u64, with_store: Option<std::time::Duration>) -> Result<f64, String> {
     let mut network = network(dir, name, graph)?;
     let store = state_dir(name);
-    if with_store {
-        network = durable(network, &store)?;
+    if let Some(interval) = with_store {
+        network = durable(network, &store)?.with_checkpoint_interval(interval);
     }
     let start = Instant::now();
     let report = network.run(&RunOptions::default(), Arc::new(Quiet)).map_err(|e| e.to_string())?;
@@ -53,10 +53,10 @@ fn throughput(dir: &Path, name: &str, graph: &Value, packets: u64, with_store: b
     Ok(packets as f64 / seconds)
 }
 
-fn compare(dir: &Path, case: &str, graph: &Value, packets: u64, target: &str, factor: f64) -> Result<(), String> {
+fn compare(dir: &Path, case: &str, graph: &Value, packets: u64, interval: std::time::Duration, target: &str, factor: f64) -> Result<(), String> {
     let name = case.split(',').next().unwrap_or(case).replace(' ', "-");
-    let ephemeral = median_of(3, || throughput(dir, &name, graph, packets, false).unwrap_or(f64::NAN));
-    let stored = median_of(3, || throughput(dir, &name, graph, packets, true).unwrap_or(f64::NAN));
+    let ephemeral = median_of(3, || throughput(dir, &name, graph, packets, None).unwrap_or(f64::NAN));
+    let stored = median_of(3, || throughput(dir, &name, graph, packets, Some(interval)).unwrap_or(f64::NAN));
     emit(Row { case, unit: "msg/s", ours: stored, baseline: "same, --ephemeral", base: ephemeral, target, met: stored >= ephemeral * factor });
     Ok(())
 }
@@ -116,8 +116,13 @@ fn recovery(dir: &Path) -> Result<(), String> {
 pub fn run(dir: &Path) -> Result<(), String> {
     let counter = dir.join("counter.wasm").display().to_string();
     let counter_graph = chain(&counter, "increment", "count", 1, 20_000);
-    compare(dir, "counter pipeline, durable (default)", &counter_graph, 20_000, ">= 50% of ephemeral", 0.5)?;
+    let default = reflow_network::scheduler::DEFAULT_CHECKPOINT_INTERVAL;
+    compare(dir, "counter pipeline, durable (default)", &counter_graph, 20_000, default, ">= 50% of ephemeral", 0.5)?;
+    // Long enough for many checkpoints during the run: what each one costs while it goes.
+    let many = chain(&counter, "increment", "count", 1, 200_000);
+    let often = std::time::Duration::from_millis(10);
+    compare(dir, "counter pipeline, durable, checkpoints every 10 ms", &many, 200_000, often, ">= 50% of ephemeral", 0.5)?;
     let echo = dir.join("echo.wasm").display().to_string();
-    compare(dir, "10-stage WASM pipeline, durable (default)", &chain(&echo, "in", "out", 10, 20_000), 20_000, ">= 50% of ephemeral", 0.5)?;
+    compare(dir, "10-stage WASM pipeline, durable (default)", &chain(&echo, "in", "out", 10, 20_000), 20_000, default, ">= 50% of ephemeral", 0.5)?;
     recovery(dir)
 }
