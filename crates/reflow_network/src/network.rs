@@ -4,6 +4,8 @@
 use crate::builtins;
 use crate::component::Component;
 use crate::durable::{DurableComponent, StateBinding};
+use crate::record::{CallRecorder, RecordingObserver};
+use crate::reload::{Registry, Reloader};
 use crate::graph::{Graph, Process};
 use crate::sandbox::{self, ProcessSettings, SandboxPolicy};
 use crate::scheduler::{self, ActorSpec, Export, Observer, Route, RunOptions, RunReport};
@@ -12,6 +14,7 @@ use crate::wasm::WasmComponent;
 use crate::{load_graph, GraphError};
 use reflow_abi::{ActorConfig, Message, PluginMetadata};
 use reflow_script::{Limits, PluginModule, ScriptActor, ScriptConfig};
+use reflow_trace::TraceWriter;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -34,6 +37,9 @@ pub enum NetworkError {
     /// one per line, each naming the file and the process.
     #[error("{}", .0.join("\n"))]
     Settings(Vec<String>),
+
+    #[error("{file}: cannot record the run: {reason}")]
+    Record { file: PathBuf, reason: String },
 }
 
 /// Loads each distinct plugin once per sandbox (grants and limits), however many processes
@@ -97,6 +103,10 @@ pub struct Network {
     settings: HashMap<String, ProcessSettings>,
     /// Where plugin actors keep their state; `None`: in the actors only, lost at the end.
     state: Option<StateBinding>,
+    /// Where runs are recorded ([`Network::record_to`]).
+    recording: Option<Arc<TraceWriter>>,
+    /// The plugin actors a [`Reloader`] can reach ([`Network::hot_reload`]).
+    reload: Option<Arc<Registry>>,
 }
 
 impl Network {
@@ -133,7 +143,7 @@ impl Network {
         if !problems.is_empty() {
             return Err(NetworkError::Settings(problems));
         }
-        Ok(Network { file: file.to_path_buf(), graph, catalog, settings, state: None })
+        Ok(Network { file: file.to_path_buf(), graph, catalog, settings, state: None, recording: None, reload: None })
     }
 
     /// Keeps every plugin actor's state in `binding`'s store: restored when an instance
@@ -141,6 +151,70 @@ impl Network {
     pub fn with_state(mut self, binding: StateBinding) -> Network {
         self.state = Some(binding);
         self
+    }
+
+    /// Records the runs of this network into a new recording at `path` (`reflow run
+    /// --record`): every message on every connection and every plugin call (`crate::record`).
+    /// The returned writer's [`TraceWriter::finish`] flushes it and says how it went.
+    pub fn record_to(&mut self, path: &Path) -> Result<Arc<TraceWriter>, NetworkError> {
+        let writer = TraceWriter::create(path, &self.recording_start())
+            .map_err(|e| NetworkError::Record { file: self.file.clone(), reason: e.to_string() })?;
+        let writer = Arc::new(writer);
+        self.recording = Some(writer.clone());
+        Ok(writer)
+    }
+
+    /// What a recording starts with: the graph, each process as it is started, each edge.
+    fn recording_start(&self) -> reflow_trace::Start {
+        let base_dir = self.file.parent().map(Path::to_path_buf).unwrap_or_default();
+        let processes = self
+            .graph
+            .processes()
+            .map(|process| {
+                let plugin = process.plugin_path(&base_dir).map(|path| path.canonicalize().unwrap_or(path).display().to_string());
+                reflow_trace::ProcessInfo {
+                    name: process.name().to_string(),
+                    component: process.component.clone(),
+                    plugin,
+                    grants: self.settings.get(process.name()).map(|s| s.grants.clone()).unwrap_or_default(),
+                    config: process.config.clone(),
+                }
+            })
+            .collect();
+        let edges = self
+            .graph
+            .edges()
+            .map(|edge| reflow_trace::EdgeInfo {
+                from: edge.src.process.clone(),
+                outport: edge.src.port.clone(),
+                from_index: edge.src.index,
+                to: edge.tgt.process.clone(),
+                inport: edge.tgt.port.clone(),
+                to_index: edge.tgt.index,
+            })
+            .collect();
+        let started_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
+        reflow_trace::Start {
+            graph_file: self.file.display().to_string(),
+            graph: serde_json::from_str(&self.graph.to_fbp_json()).unwrap_or(serde_json::Value::Null),
+            started_ms,
+            processes,
+            edges,
+        }
+    }
+
+    /// Makes the plugins of this network's runs swappable while they run, and returns the
+    /// handle that swaps them: [`Reloader::reload`] (a plugin file changed on disk, as
+    /// `reflow run --watch` does) or [`Reloader::replace`] (new bytes for a plugin file, as an
+    /// editor's `component:setsource` would). Call it before [`Network::run`]; the handle
+    /// reaches the actors of the run in progress from any thread (move the network into the
+    /// run's thread, keep the handle). A swap happens between two calls of each actor that
+    /// runs the plugin, keeps its state, and loses or repeats no message; a module that does
+    /// not load, fails `get_metadata` or drops a port the graph connects is refused with a
+    /// one-line [`ReloadError`] and the old one keeps running (`crate::reload`).
+    pub fn hot_reload(&mut self) -> Reloader {
+        let registry = self.reload.get_or_insert_with(Arc::default).clone();
+        Reloader::new(registry)
     }
 
     pub fn state(&self) -> Option<&StateBinding> {
@@ -163,7 +237,13 @@ impl Network {
     /// Starts a fresh instance of every process and runs the network to its end.
     pub fn run(&self, options: &RunOptions, observer: Arc<dyn Observer>) -> Result<RunReport, NetworkError> {
         let plan = self.instantiate()?;
-        Ok(scheduler::run(plan.actors, &plan.routes, &plan.exports, options, observer))
+        let Some(writer) = &self.recording else {
+            return Ok(scheduler::run(plan.actors, &plan.routes, &plan.exports, options, observer));
+        };
+        // The scheduler's edge hook feeds the recording (crate::record).
+        let observer = Arc::new(RecordingObserver { inner: observer, writer: writer.clone(), forward_edges: options.observe_edges });
+        let options = RunOptions { observe_edges: true, stop: options.stop.clone(), halt: options.halt.clone(), ..*options };
+        Ok(scheduler::run(plan.actors, &plan.routes, &plan.exports, &options, observer))
     }
 
     /// One actor per process, in the graph's order, plus the wiring between them.
@@ -171,9 +251,12 @@ impl Network {
         let base_dir = self.file.parent().map(Path::to_path_buf).unwrap_or_default();
         let mut actors = Vec::new();
         let mut index = HashMap::new();
-        for process in self.graph.processes() {
+        if let Some(registry) = &self.reload {
+            registry.clear();
+        }
+        for (number, process) in self.graph.processes().enumerate() {
             let settings = &self.settings[process.name()];
-            let component = self.start(process, settings, &base_dir).map_err(|reason| NetworkError::Start {
+            let component = self.start(number, process, settings, &base_dir).map_err(|reason| NetworkError::Start {
                 file: self.file.clone(),
                 process: process.name().to_string(),
                 reason,
@@ -194,9 +277,18 @@ impl Network {
             let (from, to) = (index[&edge.src.process], index[&edge.tgt.process]);
             routes.push(Route { from, outport: port_name(from, &edge.src.port, false), to, inport: port_name(to, &edge.tgt.port, true) });
         }
+        if let Some(registry) = &self.reload {
+            for route in &routes {
+                registry.connected(&actors[route.from].name, &route.outport, false);
+                registry.connected(&actors[route.to].name, &route.inport, true);
+            }
+        }
         for initial in self.graph.initials() {
             let to = index[&initial.tgt.process];
             let port = port_name(to, &initial.tgt.port, true);
+            if let Some(registry) = &self.reload {
+                registry.connected(&actors[to].name, &port, true);
+            }
             // An IIP is whatever JSON the graph holds: a tagged message stays one, a plain value
             // is mapped by its kind (5 -> Integer).
             let message = Message::from_json(initial.data.clone()).unwrap_or_else(|_| Message::Any(initial.data.clone()));
@@ -207,13 +299,18 @@ impl Network {
             .outports()
             .map(|(name, port)| {
                 let actor = index[&port.process];
-                Export { name: name.to_string(), actor, port: port_name(actor, &port.port, false) }
+                let port = port_name(actor, &port.port, false);
+                if let Some(registry) = &self.reload {
+                    registry.connected(&actors[actor].name, &port, false);
+                }
+                Export { name: name.to_string(), actor, port }
             })
             .collect();
         Ok(Plan { actors, routes, exports })
     }
 
-    fn start(&self, process: &Process, settings: &ProcessSettings, base_dir: &Path) -> Result<Box<dyn Component>, String> {
+    /// The actor of `process`, the `number`-th of the graph.
+    fn start(&self, number: usize, process: &Process, settings: &ProcessSettings, base_dir: &Path) -> Result<Box<dyn Component>, String> {
         if process.is_plugin() {
             let module = self.catalog.module_with(&process.component, &settings.grants, settings.limits)?;
             let config = ActorConfig {
@@ -222,8 +319,15 @@ impl Network {
                 config: process.config.clone(),
                 ..ActorConfig::default()
             };
-            let actor = ScriptActor::new(&module, config).map_err(|e| e.to_string())?;
-            let component = WasmComponent::new(actor);
+            let actor = ScriptActor::new(&module, config.clone()).map_err(|e| e.to_string())?;
+            let mut component = WasmComponent::new(actor);
+            if let Some(writer) = &self.recording {
+                component = component.with_recorder(CallRecorder { writer: writer.clone(), process: number as u32 });
+            }
+            if let (Some(registry), Some(path)) = (&self.reload, process.plugin_path(base_dir)) {
+                let swap = registry.register(process.name(), path, &settings.grants, settings.limits, module.metadata(), config);
+                component = component.with_swap(swap);
+            }
             match &self.state {
                 None => Ok(Box::new(component)),
                 Some(binding) => {
