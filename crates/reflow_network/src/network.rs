@@ -213,7 +213,9 @@ impl Network {
     /// not load, fails `get_metadata` or drops a port the graph connects is refused with a
     /// one-line [`ReloadError`] and the old one keeps running (`crate::reload`).
     pub fn hot_reload(&mut self) -> Reloader {
-        let registry = self.reload.get_or_insert_with(Arc::default).clone();
+        let base_dir = self.file.parent().map(Path::to_path_buf).unwrap_or_default();
+        let files: Vec<PathBuf> = self.graph.processes().filter_map(|p| p.plugin_path(&base_dir)).collect();
+        let registry = self.reload.get_or_insert_with(|| Arc::new(Registry::new(files))).clone();
         Reloader::new(registry)
     }
 

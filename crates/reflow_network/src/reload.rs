@@ -108,10 +108,16 @@ struct Target {
 
 #[derive(Default)]
 pub(crate) struct Registry {
+    /// Every plugin file the graph names, running or not yet.
+    files: BTreeSet<PathBuf>,
     targets: Mutex<Vec<Target>>,
 }
 
 impl Registry {
+    pub fn new(files: impl IntoIterator<Item = PathBuf>) -> Registry {
+        Registry { files: files.into_iter().collect(), targets: Mutex::default() }
+    }
+
     pub fn clear(&self) {
         self.targets.lock().unwrap_or_else(|p| p.into_inner()).clear();
     }
@@ -164,11 +170,9 @@ impl Reloader {
         Reloader { registry }
     }
 
-    /// The plugin files the running processes were started from (what `--watch` watches).
+    /// The plugin files the graph's processes run (what `--watch` watches).
     pub fn plugins(&self) -> Vec<PathBuf> {
-        let targets = self.registry.targets.lock().unwrap_or_else(|p| p.into_inner());
-        let files: BTreeSet<PathBuf> = targets.iter().map(|t| t.plugin.clone()).collect();
-        files.into_iter().collect()
+        self.registry.files.iter().cloned().collect()
     }
 
     /// Reads `plugin` again from disk and swaps it into every process that runs it (see
