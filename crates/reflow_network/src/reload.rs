@@ -207,12 +207,19 @@ fn same_file(a: &Path, b: &Path) -> bool {
     a == b || matches!((a.canonicalize(), b.canonicalize()), (Ok(a), Ok(b)) if a == b)
 }
 
+/// `reason` on one line, without the plugin's name in front (the error names it).
+fn one_line(reason: &str, plugin: &Path) -> String {
+    let name = format!("{}: ", plugin.display());
+    let reason = reason.strip_prefix(&name).unwrap_or(reason);
+    reason.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 /// The new module for `target`, or why it is refused.
 fn check(target: &Target, plugin: &Path, source: &[u8]) -> Result<PluginModule, ReloadError> {
     let packages = (!target.grants.is_empty()).then(|| target.grants.clone());
     let config = ScriptConfig { packages, ..ScriptConfig::new(source.to_vec()) };
     let module = PluginModule::load(&plugin.display().to_string(), &config, target.limits)
-        .map_err(|e| ReloadError::Load { plugin: plugin.to_path_buf(), reason: e.to_string() })?;
+        .map_err(|e| ReloadError::Load { plugin: plugin.to_path_buf(), reason: one_line(&e.to_string(), plugin) })?;
     let metadata = module.metadata();
     for (ports, declared, direction) in [(&target.inports, &metadata.inports, "inport"), (&target.outports, &metadata.outports, "outport")] {
         if let Some(port) = ports.iter().find(|port| !declared.iter().any(|d| &d.name == *port)) {

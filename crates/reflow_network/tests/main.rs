@@ -18,3 +18,6 @@ mod executor;
 
 // The scheduler: edge observation and halting (options for live editors).
 mod scheduler;
+
+// Recording a run, replaying an actor on the same or a new plugin, hot reload mid-stream.
+mod replay;
