@@ -214,7 +214,15 @@ impl Network {
                 Export { name: name.to_string(), actor, port: port_name(actor, &port.port, false) }
             })
             .collect();
-        Ok(Plan { actors, routes, exports })
+        let inports = self
+            .graph
+            .inports()
+            .map(|(name, port)| {
+                let actor = index[&port.process];
+                Export { name: name.to_string(), actor, port: port_name(actor, &port.port, true) }
+            })
+            .collect();
+        Ok(Plan { actors, routes, exports, inports })
     }
 
     fn start(&self, process: &Process, settings: &ProcessSettings, base_dir: &Path) -> Result<Box<dyn Component>, NetworkError> {
@@ -252,11 +260,16 @@ pub struct Plan {
     /// [`Observer::edge_data`] numbers by).
     routes: Vec<Route>,
     exports: Vec<Export>,
+    /// The graph's exported inports (what [`RunOptions::inlet`] sends into).
+    inports: Vec<Export>,
 }
 
 impl Plan {
     /// Runs the instances to the end (see [`crate::scheduler`]).
     pub fn run(self, options: &RunOptions, observer: Arc<dyn Observer>) -> RunReport {
+        if let Some(inlet) = &options.inlet {
+            inlet.bind(self.inports.iter().map(|e| (e.name.clone(), (e.actor, e.port.clone()))).collect());
+        }
         scheduler::run(self.actors, &self.routes, &self.exports, options, observer)
     }
 
