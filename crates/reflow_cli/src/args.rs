@@ -132,6 +132,11 @@ pub struct ServeArgs {
     /// folder only. Default: they cannot be used.
     #[arg(long, value_name = "DIR")]
     pub allow_files: Option<PathBuf>,
+    /// Let clients save graphs with network:persist: each graph is written as FBP JSON
+    /// (`ID.json`) into the --components folder, where `reflow run` runs it. Default: graphs
+    /// are kept in memory only.
+    #[arg(long)]
+    pub allow_persist: bool,
     /// The largest message a client may send, in bytes.
     #[arg(long, default_value_t = reflow_protocol::DEFAULT_MAX_MESSAGE_BYTES)]
     pub max_message_bytes: usize,
@@ -161,6 +166,10 @@ pub struct RunArgs {
     /// Keep actor state in memory only: start from empty state, store nothing.
     #[arg(long, conflicts_with = "state_dir")]
     pub ephemeral: bool,
+    /// The engine every plugin runs on: `wasmtime` (ours, the default) or `extism` (the
+    /// extism crate, the reference).
+    #[arg(long, default_value = "wasmtime")]
+    pub engine: reflow_script::Backend,
     /// Record every message on every connection and every plugin call into FILE (for
     /// `reflow trace` and `reflow replay`).
     #[arg(long, value_name = "FILE")]
@@ -241,7 +250,8 @@ pub struct NewArgs {
     #[arg(long, default_value = "rust", value_parser = language_names())]
     pub lang: String,
     /// Take the SDK from this checkout of the Reflow repository instead of its registry
-    /// (crates.io, the Go module proxy).
+    /// (crates.io, the Go module proxy). AssemblyScript, C and Zig projects get a copy of
+    /// their SDK (the one this reflow was built with) in reflow/ instead.
     #[arg(long, value_name = "DIR")]
     pub sdk_path: Option<PathBuf>,
 }

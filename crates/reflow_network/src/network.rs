@@ -9,86 +9,71 @@ use crate::reload::{Registry, Reloader};
 use crate::graph::{Graph, Process};
 use crate::sandbox::{self, ProcessSettings, SandboxPolicy};
 use crate::scheduler::{self, ActorSpec, Export, Observer, Route, RunOptions, RunReport};
-use crate::validate::{validate, ComponentCatalog, ValidationError};
+use crate::validate::{validate, ComponentCatalog};
 use crate::wasm::WasmComponent;
-use crate::{load_graph, GraphError};
+use crate::error::NetworkError;
+use crate::load_graph;
 use reflow_abi::{ActorConfig, Message, PluginMetadata};
-use reflow_script::{Limits, PluginModule, ScriptActor, ScriptConfig};
+use reflow_script::{Backend, Grants, Limits, PluginModule, ScriptActor, ScriptConfig};
 use reflow_trace::TraceWriter;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-/// Why a network cannot start. Every variant names the graph file.
-#[derive(Debug, thiserror::Error)]
-pub enum NetworkError {
-    #[error(transparent)]
-    Graph(#[from] GraphError),
-
-    /// Every problem found, one per line.
-    #[error("{}", .0.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n"))]
-    Invalid(Vec<ValidationError>),
-
-    #[error("{file}: process {process:?}: cannot start: {reason}")]
-    Start { file: PathBuf, process: String, reason: String },
-
-    /// A process's `metadata.sandbox` or `metadata.on_failure` cannot be read; every problem,
-    /// one per line, each naming the file and the process.
-    #[error("{}", .0.join("\n"))]
-    Settings(Vec<String>),
-
-    #[error("{file}: cannot record the run: {reason}")]
-    Record { file: PathBuf, reason: String },
-}
-
 /// Loads each distinct plugin once per sandbox (grants and limits), however many processes
 /// run it: processes with the same settings share one compiled module.
 pub struct PluginCatalog {
     base_dir: PathBuf,
     limits: Limits,
-    modules: RefCell<HashMap<ModuleKey, Result<PluginModule, String>>>,
+    /// The engine every module is compiled for.
+    backend: Backend,
+    modules: RefCell<HashMap<ModuleKey, Result<PluginModule, NetworkError>>>,
 }
 
 /// A plugin file with the grants and limits it was compiled for.
-type ModuleKey = (PathBuf, Vec<String>, Limits);
+type ModuleKey = (PathBuf, Grants, Limits);
 
 impl PluginCatalog {
     pub fn new(base_dir: &Path, limits: Limits) -> PluginCatalog {
-        PluginCatalog { base_dir: base_dir.to_path_buf(), limits, modules: RefCell::default() }
+        PluginCatalog { base_dir: base_dir.to_path_buf(), limits, backend: Backend::default(), modules: RefCell::default() }
+    }
+
+    /// The same catalog, compiling its modules for `backend` (`reflow run --engine`).
+    pub fn on(self, backend: Backend) -> PluginCatalog {
+        PluginCatalog { backend, ..self }
     }
 
     /// The compiled plugin for a `.wasm` component, with nothing granted and the catalog's limits.
-    pub fn module(&self, component: &str) -> Result<PluginModule, String> {
-        self.module_with(component, &[], self.limits)
+    pub fn module(&self, component: &str) -> Result<PluginModule, NetworkError> {
+        self.module_with(component, &Grants::default(), self.limits)
     }
 
     /// The compiled plugin for a `.wasm` component, sandboxed by `grants` and `limits`.
-    pub fn module_with(&self, component: &str, grants: &[String], limits: Limits) -> Result<PluginModule, String> {
-        let path = crate::graph::plugin_path(&self.base_dir, component).ok_or_else(|| format!("{component:?} is not a plugin path"))?;
+    pub fn module_with(&self, component: &str, grants: &Grants, limits: Limits) -> Result<PluginModule, NetworkError> {
+        let path = crate::graph::plugin_path(&self.base_dir, component).ok_or_else(|| NetworkError::NotAPlugin { component: component.to_string() })?;
         self.modules
             .borrow_mut()
-            .entry((path.clone(), grants.to_vec(), limits))
-            .or_insert_with(|| load_module(&path, grants, limits))
+            .entry((path.clone(), grants.clone(), limits))
+            .or_insert_with(|| load_module(self.backend, &path, grants, limits))
             .clone()
     }
 }
 
-fn load_module(path: &Path, grants: &[String], limits: Limits) -> Result<PluginModule, String> {
-    let source = std::fs::read(path).map_err(|e| format!("cannot read plugin {}: {e}", path.display()))?;
-    let packages = (!grants.is_empty()).then(|| grants.to_vec());
-    let config = ScriptConfig { packages, ..ScriptConfig::new(source) };
-    PluginModule::load(&path.display().to_string(), &config, limits).map_err(|e| e.to_string())
+fn load_module(backend: Backend, path: &Path, grants: &Grants, limits: Limits) -> Result<PluginModule, NetworkError> {
+    let source = std::fs::read(path).map_err(|e| NetworkError::ReadPlugin { path: path.to_path_buf(), source: Arc::new(e) })?;
+    let config = ScriptConfig::new(source);
+    Ok(PluginModule::load_granted(backend, &path.display().to_string(), &config, grants.clone(), limits)?)
 }
 
 impl ComponentCatalog for PluginCatalog {
-    fn ports(&self, process: &Process) -> Result<PluginMetadata, String> {
+    fn ports(&self, process: &Process) -> Result<PluginMetadata, NetworkError> {
         if process.is_plugin() {
             self.module(&process.component).map(|m| m.metadata().clone())
         } else {
-            builtins::metadata(&process.component).ok_or_else(|| {
-                let names: Vec<String> = builtins::all().into_iter().map(|m| m.component).collect();
-                format!("no built-in component has that name (built-ins: {}; a plugin path ends in .wasm)", names.join(", "))
+            builtins::metadata(&process.component).ok_or_else(|| NetworkError::UnknownBuiltin {
+                component: process.component.clone(),
+                known: builtins::all().into_iter().map(|m| m.component).collect(),
             })
         }
     }
@@ -96,7 +81,10 @@ impl ComponentCatalog for PluginCatalog {
 
 /// A validated graph, ready to instantiate (as many times as needed).
 pub struct Network {
+    /// What errors name the graph by: its file, or its name for a graph built in memory.
     file: PathBuf,
+    /// Where the graph's relative paths start.
+    base_dir: PathBuf,
     graph: Graph,
     catalog: PluginCatalog,
     /// Each process's sandbox and failure policy, by process name.
@@ -112,20 +100,37 @@ pub struct Network {
 impl Network {
     /// Loads and validates the graph file; plugins are compiled once here.
     pub fn load(file: &Path, limits: Limits) -> Result<Network, NetworkError> {
-        let graph = load_graph(file)?;
-        Network::from_graph(file, graph, limits)
+        Network::load_on(Backend::default(), file, limits)
     }
 
-    /// Validates `graph`, whose relative plugin paths are relative to `file`'s folder.
-    pub fn from_graph(file: &Path, graph: Graph, limits: Limits) -> Result<Network, NetworkError> {
-        Network::from_graph_with_policy(file, graph, limits, &SandboxPolicy::Operator)
+    /// [`Network::load`], with every plugin on `backend` (`reflow run --engine extism`).
+    pub fn load_on(backend: Backend, file: &Path, limits: Limits) -> Result<Network, NetworkError> {
+        let graph = load_graph(file)?;
+        let base_dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
+        let catalog = PluginCatalog::new(&base_dir, limits).on(backend);
+        Network::build(file.to_path_buf(), catalog, graph, limits, &SandboxPolicy::Operator)
+    }
+
+    /// Validates `graph`, built in memory (not read from a file), whose relative plugin and
+    /// file paths are relative to `base_dir`. Errors name the graph by its name in place of a
+    /// file.
+    pub fn from_graph(base_dir: &Path, graph: Graph, limits: Limits) -> Result<Network, NetworkError> {
+        Network::from_graph_with_policy(base_dir, graph, limits, &SandboxPolicy::Operator)
     }
 
     /// Like [`Network::from_graph`], for a graph whose metadata may ask only for what `policy`
     /// allows (one built over the FBP protocol).
-    pub fn from_graph_with_policy(file: &Path, graph: Graph, limits: Limits, policy: &SandboxPolicy) -> Result<Network, NetworkError> {
-        let base_dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
-        let catalog = PluginCatalog::new(&base_dir, limits);
+    pub fn from_graph_with_policy(base_dir: &Path, graph: Graph, limits: Limits, policy: &SandboxPolicy) -> Result<Network, NetworkError> {
+        let label = if graph.name.is_empty() { "graph".to_string() } else { graph.name.clone() };
+        Network::build(PathBuf::from(label), PluginCatalog::new(base_dir, limits), graph, limits, policy)
+    }
+
+    /// `file` is what errors name the graph by (its file, or its name); the catalog's base
+    /// directory is where its relative paths start.
+    fn build(file: PathBuf, catalog: PluginCatalog, graph: Graph, limits: Limits, policy: &SandboxPolicy) -> Result<Network, NetworkError> {
+        let file = file.as_path();
+        let base_dir = catalog.base_dir.clone();
+        let base_dir = base_dir.as_path();
         validate(&graph, file, &catalog).map_err(NetworkError::Invalid)?;
         for warning in crate::validate::warnings(&graph, file) {
             tracing::warn!("{warning}");
@@ -133,17 +138,17 @@ impl Network {
         let mut settings = HashMap::new();
         let mut problems = Vec::new();
         for process in graph.processes() {
-            match sandbox::read(process, limits, &base_dir, policy) {
+            match sandbox::read(process, limits, base_dir, policy) {
                 Ok(read) => {
                     settings.insert(process.name().to_string(), read);
                 }
-                Err(reason) => problems.push(format!("{}: process {:?}: {reason}", file.display(), process.name())),
+                Err(reason) => problems.push(reason.in_process(file, process.name())),
             }
         }
         if !problems.is_empty() {
             return Err(NetworkError::Settings(problems));
         }
-        Ok(Network { file: file.to_path_buf(), graph, catalog, settings, state: None, recording: None, reload: None })
+        Ok(Network { file: file.to_path_buf(), base_dir: base_dir.to_path_buf(), graph, catalog, settings, state: None, recording: None, reload: None })
     }
 
     /// Keeps every plugin actor's state in `binding`'s store: restored when an instance
@@ -158,7 +163,7 @@ impl Network {
     /// The returned writer's [`TraceWriter::finish`] flushes it and says how it went.
     pub fn record_to(&mut self, path: &Path) -> Result<Arc<TraceWriter>, NetworkError> {
         let writer = TraceWriter::create(path, &self.recording_start())
-            .map_err(|e| NetworkError::Record { file: self.file.clone(), reason: e.to_string() })?;
+            .map_err(|e| NetworkError::Record { file: path.to_path_buf(), source: Arc::new(e) })?;
         let writer = Arc::new(writer);
         self.recording = Some(writer.clone());
         Ok(writer)
@@ -166,17 +171,16 @@ impl Network {
 
     /// What a recording starts with: the graph, each process as it is started, each edge.
     fn recording_start(&self) -> reflow_trace::Start {
-        let base_dir = self.file.parent().map(Path::to_path_buf).unwrap_or_default();
         let processes = self
             .graph
             .processes()
             .map(|process| {
-                let plugin = process.plugin_path(&base_dir).map(|path| path.canonicalize().unwrap_or(path).display().to_string());
+                let plugin = process.plugin_path(&self.base_dir).map(|path| path.canonicalize().unwrap_or(path).display().to_string());
                 reflow_trace::ProcessInfo {
                     name: process.name().to_string(),
                     component: process.component.clone(),
                     plugin,
-                    grants: self.settings.get(process.name()).map(|s| s.grants.clone()).unwrap_or_default(),
+                    grants: self.settings.get(process.name()).map(|s| s.grants.to_strings()).unwrap_or_default(),
                     config: process.config.clone(),
                 }
             })
@@ -211,10 +215,9 @@ impl Network {
     /// run's thread, keep the handle). A swap happens between two calls of each actor that
     /// runs the plugin, keeps its state, and loses or repeats no message; a module that does
     /// not load, fails `get_metadata` or drops a port the graph connects is refused with a
-    /// one-line [`ReloadError`] and the old one keeps running (`crate::reload`).
+    /// one-line [`ReloadError`](crate::ReloadError) and the old one keeps running (`crate::reload`).
     pub fn hot_reload(&mut self) -> Reloader {
-        let base_dir = self.file.parent().map(Path::to_path_buf).unwrap_or_default();
-        let files: Vec<PathBuf> = self.graph.processes().filter_map(|p| p.plugin_path(&base_dir)).collect();
+        let files: Vec<PathBuf> = self.graph.processes().filter_map(|p| p.plugin_path(&self.base_dir)).collect();
         let registry = self.reload.get_or_insert_with(|| Arc::new(Registry::new(files))).clone();
         Reloader::new(registry)
     }
@@ -240,17 +243,23 @@ impl Network {
     pub fn run(&self, options: &RunOptions, observer: Arc<dyn Observer>) -> Result<RunReport, NetworkError> {
         let plan = self.instantiate()?;
         let Some(writer) = &self.recording else {
-            return Ok(scheduler::run(plan.actors, &plan.routes, &plan.exports, options, observer));
+            return Ok(plan.run(options, observer));
         };
         // The scheduler's edge hook feeds the recording (crate::record).
         let observer = Arc::new(RecordingObserver { inner: observer, writer: writer.clone(), forward_edges: options.observe_edges });
-        let options = RunOptions { observe_edges: true, stop: options.stop.clone(), halt: options.halt.clone(), ..*options };
-        Ok(scheduler::run(plan.actors, &plan.routes, &plan.exports, &options, observer))
+        let options = RunOptions {
+            observe_edges: true,
+            stop: options.stop.clone(),
+            halt: options.halt.clone(),
+            inlet: options.inlet.clone(),
+            ..*options
+        };
+        Ok(plan.run(&options, observer))
     }
 
     /// One actor per process, in the graph's order, plus the wiring between them.
     pub fn instantiate(&self) -> Result<Plan, NetworkError> {
-        let base_dir = self.file.parent().map(Path::to_path_buf).unwrap_or_default();
+        let base_dir = &self.base_dir;
         let mut actors = Vec::new();
         let mut index = HashMap::new();
         if let Some(registry) = &self.reload {
@@ -258,11 +267,8 @@ impl Network {
         }
         for (number, process) in self.graph.processes().enumerate() {
             let settings = &self.settings[process.name()];
-            let component = self.start(number, process, settings, &base_dir).map_err(|reason| NetworkError::Start {
-                file: self.file.clone(),
-                process: process.name().to_string(),
-                reason,
-            })?;
+            let component =
+                self.start(number, process, settings, base_dir).map_err(|reason| reason.in_process(&self.file, process.name()))?;
             index.insert(process.name().to_string(), actors.len());
             let policy = settings.policy.clone();
             actors.push(ActorSpec { name: process.name().to_string(), component, initial: Vec::new(), policy });
@@ -308,11 +314,19 @@ impl Network {
                 Export { name: name.to_string(), actor, port }
             })
             .collect();
-        Ok(Plan { actors, routes, exports })
+        let inports = self
+            .graph
+            .inports()
+            .map(|(name, port)| {
+                let actor = index[&port.process];
+                Export { name: name.to_string(), actor, port: port_name(actor, &port.port, true) }
+            })
+            .collect();
+        Ok(Plan { actors, routes, exports, inports })
     }
 
     /// The actor of `process`, the `number`-th of the graph.
-    fn start(&self, number: usize, process: &Process, settings: &ProcessSettings, base_dir: &Path) -> Result<Box<dyn Component>, String> {
+    fn start(&self, number: usize, process: &Process, settings: &ProcessSettings, base_dir: &Path) -> Result<Box<dyn Component>, NetworkError> {
         if process.is_plugin() {
             let module = self.catalog.module_with(&process.component, &settings.grants, settings.limits)?;
             let config = ActorConfig {
@@ -321,13 +335,13 @@ impl Network {
                 config: process.config.clone(),
                 ..ActorConfig::default()
             };
-            let actor = ScriptActor::new(&module, config.clone()).map_err(|e| e.to_string())?;
+            let actor = ScriptActor::new(&module, config.clone())?;
             let mut component = WasmComponent::new(actor);
             if let Some(writer) = &self.recording {
                 component = component.with_recorder(CallRecorder { writer: writer.clone(), process: number as u32 });
             }
             if let (Some(registry), Some(path)) = (&self.reload, process.plugin_path(base_dir)) {
-                let swap = registry.register(process.name(), path, &settings.grants, settings.limits, module.metadata(), config);
+                let swap = registry.register(process.name(), path, &settings.grants.to_strings(), settings.limits, module.metadata(), config);
                 component = component.with_swap(swap);
             }
             match &self.state {
@@ -339,19 +353,43 @@ impl Network {
             }
         } else {
             builtins::create(&process.component, &process.config, base_dir)
-                .unwrap_or_else(|| Err(format!("unknown component {:?}", process.component)))
+                .unwrap_or_else(|| Err(NetworkError::UnknownComponent { component: process.component.clone() }))
         }
     }
 }
 
-/// Actors and their wiring, as the scheduler takes them.
+/// A network's live instances and their wiring, ready to run once: what
+/// [`Network::instantiate`] makes, so that starting (compiling nothing, but creating every
+/// instance and restoring its state) can be told apart from running.
 pub struct Plan {
     /// One per process, in the graph's order.
-    pub actors: Vec<ActorSpec>,
+    actors: Vec<ActorSpec>,
     /// One per edge: `routes[i]` is the graph's `i`-th edge in [`Graph::edges`] order (what
     /// [`Observer::edge_data`] numbers by).
-    pub routes: Vec<Route>,
-    pub exports: Vec<Export>,
+    routes: Vec<Route>,
+    exports: Vec<Export>,
+    /// The graph's exported inports (what [`RunOptions::inlet`] sends into).
+    inports: Vec<Export>,
+}
+
+impl Plan {
+    /// Runs the instances to the end (see [`crate::scheduler`]).
+    pub fn run(self, options: &RunOptions, observer: Arc<dyn Observer>) -> RunReport {
+        if let Some(inlet) = &options.inlet {
+            inlet.bind(self.inports.iter().map(|e| (e.name.clone(), (e.actor, e.port.clone()))).collect());
+        }
+        scheduler::run(self.actors, &self.routes, &self.exports, options, observer)
+    }
+
+    /// The number of actors (one per process).
+    pub fn len(&self) -> usize {
+        self.actors.len()
+    }
+
+    /// True for a graph without processes.
+    pub fn is_empty(&self) -> bool {
+        self.actors.is_empty()
+    }
 }
 
 /// The component's own spelling of a port the graph names (validation already matched it

@@ -27,7 +27,7 @@
 mod actor;
 mod call_state;
 mod config;
-pub mod decode;
+pub(crate) mod decode;
 mod engine;
 mod entropy;
 mod error;
@@ -37,6 +37,7 @@ mod grants;
 mod host_functions;
 mod http;
 mod module;
+mod transcript;
 mod wasmtime_backend;
 
 pub use actor::ScriptActor;
@@ -47,4 +48,5 @@ pub use entropy::{Entropy, EntropyRead};
 pub use error::ScriptError;
 pub use grants::{GrantError, Grants, PathGrant};
 pub use module::PluginModule;
+pub use transcript::{Transcript, Undeclared};
 pub use reflow_abi::{ActorConfig, ActorContext, ActorResult, Message, PluginMetadata, PortDefinition};
