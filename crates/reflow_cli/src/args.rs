@@ -112,6 +112,10 @@ pub struct RunArgs {
     /// Keep actor state in memory only: start from empty state, store nothing.
     #[arg(long, conflicts_with = "state_dir")]
     pub ephemeral: bool,
+    /// The engine every plugin runs on: `wasmtime` (ours, the default) or `extism` (the
+    /// extism crate, the reference).
+    #[arg(long, default_value = "wasmtime")]
+    pub engine: reflow_script::Backend,
 }
 
 /// Where actor state is stored (docs/state.md).
