@@ -31,7 +31,7 @@ impl Observer for Printer {
 }
 
 pub fn run(args: &RunArgs) -> Result<()> {
-    let mut network = Network::load(&args.graph, args.limits.to_limits())?;
+    let mut network = Network::load_on(args.engine, &args.graph, args.limits.to_limits())?;
     // Only plugin actors have state to keep; a graph of built-ins leaves no state directory.
     if !args.ephemeral && network.graph().processes().any(|p| p.is_plugin()) {
         let store = crate::state::open_or_create(&args.graph, &args.store)?;
@@ -39,6 +39,10 @@ pub fn run(args: &RunArgs) -> Result<()> {
             .with_state(StateBinding { store: Arc::new(store), graph_id: graph_id(&args.graph) })
             .with_checkpoint_interval(args.checkpoint_interval);
     }
+    // Recording and hot reload hook into the instances, so they come before the network is
+    // prepared (instantiated) for the run.
+    let recording = args.record.as_deref().map(|path| network.record_to(path)).transpose()?;
+    let _watch = if args.watch { Some(crate::watch::start(network.hot_reload())?) } else { None };
     let prepared = network.prepare()?;
     if let Some(unfinished) = &prepared.resumed {
         let _ = writeln!(
@@ -64,8 +68,12 @@ pub fn run(args: &RunArgs) -> Result<()> {
         }
         let _ = writeln!(std::io::stderr(), "reflow: stopping (messages in flight finish; Ctrl-C again to quit now)");
     });
-    let report = Network::run_prepared(prepared, &options, Arc::new(Printer));
+    let report = network.run_prepared(prepared, &options, Arc::new(Printer));
     print_summary(&report.actors);
+    if let Some(writer) = recording {
+        let summary = writer.finish()?;
+        let _ = writeln!(std::io::stderr(), "reflow: recorded {} records ({} bytes) in {}", summary.records, summary.bytes, writer.path().display());
+    }
     if let Some(reason) = &report.checkpoint_failed {
         bail!("{}: checkpoint not written, so the run stopped at its last checkpoint (`reflow run` resumes from there): {reason}", args.graph.display());
     }

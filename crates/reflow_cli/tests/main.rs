@@ -22,3 +22,5 @@ mod state;
 mod crash;
 // The same at seeded random moments of a graph with a pipeline, a loop and a file sink.
 mod chaos;
+// `reflow run --record`, `reflow trace show|export`, `reflow replay`, damaged recordings.
+mod replay;

@@ -30,6 +30,18 @@ fn the_demo_graph_prints_the_expected_values() {
 }
 
 #[test]
+fn the_demo_graph_prints_the_same_on_either_engine() {
+    let run = |engine: &str| {
+        let out = reflow(&["run", "examples/graphs/demo.json", "--ephemeral", "--engine", engine]);
+        assert!(out.status.success(), "{engine}: {}", stderr(&out));
+        stdout(&out)
+    };
+    assert_eq!(run("extism"), run("wasmtime"));
+    let out = reflow(&["run", "examples/graphs/demo.json", "--ephemeral", "--engine", "nope"]);
+    assert!(!out.status.success() && stderr(&out).contains("nope"), "{}", stderr(&out));
+}
+
+#[test]
 fn every_validation_error_is_one_line_naming_file_process_and_port() {
     let dir = scratch("validation");
     let doubler = plugin("doubler.wasm");

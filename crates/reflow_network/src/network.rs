@@ -4,6 +4,8 @@
 use crate::builtins;
 use crate::component::Component;
 use crate::durable::{self, StateBinding, StoreCheckpointer, Unfinished};
+use crate::record::{CallRecorder, RecordingObserver};
+use crate::reload::{Registry, Reloader};
 use crate::graph::{Graph, Process};
 use crate::sandbox::{self, ProcessSettings, SandboxPolicy};
 use crate::scheduler::{self, ActorSpec, Checkpointing, Export, Observer, Route, RunOptions, RunReport, DEFAULT_CHECKPOINT_INTERVAL};
@@ -13,6 +15,7 @@ use crate::error::NetworkError;
 use crate::load_graph;
 use reflow_abi::{ActorConfig, Message, PluginMetadata};
 use reflow_script::{Backend, Grants, Limits, PluginModule, ScriptActor, ScriptConfig};
+use reflow_trace::TraceWriter;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -24,6 +27,8 @@ use std::time::Duration;
 pub struct PluginCatalog {
     base_dir: PathBuf,
     limits: Limits,
+    /// The engine every module is compiled for.
+    backend: Backend,
     modules: RefCell<HashMap<ModuleKey, Result<PluginModule, NetworkError>>>,
 }
 
@@ -32,7 +37,12 @@ type ModuleKey = (PathBuf, Grants, Limits);
 
 impl PluginCatalog {
     pub fn new(base_dir: &Path, limits: Limits) -> PluginCatalog {
-        PluginCatalog { base_dir: base_dir.to_path_buf(), limits, modules: RefCell::default() }
+        PluginCatalog { base_dir: base_dir.to_path_buf(), limits, backend: Backend::default(), modules: RefCell::default() }
+    }
+
+    /// The same catalog, compiling its modules for `backend` (`reflow run --engine`).
+    pub fn on(self, backend: Backend) -> PluginCatalog {
+        PluginCatalog { backend, ..self }
     }
 
     /// The compiled plugin for a `.wasm` component, with nothing granted and the catalog's limits.
@@ -46,15 +56,15 @@ impl PluginCatalog {
         self.modules
             .borrow_mut()
             .entry((path.clone(), grants.clone(), limits))
-            .or_insert_with(|| load_module(&path, grants, limits))
+            .or_insert_with(|| load_module(self.backend, &path, grants, limits))
             .clone()
     }
 }
 
-fn load_module(path: &Path, grants: &Grants, limits: Limits) -> Result<PluginModule, NetworkError> {
+fn load_module(backend: Backend, path: &Path, grants: &Grants, limits: Limits) -> Result<PluginModule, NetworkError> {
     let source = std::fs::read(path).map_err(|e| NetworkError::ReadPlugin { path: path.to_path_buf(), source: Arc::new(e) })?;
     let config = ScriptConfig::new(source);
-    Ok(PluginModule::load_granted(Backend::default(), &path.display().to_string(), &config, grants.clone(), limits)?)
+    Ok(PluginModule::load_granted(backend, &path.display().to_string(), &config, grants.clone(), limits)?)
 }
 
 impl ComponentCatalog for PluginCatalog {
@@ -82,6 +92,10 @@ pub struct Network {
     settings: HashMap<String, ProcessSettings>,
     /// Where plugin actors keep their state; `None`: in the actors only, lost at the end.
     state: Option<StateBinding>,
+    /// Where runs are recorded ([`Network::record_to`]).
+    recording: Option<Arc<TraceWriter>>,
+    /// The plugin actors a [`Reloader`] can reach ([`Network::hot_reload`]).
+    reload: Option<Arc<Registry>>,
     /// How often a run with a state store is checkpointed.
     checkpoint_interval: Duration,
 }
@@ -98,9 +112,15 @@ pub struct Prepared {
 impl Network {
     /// Loads and validates the graph file; plugins are compiled once here.
     pub fn load(file: &Path, limits: Limits) -> Result<Network, NetworkError> {
+        Network::load_on(Backend::default(), file, limits)
+    }
+
+    /// [`Network::load`], with every plugin on `backend` (`reflow run --engine extism`).
+    pub fn load_on(backend: Backend, file: &Path, limits: Limits) -> Result<Network, NetworkError> {
         let graph = load_graph(file)?;
         let base_dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
-        Network::build(file.to_path_buf(), &base_dir, graph, limits, &SandboxPolicy::Operator)
+        let catalog = PluginCatalog::new(&base_dir, limits).on(backend);
+        Network::build(file.to_path_buf(), catalog, graph, limits, &SandboxPolicy::Operator)
     }
 
     /// Validates `graph`, built in memory (not read from a file), whose relative plugin and
@@ -114,14 +134,15 @@ impl Network {
     /// allows (one built over the FBP protocol).
     pub fn from_graph_with_policy(base_dir: &Path, graph: Graph, limits: Limits, policy: &SandboxPolicy) -> Result<Network, NetworkError> {
         let label = if graph.name.is_empty() { "graph".to_string() } else { graph.name.clone() };
-        Network::build(PathBuf::from(label), base_dir, graph, limits, policy)
+        Network::build(PathBuf::from(label), PluginCatalog::new(base_dir, limits), graph, limits, policy)
     }
 
-    /// `file` is what errors name the graph by (its file, or its name); `base_dir` is where
-    /// its relative paths start.
-    fn build(file: PathBuf, base_dir: &Path, graph: Graph, limits: Limits, policy: &SandboxPolicy) -> Result<Network, NetworkError> {
+    /// `file` is what errors name the graph by (its file, or its name); the catalog's base
+    /// directory is where its relative paths start.
+    fn build(file: PathBuf, catalog: PluginCatalog, graph: Graph, limits: Limits, policy: &SandboxPolicy) -> Result<Network, NetworkError> {
         let file = file.as_path();
-        let catalog = PluginCatalog::new(base_dir, limits);
+        let base_dir = catalog.base_dir.clone();
+        let base_dir = base_dir.as_path();
         validate(&graph, file, &catalog).map_err(NetworkError::Invalid)?;
         for warning in crate::validate::warnings(&graph, file) {
             tracing::warn!("{warning}");
@@ -139,7 +160,17 @@ impl Network {
         if !problems.is_empty() {
             return Err(NetworkError::Settings(problems));
         }
-        Ok(Network { file: file.to_path_buf(), base_dir: base_dir.to_path_buf(), graph, catalog, settings, state: None, checkpoint_interval: DEFAULT_CHECKPOINT_INTERVAL })
+        Ok(Network {
+            file: file.to_path_buf(),
+            base_dir: base_dir.to_path_buf(),
+            graph,
+            catalog,
+            settings,
+            state: None,
+            checkpoint_interval: DEFAULT_CHECKPOINT_INTERVAL,
+            recording: None,
+            reload: None,
+        })
     }
 
     /// Keeps the graph's state in `binding`'s store: every plugin actor's state, and a
@@ -156,6 +187,70 @@ impl Network {
     pub fn with_checkpoint_interval(mut self, interval: Duration) -> Network {
         self.checkpoint_interval = interval;
         self
+    }
+
+    /// Records the runs of this network into a new recording at `path` (`reflow run
+    /// --record`): every message on every connection and every plugin call (`crate::record`).
+    /// The returned writer's [`TraceWriter::finish`] flushes it and says how it went.
+    pub fn record_to(&mut self, path: &Path) -> Result<Arc<TraceWriter>, NetworkError> {
+        let writer = TraceWriter::create(path, &self.recording_start())
+            .map_err(|e| NetworkError::Record { file: path.to_path_buf(), source: Arc::new(e) })?;
+        let writer = Arc::new(writer);
+        self.recording = Some(writer.clone());
+        Ok(writer)
+    }
+
+    /// What a recording starts with: the graph, each process as it is started, each edge.
+    fn recording_start(&self) -> reflow_trace::Start {
+        let processes = self
+            .graph
+            .processes()
+            .map(|process| {
+                let plugin = process.plugin_path(&self.base_dir).map(|path| path.canonicalize().unwrap_or(path).display().to_string());
+                reflow_trace::ProcessInfo {
+                    name: process.name().to_string(),
+                    component: process.component.clone(),
+                    plugin,
+                    grants: self.settings.get(process.name()).map(|s| s.grants.to_strings()).unwrap_or_default(),
+                    config: process.config.clone(),
+                }
+            })
+            .collect();
+        let edges = self
+            .graph
+            .edges()
+            .map(|edge| reflow_trace::EdgeInfo {
+                from: edge.src.process.clone(),
+                outport: edge.src.port.clone(),
+                from_index: edge.src.index,
+                to: edge.tgt.process.clone(),
+                inport: edge.tgt.port.clone(),
+                to_index: edge.tgt.index,
+            })
+            .collect();
+        let started_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
+        reflow_trace::Start {
+            graph_file: self.file.display().to_string(),
+            graph: serde_json::from_str(&self.graph.to_fbp_json()).unwrap_or(serde_json::Value::Null),
+            started_ms,
+            processes,
+            edges,
+        }
+    }
+
+    /// Makes the plugins of this network's runs swappable while they run, and returns the
+    /// handle that swaps them: [`Reloader::reload`] (a plugin file changed on disk, as
+    /// `reflow run --watch` does) or [`Reloader::replace`] (new bytes for a plugin file, as an
+    /// editor's `component:setsource` would). Call it before [`Network::run`]; the handle
+    /// reaches the actors of the run in progress from any thread (move the network into the
+    /// run's thread, keep the handle). A swap happens between two calls of each actor that
+    /// runs the plugin, keeps its state, and loses or repeats no message; a module that does
+    /// not load, fails `get_metadata` or drops a port the graph connects is refused with a
+    /// one-line [`ReloadError`](crate::ReloadError) and the old one keeps running (`crate::reload`).
+    pub fn hot_reload(&mut self) -> Reloader {
+        let files: Vec<PathBuf> = self.graph.processes().filter_map(|p| p.plugin_path(&self.base_dir)).collect();
+        let registry = self.reload.get_or_insert_with(|| Arc::new(Registry::new(files))).clone();
+        Reloader::new(registry)
     }
 
     pub fn state(&self) -> Option<&StateBinding> {
@@ -178,7 +273,7 @@ impl Network {
     /// Starts a fresh instance of every process (resumed from an unfinished run, if the
     /// store holds one) and runs the network to its end.
     pub fn run(&self, options: &RunOptions, observer: Arc<dyn Observer>) -> Result<RunReport, NetworkError> {
-        Ok(Network::run_prepared(self.prepare()?, options, observer))
+        Ok(self.run_prepared(self.prepare()?, options, observer))
     }
 
     /// Instantiates the network for one run; with a state store, restores what an unfinished
@@ -196,11 +291,17 @@ impl Network {
         Ok(Prepared { plan, resumed, checkpoint })
     }
 
-    /// Runs a prepared network to its end (checkpointed, if it has a state store).
-    pub fn run_prepared(prepared: Prepared, options: &RunOptions, observer: Arc<dyn Observer>) -> RunReport {
+    /// Runs a prepared network to its end (checkpointed, if it has a state store; recorded,
+    /// if [`Network::record_to`] was called).
+    pub fn run_prepared(&self, prepared: Prepared, options: &RunOptions, observer: Arc<dyn Observer>) -> RunReport {
         let Prepared { plan, checkpoint, .. } = prepared;
-        let options = RunOptions { checkpoint: checkpoint.or_else(|| options.checkpoint.clone()), ..options.clone() };
-        plan.run(&options, observer)
+        let checkpoint = checkpoint.or_else(|| options.checkpoint.clone());
+        let Some(writer) = &self.recording else {
+            return plan.run(&RunOptions { checkpoint, ..options.clone() }, observer);
+        };
+        // The scheduler's edge hook feeds the recording (crate::record).
+        let observer = Arc::new(RecordingObserver { inner: observer, writer: writer.clone(), forward_edges: options.observe_edges });
+        plan.run(&RunOptions { observe_edges: true, checkpoint, ..options.clone() }, observer)
     }
 
     /// One actor per process, in the graph's order, plus the wiring between them.
@@ -208,10 +309,13 @@ impl Network {
         let base_dir = &self.base_dir;
         let mut actors = Vec::new();
         let mut index = HashMap::new();
-        for process in self.graph.processes() {
+        if let Some(registry) = &self.reload {
+            registry.clear();
+        }
+        for (number, process) in self.graph.processes().enumerate() {
             let settings = &self.settings[process.name()];
             let component =
-                self.start(process, settings, base_dir).map_err(|reason| reason.in_process(&self.file, process.name()))?;
+                self.start(number, process, settings, base_dir).map_err(|reason| reason.in_process(&self.file, process.name()))?;
             index.insert(process.name().to_string(), actors.len());
             let policy = settings.policy.clone();
             actors.push(ActorSpec { policy, ..ActorSpec::new(process.name(), component) });
@@ -228,9 +332,18 @@ impl Network {
             let (from, to) = (index[&edge.src.process], index[&edge.tgt.process]);
             routes.push(Route { from, outport: port_name(from, &edge.src.port, false), to, inport: port_name(to, &edge.tgt.port, true) });
         }
+        if let Some(registry) = &self.reload {
+            for route in &routes {
+                registry.connected(&actors[route.from].name, &route.outport, false);
+                registry.connected(&actors[route.to].name, &route.inport, true);
+            }
+        }
         for initial in self.graph.initials() {
             let to = index[&initial.tgt.process];
             let port = port_name(to, &initial.tgt.port, true);
+            if let Some(registry) = &self.reload {
+                registry.connected(&actors[to].name, &port, true);
+            }
             // An IIP is whatever JSON the graph holds: a tagged message stays one, a plain value
             // is mapped by its kind (5 -> Integer).
             let message = Message::from_json(initial.data.clone()).unwrap_or_else(|_| Message::Any(initial.data.clone()));
@@ -241,7 +354,11 @@ impl Network {
             .outports()
             .map(|(name, port)| {
                 let actor = index[&port.process];
-                Export { name: name.to_string(), actor, port: port_name(actor, &port.port, false) }
+                let port = port_name(actor, &port.port, false);
+                if let Some(registry) = &self.reload {
+                    registry.connected(&actors[actor].name, &port, false);
+                }
+                Export { name: name.to_string(), actor, port }
             })
             .collect();
         let inports = self
@@ -255,7 +372,8 @@ impl Network {
         Ok(Plan { actors, routes, exports, inports })
     }
 
-    fn start(&self, process: &Process, settings: &ProcessSettings, base_dir: &Path) -> Result<Box<dyn Component>, NetworkError> {
+    /// The actor of `process`, the `number`-th of the graph.
+    fn start(&self, number: usize, process: &Process, settings: &ProcessSettings, base_dir: &Path) -> Result<Box<dyn Component>, NetworkError> {
         if process.is_plugin() {
             let module = self.catalog.module_with(&process.component, &settings.grants, settings.limits)?;
             let config = ActorConfig {
@@ -264,8 +382,15 @@ impl Network {
                 config: process.config.clone(),
                 ..ActorConfig::default()
             };
-            let actor = ScriptActor::new(&module, config)?;
+            let actor = ScriptActor::new(&module, config.clone())?;
             let mut component = WasmComponent::new(actor);
+            if let Some(writer) = &self.recording {
+                component = component.with_recorder(CallRecorder { writer: writer.clone(), process: number as u32 });
+            }
+            if let (Some(registry), Some(path)) = (&self.reload, process.plugin_path(base_dir)) {
+                let swap = registry.register(process.name(), path, &settings.grants.to_strings(), settings.limits, module.metadata(), config);
+                component = component.with_swap(swap);
+            }
             if let Some(binding) = &self.state {
                 let key = reflow_state::ActorKey::new(binding.graph_id.as_str(), process.name());
                 if let Some(record) = binding.store.load(&key)? {

@@ -165,7 +165,7 @@ fn a_run_stopped_mid_way_resumes_from_its_checkpoint_to_the_uninterrupted_result
     let network = Network::load(&file, Limits::default()).unwrap().with_state(binding(&store, "sink").unwrap());
     let prepared = network.prepare().unwrap();
     assert!(prepared.resumed.is_some());
-    let report = Network::run_prepared(prepared, &RunOptions::default(), Arc::new(Recorder::default()));
+    let report = network.run_prepared(prepared, &RunOptions::default(), Arc::new(Recorder::default()));
     assert!(report.failures.is_empty(), "{report:?}");
     assert_eq!(store.unfinished_run("sink").unwrap(), None);
     for (process, key) in [("count", "count"), ("probe", "total")] {
