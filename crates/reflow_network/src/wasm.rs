@@ -28,16 +28,26 @@ impl Component for WasmComponent {
     }
 
     fn process(&mut self, payload: &mut Payload, out: &Outputs) -> Result<(), ComponentError> {
-        // The scheduler names the actor itself; keep only what went wrong.
-        self.actor.process(payload, out.sink().clone()).map_err(|e| match e {
-            ScriptError::Call { reason, .. } => ComponentError(reason),
-            ScriptError::InvalidResult { reason, .. } => ComponentError(format!("invalid ActorResult: {reason}")),
-            ScriptError::LimitExceeded { limit, .. } => ComponentError(format!("exceeded {limit}")),
-            other => ComponentError(other.to_string()),
-        })
+        self.actor.process(payload, out.sink().clone()).map_err(component_error)
+    }
+
+    fn process_batch(&mut self, batch: &mut [Payload], out: &Outputs, done: &mut usize) -> Result<(), ComponentError> {
+        let (handled, failed) = self.actor.process_batch(batch, out.sink().clone());
+        *done = handled;
+        failed.map_or(Ok(()), |e| Err(component_error(e)))
     }
 
     fn dropped_messages(&self) -> u64 {
         self.actor.dropped()
+    }
+}
+
+/// The scheduler names the actor itself; keep only what went wrong.
+fn component_error(error: ScriptError) -> ComponentError {
+    match error {
+        ScriptError::Call { reason, .. } => ComponentError(reason),
+        ScriptError::InvalidResult { reason, .. } => ComponentError(format!("invalid ActorResult: {reason}")),
+        ScriptError::LimitExceeded { limit, .. } => ComponentError(format!("exceeded {limit}")),
+        other => ComponentError(other.to_string()),
     }
 }

@@ -224,9 +224,7 @@ impl Cell {
             }
             (batch, more)
         };
-        for payload in batch {
-            body.supervisor.fire(&mut *body.component, payload, &body.outputs, &mut body.stats, &shared.reports);
-        }
+        body.supervisor.fire_batch(&mut *body.component, batch, &body.outputs, &mut body.stats, &shared.reports);
         shared.flush(me, &body.outbox) && (more_input || body.source == Source::Live)
     }
 

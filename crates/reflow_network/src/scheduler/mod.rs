@@ -16,9 +16,11 @@
 //! 1. Whatever the previous activation could not deliver is delivered first; if it still does
 //!    not fit, the actor stays *parked* (below) and the activation ends.
 //! 2. A source ([`Component::poll_source`]) produces up to [`BUDGET`] messages.
-//! 3. Up to [`BUDGET`] firings are taken from the inbox and each is one `process` call, so one
-//!    busy actor cannot starve the others; if more remains, the cell goes to the back of the
-//!    ready queue.
+//! 3. Up to [`BUDGET`] firings are taken from the inbox, so one busy actor cannot starve the
+//!    others, and handed to the component together ([`Component::process_batch`]: one
+//!    `process` call each, or, for a WASM plugin that takes batches, one call across the
+//!    boundary for all of them; a failure is supervised as the failure of that firing alone);
+//!    if more remains, the cell goes to the back of the ready queue.
 //! 4. What the calls sent (including a plugin's `__send_output` during a call) was held in the
 //!    activation's *outbox*, grouped per target actor; it is now *flushed*: one lock and at
 //!    most one wake-up per target. Order per connection is the order of sending.
@@ -278,7 +280,7 @@ pub struct ActorStats {
     pub name: String,
     /// Messages received (IIPs included).
     pub received: u64,
-    /// Calls of `process`.
+    /// Firings handled: calls of `process`, a batch counting one per message.
     pub calls: u64,
     /// Messages sent on connected or exported outports.
     pub sent: u64,

@@ -86,6 +86,40 @@ impl Supervisor {
         // No copy of the payload for the failure's sake: the component borrows it and leaves
         // in it what was not forwarded (see `Component::process`).
         let Err(error) = guarded(|| component.process(&mut payload, out)) else { return };
+        self.failed(error, payload, out, stats, reports);
+    }
+
+    /// Runs `batch` as that many [`Supervisor::fire`]s would, passing the firings that are
+    /// waiting to the component together ([`Component::process_batch`]); after a failure the
+    /// policy is applied as after any failed call, then the rest go on as a new batch.
+    pub fn fire_batch(&mut self, component: &mut dyn Component, mut batch: Vec<Payload>, out: &Outputs, stats: &mut ActorStats, reports: &Reports) {
+        let mut next = 0;
+        while batch.len() - next > 1 && self.stopped.is_none() {
+            let mut done = 0;
+            let result = guarded(|| component.process_batch(&mut batch[next..], out, &mut done));
+            // A component's word, so kept within the batch (an error leaves a firing to blame).
+            let done = done.min(batch.len() - next - usize::from(result.is_err()));
+            stats.calls += done as u64;
+            next += done;
+            match result {
+                // A component that stops early without an error: the rest one by one.
+                Ok(()) => break,
+                Err(error) => {
+                    stats.calls += 1;
+                    let payload = std::mem::take(&mut batch[next]);
+                    next += 1;
+                    self.failed(error, payload, out, stats, reports);
+                }
+            }
+        }
+        for payload in batch.drain(next..) {
+            self.fire(component, payload, out, stats, reports);
+        }
+    }
+
+    /// A failed call with `payload`: reported, sent to the error port or the dead letters, and
+    /// the failure policy applied.
+    fn failed(&mut self, error: ComponentError, payload: Payload, out: &Outputs, stats: &mut ActorStats, reports: &Reports) {
         stats.errors += 1;
         self.failures += 1;
         reports.failed(ActorFailure { actor: stats.name.clone(), message: error.0.clone() });

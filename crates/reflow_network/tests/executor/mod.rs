@@ -10,6 +10,10 @@ mod cycles;
 mod long_calls;
 // Queues stay within their bounds in messages and bytes; waiting is never a call's time.
 mod backpressure;
+// Waiting messages cross into a plugin together, with the results of one call per message.
+mod batches;
+// 10,000 live WASM actors in one graph.
+mod wasm_scale;
 
 use reflow_abi::{Message, PluginMetadata, PortDefinition};
 use reflow_network::scheduler::{ActorSpec, Route};
