@@ -23,7 +23,6 @@ mod bench;
 mod c_plugins;
 mod demo;
 mod fbp_test;
-mod npm;
 mod plugins;
 mod tidy;
 mod toolchain;
