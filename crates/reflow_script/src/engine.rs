@@ -213,24 +213,21 @@ impl ExtismEngine {
     /// `{"payload":..,"config":..,"state":..}` into `self.input`: the payload written straight
     /// from the messages, the config and the unchanged state spliced in as kept text.
     fn encode_context(&mut self, payload: &HashMap<String, Message>) {
-        let state = self.state_json.get_or_insert_with(|| serde_json::to_string(&*self.state).expect("JSON values always serialise"));
-        let input = &mut self.input;
-        input.clear();
-        input.extend_from_slice(b"{\"payload\":");
-        serde_json::to_writer(&mut *input, payload).expect("messages always serialise");
-        input.extend_from_slice(self.config_part.as_bytes());
-        input.extend_from_slice(state.as_bytes());
-        input.push(b'}');
+        self.encode_input(b"{\"payload\":", payload)
     }
 
     /// `{"payloads":[..],"config":..,"state":..}` (an `ActorBatch`) into `self.input`, as
     /// [`Self::encode_context`] writes one context.
     fn encode_batch(&mut self, payloads: &[HashMap<String, Message>]) {
+        self.encode_input(b"{\"payloads\":", payloads)
+    }
+
+    fn encode_input(&mut self, opening: &[u8], payload: &(impl serde::Serialize + ?Sized)) {
         let state = self.state_json.get_or_insert_with(|| serde_json::to_string(&*self.state).expect("JSON values always serialise"));
         let input = &mut self.input;
         input.clear();
-        input.extend_from_slice(b"{\"payloads\":");
-        serde_json::to_writer(&mut *input, payloads).expect("messages always serialise");
+        input.extend_from_slice(opening);
+        serde_json::to_writer(&mut *input, payload).expect("messages always serialise");
         input.extend_from_slice(self.config_part.as_bytes());
         input.extend_from_slice(state.as_bytes());
         input.push(b'}');
