@@ -33,7 +33,7 @@ pub fn serve(args: &ServeArgs) -> Result<()> {
         let value: serde_json::Value = serde_json::from_str(value).with_context(|| format!("--allow-limit {setting:?}: the value must be a number"))?;
         ceiling.insert(key.to_string(), value);
     }
-    let limit_ceiling = limits_from(limits, &ceiling).map_err(|e| anyhow::anyhow!("--allow-limit: {e}"))?;
+    let limit_ceiling = limits_from(limits, &ceiling).context("--allow-limit")?;
     let config = ServeConfig {
         host: args.host.clone(),
         port: args.port,

@@ -47,7 +47,7 @@ fn component_error(error: ScriptError) -> ComponentError {
     match error {
         ScriptError::Call { reason, .. } => ComponentError(reason),
         ScriptError::InvalidResult { reason, .. } => ComponentError(format!("invalid ActorResult: {reason}")),
-        ScriptError::LimitExceeded { limit, .. } => ComponentError(format!("exceeded {limit}")),
+        ScriptError::LimitExceeded { limit, limits, .. } => ComponentError(format!("exceeded {}", limits.describe(limit))),
         other => ComponentError(other.to_string()),
     }
 }

@@ -191,7 +191,7 @@ fn prepare(id: &str, graph: &Graph, config: &RuntimeConfig) -> Result<Network, S
     // Plugin paths are relative to the components folder: the graph "lives" there.
     let base: PathBuf = config.components.clone().unwrap_or_default();
     let file = base.join(format!("{}.json", id.replace(['/', '\\'], "_")));
-    Network::from_graph_with_policy(&file, graph, config.limits, &config.sandbox_policy()).map_err(|e| e.to_string())
+    Network::from_graph_with_policy(&file, graph, config.limits, &config.sandbox_policy()).map_err(|e| reflow_network::error::chain(&e))
 }
 
 /// Where a file built-in's `path` leads: inside the `--allow-files` folder, never outside it

@@ -160,7 +160,7 @@ impl ExtismEngine {
     /// `__set_state` writes, if `call` made any, are kept).
     fn take_result(&mut self, output: &[u8], call: Option<CallState>) -> Result<HashMap<String, Message>, ScriptError> {
         let limits = self.module.limits;
-        let over_output = || ScriptError::LimitExceeded { actor: self.actor.to_string(), limit: limits.describe(Limit::Output) };
+        let over_output = || ScriptError::LimitExceeded { actor: self.actor.to_string(), limit: Limit::Output, limits };
         if output.len() as u64 > limits.max_output_bytes {
             return Err(over_output());
         }
@@ -192,7 +192,7 @@ impl ExtismEngine {
         let call = CallState::new(self.actor.clone(), Arc::default(), None).with_budget(limits.max_output_bytes);
         match self.instance.call(export, input, call) {
             Ok((output, _)) if output.len() as u64 > limits.max_output_bytes => {
-                Err(ScriptError::LimitExceeded { actor: self.actor.to_string(), limit: limits.describe(Limit::Output) })
+                Err(ScriptError::LimitExceeded { actor: self.actor.to_string(), limit: Limit::Output, limits })
             }
             Ok((output, _)) => Ok(output),
             Err(failure) => {
@@ -205,7 +205,7 @@ impl ExtismEngine {
     /// The error for a failed call: the limit it hit, or the reason.
     fn failed(&self, failure: CallFailure) -> ScriptError {
         match failure.limit {
-            Some(limit) => ScriptError::LimitExceeded { actor: self.actor.to_string(), limit: self.module.limits.describe(limit) },
+            Some(limit) => ScriptError::LimitExceeded { actor: self.actor.to_string(), limit, limits: self.module.limits },
             None => ScriptError::Call { actor: self.actor.to_string(), reason: failure.reason },
         }
     }

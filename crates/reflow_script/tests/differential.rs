@@ -3,7 +3,7 @@
 //! and errors must agree.
 
 use crate::support::*;
-use reflow_script::{ActorConfig, Backend, ExtismEngine, Limits, Message, PluginModule, ScriptConfig, ScriptError};
+use reflow_script::{ActorConfig, Backend, ExtismEngine, Limit, Limits, Message, PluginModule, ScriptConfig, ScriptError};
 use serde_json::{json, Value};
 
 /// What one call did, comparable across backends.
@@ -16,7 +16,7 @@ enum Outcome {
     Trap,
     InvalidResult,
     /// A call stopped by a limit, named with its value.
-    Limit(String),
+    Limit(Limit),
 }
 
 fn engine_on(backend: Backend, plugin: &str, config: &Value) -> ExtismEngine {

@@ -15,8 +15,8 @@
 //!
 //! 1. Whatever the previous activation could not deliver is delivered first; if it still does
 //!    not fit, the actor stays *parked* (below) and the activation ends.
-//! 2. A source ([`Component::poll_source`]) produces up to [`BUDGET`] messages.
-//! 3. Up to [`BUDGET`] firings are taken from the inbox, so one busy actor cannot starve the
+//! 2. A source ([`Component::poll_source`]) produces up to `BUDGET` (64) messages.
+//! 3. Up to `BUDGET` (64) firings are taken from the inbox, so one busy actor cannot starve the
 //!    others, and handed to the component together ([`Component::process_batch`]: one
 //!    `process` call each, or, for a WASM plugin that takes batches, one call across the
 //!    boundary for all of them; a failure is supervised as the failure of that firing alone);
@@ -46,9 +46,9 @@
 //! # Long calls
 //!
 //! A plugin call runs to its end (or its time limit) on the worker that started it. A monitor
-//! thread looks at the workers every [`STUCK_AFTER`]: a worker still in the same activation as
+//! thread looks at the workers every `STUCK_AFTER` (50 ms): a worker still in the same activation as
 //! at the previous look, while other cells wait in the ready queue, gets a compensating worker
-//! (at most [`MAX_COMPENSATING`] at a time); when the stuck activation returns, its worker
+//! (at most `MAX_COMPENSATING` (64) at a time); when the stuck activation returns, its worker
 //! retires, so the pool is back to its size. This is Go's `sysmon` and tokio's
 //! `block_in_place` idea: simpler than wasmtime's async support with epoch yielding (which
 //! would make every host call a future, and the native components too), and it leaves a
@@ -103,6 +103,9 @@ mod pool;
 mod supervise;
 mod wiring;
 
+#[cfg(test)]
+mod tests;
+
 use crate::component::Component;
 use reflow_abi::Message;
 use std::collections::HashMap;
@@ -111,13 +114,13 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// Firings (or, for a source, messages) per activation before the actor yields its worker.
-pub const BUDGET: usize = 64;
+pub(crate) const BUDGET: usize = 64;
 
 /// How long an activation may hold its worker before the monitor starts a compensating one.
-pub const STUCK_AFTER: Duration = Duration::from_millis(50);
+pub(crate) const STUCK_AFTER: Duration = Duration::from_millis(50);
 
 /// Compensating workers alive at once, at most.
-pub const MAX_COMPENSATING: usize = 64;
+pub(crate) const MAX_COMPENSATING: usize = 64;
 
 /// The default byte bound of a queue: 16 MiB of (estimated) JSON per inbox or inport queue.
 pub const DEFAULT_QUEUE_BYTES: usize = 16 << 20;
@@ -180,7 +183,7 @@ impl std::fmt::Display for DeadLetter {
 }
 
 /// One actor ready to run.
-pub struct ActorSpec {
+pub(crate) struct ActorSpec {
     pub name: String,
     pub component: Box<dyn Component>,
     /// Initial packets, delivered before anything else, in this order.
@@ -190,7 +193,7 @@ pub struct ActorSpec {
 
 /// A connection: `from` actor's outport to `to` actor's inport (indexes into the actor list).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Route {
+pub(crate) struct Route {
     pub from: usize,
     pub outport: String,
     pub to: usize,
@@ -199,7 +202,7 @@ pub struct Route {
 
 /// A graph outport: messages `actor` sends on `port` are also reported under `name`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Export {
+pub(crate) struct Export {
     pub name: String,
     pub actor: usize,
     pub port: String,
@@ -340,6 +343,6 @@ pub trait Observer: Send + Sync {
 }
 
 /// Runs `actors` wired by `routes` until the network is quiescent (or halted).
-pub fn run(actors: Vec<ActorSpec>, routes: &[Route], exports: &[Export], options: &RunOptions, observer: Arc<dyn Observer>) -> RunReport {
+pub(crate) fn run(actors: Vec<ActorSpec>, routes: &[Route], exports: &[Export], options: &RunOptions, observer: Arc<dyn Observer>) -> RunReport {
     pool::run(actors, routes, exports, options, observer)
 }

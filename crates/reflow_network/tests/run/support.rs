@@ -27,13 +27,6 @@ pub struct Collector {
     pub failures: Mutex<Vec<ActorFailure>>,
 }
 
-impl Collector {
-    /// The integers sent on `port` so far, in order.
-    pub fn integers(&self, port: &str) -> Vec<i64> {
-        integers(&self.exported.lock().unwrap(), port)
-    }
-}
-
 impl Observer for Collector {
     fn exported(&self, port: &str, message: &Message) {
         self.exported.lock().unwrap().push((port.to_string(), message.clone()));

@@ -1,10 +1,10 @@
 //! The scheduler's options for live editors: edge observation and halting a run that would
 //! never end by itself.
 
+use super::{actor, builtin, route};
+use crate::scheduler::{self, ActorSpec, Route};
+use crate::{ActorFailure, Halt, Observer, RunOptions};
 use reflow_abi::Message;
-use reflow_network::scheduler::{self, ActorSpec, Route};
-use reflow_network::{builtins, ActorFailure, Halt, Observer, RunOptions};
-use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -21,22 +21,22 @@ impl Observer for Recorder {
     }
 }
 
-fn actor(name: &str, component: &str, initial: Vec<(String, Message)>) -> ActorSpec {
-    let component = builtins::create(component, &Default::default(), Path::new(".")).unwrap().unwrap();
-    ActorSpec { name: name.into(), component, initial, policy: Default::default() }
+/// An actor running the built-in `component`, with `initial` packets.
+fn with_iips(name: &str, component: &str, initial: Vec<(String, Message)>) -> ActorSpec {
+    ActorSpec { initial, ..actor(name, builtin(component, serde_json::json!({}))) }
 }
 
-fn route(from: usize, to: usize) -> Route {
-    Route { from, outport: "out".into(), to, inport: "in".into() }
+fn edge(from: usize, to: usize) -> Route {
+    route(from, "out", to, "in")
 }
 
 /// repeat -> drop, with one IIP into repeat.
 fn pipeline() -> (Vec<ActorSpec>, Vec<Route>) {
     let actors = vec![
-        actor("repeat", "core/Repeat", vec![("in".into(), Message::Integer(7))]),
-        actor("drop", "core/Drop", vec![]),
+        with_iips("repeat", "core/Repeat", vec![("in".into(), Message::Integer(7))]),
+        with_iips("drop", "core/Drop", vec![]),
     ];
-    (actors, vec![route(0, 1)])
+    (actors, vec![edge(0, 1)])
 }
 
 #[test]
@@ -84,10 +84,10 @@ fn halting_ends_a_cycle_that_never_ends_by_itself() {
     // a -> b -> a, one packet circling forever: without halt, `run` never returns (the
     // network never becomes quiescent).
     let actors = vec![
-        actor("a", "core/Repeat", vec![("in".into(), Message::Integer(1))]),
-        actor("b", "core/Repeat", vec![]),
+        with_iips("a", "core/Repeat", vec![("in".into(), Message::Integer(1))]),
+        with_iips("b", "core/Repeat", vec![]),
     ];
-    let routes = vec![route(0, 1), route(1, 0)];
+    let routes = vec![edge(0, 1), edge(1, 0)];
     let halt = Halt::new();
     let options = RunOptions { halt: Some(halt.clone()), observe_edges: true, ..RunOptions::default() };
     let observer = Arc::new(HaltAfter { after: 1000, seen: Mutex::new(0), halt, stop: options.stop.clone() });

@@ -3,9 +3,7 @@
 //! while every instance reserved its own address space; the pool and the on-demand engine
 //! (`reflow_script`'s `wasmtime_backend/alloc.rs`) hold them now.
 
-use crate::run::support::{network, Collector};
-use reflow_network::RunOptions;
-use std::sync::Arc;
+use crate::run::support::{integers, network, run};
 
 #[test]
 fn ten_thousand_wasm_doublers_in_one_graph_each_handle_one_message() {
@@ -19,11 +17,9 @@ fn ten_thousand_wasm_doublers_in_one_graph_each_handle_one_message() {
     }
     processes.insert("sink".into(), serde_json::json!({"component": "core/Repeat"}));
     let graph = serde_json::json!({"processes": processes, "connections": connections, "outports": {"doubled": {"process": "sink", "port": "out"}}});
-    let network = network(&graph.to_string());
-    let collector = Arc::new(Collector::default());
-    let report = network.run(&RunOptions::default(), collector.clone()).unwrap();
+    let (report, exported) = run(&network(&graph.to_string()));
     assert!(report.failures.is_empty(), "{:?}", &report.failures[..report.failures.len().min(5)]);
-    let mut doubled = collector.integers("doubled");
+    let mut doubled = integers(&exported, "doubled");
     doubled.sort_unstable();
     assert_eq!(doubled, (0..ACTORS).map(|i| i * 2).collect::<Vec<_>>(), "every actor answered its own message once");
     let doublers: Vec<_> = report.actors.iter().filter(|a| a.name.starts_with('d')).collect();
