@@ -179,9 +179,20 @@ fn new_runtime(metering: Metering, pool: Option<u32>) -> wasmtime::Result<Runtim
     let ticker = engine.clone();
     std::thread::Builder::new()
         .name("reflow epoch".into())
-        .spawn(move || loop {
-            std::thread::sleep(EPOCH_TICK);
-            ticker.increment_epoch();
+        .spawn(move || {
+            // The epoch counts wall-clock ticks, not wake-ups: on a loaded machine this thread
+            // wakes late (a 5 ms sleep took ~17 ms at a load of 27 on 2 cores), and one tick
+            // per wake-up stretched a 10 s limit to 35 s.
+            let start = std::time::Instant::now();
+            let mut ticks = 0u128;
+            loop {
+                std::thread::sleep(EPOCH_TICK);
+                let due = start.elapsed().as_nanos() / EPOCH_TICK.as_nanos();
+                while ticks < due {
+                    ticker.increment_epoch();
+                    ticks += 1;
+                }
+            }
         })
         .map_err(|e| wasmtime::Error::msg(format!("cannot start the epoch thread: {e}")))?;
     Ok(Runtime { engine, linker, kernel })
