@@ -47,3 +47,6 @@ pub use sandbox::{ProcessSettings, SandboxPolicy};
 pub use scheduler::{ActorFailure, ActorStats, DeadLetter, Escalation, FailurePolicy, Halt, Observer, RunOptions, RunReport, ERROR_PORT};
 pub use snapshot::{snapshot_mismatches, SnapshotMismatch};
 pub use validate::{validate, warnings, ComponentCatalog, ValidationError};
+// The sandbox's types, as a network's settings and errors use them (a caller of this crate
+// needs no other for them).
+pub use reflow_script::{GrantError, Grants, Limit, Limits};

@@ -71,7 +71,10 @@ impl ComponentCatalog for PluginCatalog {
 
 /// A validated graph, ready to instantiate (as many times as needed).
 pub struct Network {
+    /// What errors name the graph by: its file, or its name for a graph built in memory.
     file: PathBuf,
+    /// Where the graph's relative paths start.
+    base_dir: PathBuf,
     graph: Graph,
     catalog: PluginCatalog,
     /// Each process's sandbox and failure policy, by process name.
@@ -84,19 +87,29 @@ impl Network {
     /// Loads and validates the graph file; plugins are compiled once here.
     pub fn load(file: &Path, limits: Limits) -> Result<Network, NetworkError> {
         let graph = load_graph(file)?;
-        Network::from_graph(file, graph, limits)
+        let base_dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
+        Network::build(file.to_path_buf(), &base_dir, graph, limits, &SandboxPolicy::Operator)
     }
 
-    /// Validates `graph`, whose relative plugin paths are relative to `file`'s folder.
-    pub fn from_graph(file: &Path, graph: Graph, limits: Limits) -> Result<Network, NetworkError> {
-        Network::from_graph_with_policy(file, graph, limits, &SandboxPolicy::Operator)
+    /// Validates `graph`, built in memory (not read from a file), whose relative plugin and
+    /// file paths are relative to `base_dir`. Errors name the graph by its name in place of a
+    /// file.
+    pub fn from_graph(base_dir: &Path, graph: Graph, limits: Limits) -> Result<Network, NetworkError> {
+        Network::from_graph_with_policy(base_dir, graph, limits, &SandboxPolicy::Operator)
     }
 
     /// Like [`Network::from_graph`], for a graph whose metadata may ask only for what `policy`
     /// allows (one built over the FBP protocol).
-    pub fn from_graph_with_policy(file: &Path, graph: Graph, limits: Limits, policy: &SandboxPolicy) -> Result<Network, NetworkError> {
-        let base_dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
-        let catalog = PluginCatalog::new(&base_dir, limits);
+    pub fn from_graph_with_policy(base_dir: &Path, graph: Graph, limits: Limits, policy: &SandboxPolicy) -> Result<Network, NetworkError> {
+        let label = if graph.name.is_empty() { "graph".to_string() } else { graph.name.clone() };
+        Network::build(PathBuf::from(label), base_dir, graph, limits, policy)
+    }
+
+    /// `file` is what errors name the graph by (its file, or its name); `base_dir` is where
+    /// its relative paths start.
+    fn build(file: PathBuf, base_dir: &Path, graph: Graph, limits: Limits, policy: &SandboxPolicy) -> Result<Network, NetworkError> {
+        let file = file.as_path();
+        let catalog = PluginCatalog::new(base_dir, limits);
         validate(&graph, file, &catalog).map_err(NetworkError::Invalid)?;
         for warning in crate::validate::warnings(&graph, file) {
             tracing::warn!("{warning}");
@@ -104,7 +117,7 @@ impl Network {
         let mut settings = HashMap::new();
         let mut problems = Vec::new();
         for process in graph.processes() {
-            match sandbox::read(process, limits, &base_dir, policy) {
+            match sandbox::read(process, limits, base_dir, policy) {
                 Ok(read) => {
                     settings.insert(process.name().to_string(), read);
                 }
@@ -114,7 +127,7 @@ impl Network {
         if !problems.is_empty() {
             return Err(NetworkError::Settings(problems));
         }
-        Ok(Network { file: file.to_path_buf(), graph, catalog, settings, state: None })
+        Ok(Network { file: file.to_path_buf(), base_dir: base_dir.to_path_buf(), graph, catalog, settings, state: None })
     }
 
     /// Keeps every plugin actor's state in `binding`'s store: restored when an instance
@@ -148,13 +161,13 @@ impl Network {
 
     /// One actor per process, in the graph's order, plus the wiring between them.
     pub fn instantiate(&self) -> Result<Plan, NetworkError> {
-        let base_dir = self.file.parent().map(Path::to_path_buf).unwrap_or_default();
+        let base_dir = &self.base_dir;
         let mut actors = Vec::new();
         let mut index = HashMap::new();
         for process in self.graph.processes() {
             let settings = &self.settings[process.name()];
             let component =
-                self.start(process, settings, &base_dir).map_err(|reason| reason.in_process(&self.file, process.name()))?;
+                self.start(process, settings, base_dir).map_err(|reason| reason.in_process(&self.file, process.name()))?;
             index.insert(process.name().to_string(), actors.len());
             let policy = settings.policy.clone();
             actors.push(ActorSpec { name: process.name().to_string(), component, initial: Vec::new(), policy });

@@ -7,7 +7,7 @@
 use crate::messages::{fbp_port_type, Reply};
 use reflow_abi::{PluginMetadata, PortDefinition};
 use reflow_network::{builtins, PluginCatalog};
-use reflow_script::Limits;
+use reflow_network::Limits;
 use serde_json::{json, Value};
 use crate::runtime::lock;
 use std::path::{Path, PathBuf};

@@ -177,6 +177,8 @@ pub fn start(graphs: &Mutex<HashMap<String, GraphEntry>>, hub: &Arc<Hub>, config
 /// its sandbox metadata against the operator's policy.
 fn prepare(id: &str, graph: &Graph, config: &RuntimeConfig) -> Result<Network, String> {
     let mut graph = graph.clone();
+    // Errors name the graph by its id (it has no file).
+    graph.name = id.to_string();
     let names: Vec<String> = graph.processes().map(|p| p.name().to_string()).collect();
     for name in names {
         let Some(process) = graph.process_mut(&name) else { continue };
@@ -188,10 +190,9 @@ fn prepare(id: &str, graph: &Graph, config: &RuntimeConfig) -> Result<Network, S
             process.config.insert("path".into(), json!(path.display().to_string()));
         }
     }
-    // Plugin paths are relative to the components folder: the graph "lives" there.
+    // Plugin paths are relative to the components folder.
     let base: PathBuf = config.components.clone().unwrap_or_default();
-    let file = base.join(format!("{}.json", id.replace(['/', '\\'], "_")));
-    Network::from_graph_with_policy(&file, graph, config.limits, &config.sandbox_policy()).map_err(|e| reflow_network::error::chain(&e))
+    Network::from_graph_with_policy(&base, graph, config.limits, &config.sandbox_policy()).map_err(|e| reflow_network::error::chain(&e))
 }
 
 /// Where a file built-in's `path` leads: inside the `--allow-files` folder, never outside it

@@ -8,7 +8,7 @@ use crate::graphs::{self, GraphEntry};
 use crate::messages::{Reply, Request};
 use crate::network;
 use reflow_network::SandboxPolicy;
-use reflow_script::{Grants, Limits};
+use reflow_network::{Grants, Limits};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::path::PathBuf;

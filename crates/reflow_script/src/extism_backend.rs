@@ -200,13 +200,7 @@ fn finish((output, error): RawOutput, context: &CallContext) -> Result<(Vec<u8>,
             limit: guard.exceeded.or_else(|| exceeded_limit(&e)),
             reason: one_line_failure(e.chain().map(|cause| cause.to_string()).chain([error])),
         }),
-        (Ok(output), None) => {
-            let mut call = CallState::new(guard.actor.clone(), std::mem::take(&mut guard.state), guard.sink.take());
-            call.send_budget = guard.send_budget;
-            call.state_budget = guard.state_budget;
-            call.log = guard.log;
-            Ok((output, call))
-        }
+        (Ok(output), None) => Ok((output, guard.take())),
         (Err(e), None) => Err(CallFailure { limit: guard.exceeded.or_else(|| exceeded_limit(&e)), reason: describe_failure(&e) }),
     }
 }

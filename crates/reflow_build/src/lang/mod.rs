@@ -4,7 +4,7 @@
 
 pub mod assemblyscript;
 mod c;
-mod go;
+pub mod go;
 mod rust;
 mod zig;
 

@@ -18,7 +18,7 @@ pub fn plugins_dir() -> PathBuf {
 pub fn network(json: &str) -> Network {
     let file = plugins_dir().join("test.json");
     let graph = parse_json(json.as_bytes(), &file).unwrap_or_else(|e| panic!("{e}"));
-    Network::from_graph(&file, graph, Limits::default()).unwrap_or_else(|e| panic!("{e}"))
+    Network::from_graph(&plugins_dir(), graph, Limits::default()).unwrap_or_else(|e| panic!("{e}"))
 }
 
 #[derive(Default)]

@@ -5,7 +5,7 @@
 
 use crate::support::{components_dir, serve_with, start_server, Client};
 use reflow_protocol::{Allowlist, RuntimeConfig, ServeConfig};
-use reflow_script::{Grants, Limits};
+use reflow_network::{Grants, Limits};
 use serde_json::{json, Value};
 use std::time::Duration;
 
