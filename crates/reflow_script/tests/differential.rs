@@ -241,8 +241,9 @@ fn the_pdk_echo_export_is_byte_exact_at_every_size_on_the_wasmtime_backend() {
 /// one by one: the same outputs (the counter's show the state handed from message to message
 /// inside the batch), the same final state, and a failure in the middle (an error, a trap, the
 /// time limit) fails that message only, the ones before it standing and the ones after it run
-/// as usual. On the Extism backend, and for a plugin built by the first SDK (no batch export),
-/// `process_batch` makes one call per message, with the same results again.
+/// as usual; for the Rust and the Go SDK. On the Extism backend, and for a plugin built by the
+/// first SDK (no batch export), `process_batch` makes one call per message, with the same
+/// results again.
 #[test]
 fn a_batch_equals_the_same_messages_one_by_one() {
     let flow = json!({"type": "Flow"});
@@ -259,9 +260,13 @@ fn a_batch_equals_the_same_messages_one_by_one() {
         json!({"in": "e"}),
     ];
     let counter = [json!({"increment": flow}), json!({"increment": flow}), json!({"decrement": flow}), json!({"reset": flow}), json!({"increment": flow})];
-    let cases: [(&str, Option<Vec<u8>>, Value, &[Value]); 3] = [
+    let word = |w: Value| json!({"word": w});
+    let tally = [word(json!("a")), word(json!("b")), word(json!("a")), word(json!(5)), word(json!("a")), json!({})];
+    let cases: [(&str, Option<Vec<u8>>, Value, &[Value]); 4] = [
         ("failing.wasm", None, json!({}), &failing),
         ("counter.wasm", None, json!({"initial_value": 5}), &counter),
+        // The Go SDK's batch export (examples/go/tally calls no host function).
+        ("go_tally.wasm", None, json!({}), &tally),
         ("doubler.wasm", Some(prebuilt_bytes("doubler.wasm")), json!({}), &[json!({"input": 1}), json!({"input": 2}), json!({}), json!({"input": 4})]),
     ];
     for (plugin, bytes, config, calls) in cases {
