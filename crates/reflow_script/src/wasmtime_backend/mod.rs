@@ -154,8 +154,16 @@ fn runtime(metering: Metering) -> Result<&'static Runtime, String> {
 
 /// An engine for `metering`, on the pooling allocator sized for `pool` actors, or on demand.
 fn new_runtime(metering: Metering, pool: Option<u32>) -> wasmtime::Result<Runtime> {
+    // With RUST_BACKTRACE=1 every `wasmtime::Error` (every trap) would capture a native
+    // backtrace, which nobody reads: our errors are one line. Its cargo feature cannot be
+    // turned off (the `extism` crate enables it), so it is turned off here; wasmtime is
+    // pinned (=43.0.2, through extism), which keeps this hidden switch where it is.
+    wasmtime::error::disable_backtrace();
     let mut config = Config::new();
     config.consume_fuel(metering == FUEL);
+    // A trap's error becomes one line (`one_line_failure` drops the wasm backtrace), so
+    // capturing the wasm frames on every trap is work thrown away, on the restart path.
+    config.wasm_backtrace_max_frames(None);
     // The same proposals Extism enables, so every plugin that loads there loads here.
     config.epoch_interruption(true).wasm_tail_call(true).wasm_function_references(true).wasm_gc(true);
     if let Some(actors) = pool {
