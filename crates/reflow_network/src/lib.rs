@@ -44,7 +44,7 @@ pub use loader::{load_graph, GraphError};
 pub use error::NetworkError;
 pub use network::{Network, Plan, PluginCatalog};
 pub use sandbox::{ProcessSettings, SandboxPolicy};
-pub use scheduler::{ActorFailure, ActorStats, DeadLetter, Escalation, FailurePolicy, Halt, Observer, RunOptions, RunReport, ERROR_PORT};
+pub use scheduler::{ActorFailure, ActorStats, DeadLetter, Escalation, FailurePolicy, Halt, Inlet, InletError, Observer, RunOptions, RunReport, ERROR_PORT};
 pub use snapshot::{snapshot_mismatches, SnapshotMismatch};
 pub use validate::{validate, warnings, ComponentCatalog, ValidationError};
 // The sandbox's types, as a network's settings and errors use them (a caller of this crate

@@ -23,6 +23,8 @@ use std::sync::Arc;
 pub struct PluginCatalog {
     base_dir: PathBuf,
     limits: Limits,
+    /// The engine every module is compiled for.
+    backend: Backend,
     modules: RefCell<HashMap<ModuleKey, Result<PluginModule, NetworkError>>>,
 }
 
@@ -31,7 +33,12 @@ type ModuleKey = (PathBuf, Grants, Limits);
 
 impl PluginCatalog {
     pub fn new(base_dir: &Path, limits: Limits) -> PluginCatalog {
-        PluginCatalog { base_dir: base_dir.to_path_buf(), limits, modules: RefCell::default() }
+        PluginCatalog { base_dir: base_dir.to_path_buf(), limits, backend: Backend::default(), modules: RefCell::default() }
+    }
+
+    /// The same catalog, compiling its modules for `backend` (`reflow run --engine`).
+    pub fn on(self, backend: Backend) -> PluginCatalog {
+        PluginCatalog { backend, ..self }
     }
 
     /// The compiled plugin for a `.wasm` component, with nothing granted and the catalog's limits.
@@ -45,15 +52,15 @@ impl PluginCatalog {
         self.modules
             .borrow_mut()
             .entry((path.clone(), grants.clone(), limits))
-            .or_insert_with(|| load_module(&path, grants, limits))
+            .or_insert_with(|| load_module(self.backend, &path, grants, limits))
             .clone()
     }
 }
 
-fn load_module(path: &Path, grants: &Grants, limits: Limits) -> Result<PluginModule, NetworkError> {
+fn load_module(backend: Backend, path: &Path, grants: &Grants, limits: Limits) -> Result<PluginModule, NetworkError> {
     let source = std::fs::read(path).map_err(|e| NetworkError::ReadPlugin { path: path.to_path_buf(), source: Arc::new(e) })?;
     let config = ScriptConfig::new(source);
-    Ok(PluginModule::load_granted(Backend::default(), &path.display().to_string(), &config, grants.clone(), limits)?)
+    Ok(PluginModule::load_granted(backend, &path.display().to_string(), &config, grants.clone(), limits)?)
 }
 
 impl ComponentCatalog for PluginCatalog {
@@ -86,9 +93,15 @@ pub struct Network {
 impl Network {
     /// Loads and validates the graph file; plugins are compiled once here.
     pub fn load(file: &Path, limits: Limits) -> Result<Network, NetworkError> {
+        Network::load_on(Backend::default(), file, limits)
+    }
+
+    /// [`Network::load`], with every plugin on `backend` (`reflow run --engine extism`).
+    pub fn load_on(backend: Backend, file: &Path, limits: Limits) -> Result<Network, NetworkError> {
         let graph = load_graph(file)?;
         let base_dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
-        Network::build(file.to_path_buf(), &base_dir, graph, limits, &SandboxPolicy::Operator)
+        let catalog = PluginCatalog::new(&base_dir, limits).on(backend);
+        Network::build(file.to_path_buf(), catalog, graph, limits, &SandboxPolicy::Operator)
     }
 
     /// Validates `graph`, built in memory (not read from a file), whose relative plugin and
@@ -102,14 +115,15 @@ impl Network {
     /// allows (one built over the FBP protocol).
     pub fn from_graph_with_policy(base_dir: &Path, graph: Graph, limits: Limits, policy: &SandboxPolicy) -> Result<Network, NetworkError> {
         let label = if graph.name.is_empty() { "graph".to_string() } else { graph.name.clone() };
-        Network::build(PathBuf::from(label), base_dir, graph, limits, policy)
+        Network::build(PathBuf::from(label), PluginCatalog::new(base_dir, limits), graph, limits, policy)
     }
 
-    /// `file` is what errors name the graph by (its file, or its name); `base_dir` is where
-    /// its relative paths start.
-    fn build(file: PathBuf, base_dir: &Path, graph: Graph, limits: Limits, policy: &SandboxPolicy) -> Result<Network, NetworkError> {
+    /// `file` is what errors name the graph by (its file, or its name); the catalog's base
+    /// directory is where its relative paths start.
+    fn build(file: PathBuf, catalog: PluginCatalog, graph: Graph, limits: Limits, policy: &SandboxPolicy) -> Result<Network, NetworkError> {
         let file = file.as_path();
-        let catalog = PluginCatalog::new(base_dir, limits);
+        let base_dir = catalog.base_dir.clone();
+        let base_dir = base_dir.as_path();
         validate(&graph, file, &catalog).map_err(NetworkError::Invalid)?;
         for warning in crate::validate::warnings(&graph, file) {
             tracing::warn!("{warning}");
@@ -200,7 +214,15 @@ impl Network {
                 Export { name: name.to_string(), actor, port: port_name(actor, &port.port, false) }
             })
             .collect();
-        Ok(Plan { actors, routes, exports })
+        let inports = self
+            .graph
+            .inports()
+            .map(|(name, port)| {
+                let actor = index[&port.process];
+                Export { name: name.to_string(), actor, port: port_name(actor, &port.port, true) }
+            })
+            .collect();
+        Ok(Plan { actors, routes, exports, inports })
     }
 
     fn start(&self, process: &Process, settings: &ProcessSettings, base_dir: &Path) -> Result<Box<dyn Component>, NetworkError> {
@@ -238,11 +260,16 @@ pub struct Plan {
     /// [`Observer::edge_data`] numbers by).
     routes: Vec<Route>,
     exports: Vec<Export>,
+    /// The graph's exported inports (what [`RunOptions::inlet`] sends into).
+    inports: Vec<Export>,
 }
 
 impl Plan {
     /// Runs the instances to the end (see [`crate::scheduler`]).
     pub fn run(self, options: &RunOptions, observer: Arc<dyn Observer>) -> RunReport {
+        if let Some(inlet) = &options.inlet {
+            inlet.bind(self.inports.iter().map(|e| (e.name.clone(), (e.actor, e.port.clone()))).collect());
+        }
         scheduler::run(self.actors, &self.routes, &self.exports, options, observer)
     }
 

@@ -52,6 +52,7 @@ impl std::error::Error for ValidationError {}
 
 /// What is wrong, and where in the graph.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum Problem {
     /// The file defines the process more than once (the last definition was kept).
     DuplicateProcess { process: String },

@@ -2,6 +2,7 @@
 
 /// A failure of this crate. `plugin` names the module (usually its file), `actor` the process.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
 pub enum ScriptError {
     #[error("{plugin}: not a valid WebAssembly module: {reason}")]
     InvalidModule { plugin: String, reason: String },

@@ -27,7 +27,7 @@
 mod actor;
 mod call_state;
 mod config;
-pub mod decode;
+pub(crate) mod decode;
 mod engine;
 mod error;
 mod extism_backend;

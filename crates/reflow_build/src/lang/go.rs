@@ -7,7 +7,7 @@ use crate::{BuildError, BuildOptions};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-pub const LANGUAGE: Language = Language { name: "go", marker: "go.mod", files, build };
+pub const LANGUAGE: Language = Language { name: "go", marker: "go.mod", source: "main.go", files, build };
 
 const SDK_MODULE: &str = "github.com/darmie/reflow/reflow_wasm_go";
 const PDK: &str = "github.com/extism/go-pdk v1.1.3";

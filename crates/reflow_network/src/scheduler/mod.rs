@@ -97,8 +97,11 @@
 //! [`Observer::edge_data`] (from the sending side, when it is sent), and [`RunOptions::halt`]
 //! ends a run at once, queued messages dropped, where `stop` only stops sources and lets queues
 //! drain (slow actors may hold minutes of work, and a cycle may never drain).
+//! [`RunOptions::inlet`] lets an editor send into the graph's exported inports while it runs;
+//! an open inlet counts as a live source, so the run lasts until it is closed ([`Inlet`]).
 
 mod cell;
+mod inlet;
 mod pool;
 mod supervise;
 mod wiring;
@@ -107,6 +110,7 @@ mod wiring;
 mod tests;
 
 use crate::component::Component;
+pub use inlet::{Inlet, InletError, EARLY_BOUND};
 use reflow_abi::Message;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -262,6 +266,9 @@ pub struct RunOptions {
     /// still queued is dropped, every actor's `finish` is called (what it sends is dropped) and
     /// the run returns. Raise `stop` too, so that sources stop.
     pub halt: Option<Halt>,
+    /// When given, messages can be sent into the graph's exported inports while the network
+    /// runs, and the run does not end by quiescence until the inlet is closed ([`Inlet`]).
+    pub inlet: Option<Inlet>,
 }
 
 impl Default for RunOptions {
@@ -273,12 +280,14 @@ impl Default for RunOptions {
             stop: Arc::new(AtomicBool::new(false)),
             observe_edges: false,
             halt: None,
+            inlet: None,
         }
     }
 }
 
 /// What an actor did during a run.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ActorStats {
     pub name: String,
     /// Messages received (IIPs included).
@@ -314,6 +323,7 @@ impl std::fmt::Display for ActorFailure {
 }
 
 #[derive(Debug, Clone, Default)]
+#[non_exhaustive]
 pub struct RunReport {
     pub actors: Vec<ActorStats>,
     pub failures: Vec<ActorFailure>,

@@ -60,6 +60,19 @@ impl Shared {
         self.bytes
     }
 
+    /// The message bound of a queue.
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    pub fn cell(&self, id: usize) -> &Cell {
+        &self.cells[id]
+    }
+
+    pub fn is_halted(&self) -> bool {
+        self.halted.load(Ordering::Acquire)
+    }
+
     pub fn count(&self, n: usize) {
         self.pending.fetch_add(n, Ordering::AcqRel);
     }
@@ -370,6 +383,9 @@ pub(crate) fn run(actors: Vec<ActorSpec>, routes: &[Route], exports: &[Export], 
         },
         handles: Mutex::default(),
     });
+    if let Some(inlet) = &options.inlet {
+        inlet.attach(&shared);
+    }
     if let Some(halt) = &options.halt {
         let weak = Arc::downgrade(&shared);
         halt.set_waker(Some(Arc::new(move || {
@@ -425,6 +441,9 @@ pub(crate) fn run(actors: Vec<ActorSpec>, routes: &[Route], exports: &[Export], 
     }
     if let Some(halt) = &options.halt {
         halt.set_waker(None);
+    }
+    if let Some(inlet) = &options.inlet {
+        inlet.detach();
     }
     report(&shared)
 }
