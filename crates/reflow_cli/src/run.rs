@@ -44,6 +44,8 @@ pub fn run(args: &RunArgs) -> Result<()> {
         workers: args.workers.map_or(0, |n| n as usize),
         ..RunOptions::default()
     };
+    let recording = args.record.as_deref().map(|path| network.record_to(path)).transpose()?;
+    let _watch = if args.watch { Some(crate::watch::start(network.hot_reload())?) } else { None };
     let stop = options.stop.clone();
     // First Ctrl-C: sources stop, messages in flight finish. Second: leave at once.
     let _ = ctrlc::set_handler(move || {
@@ -54,6 +56,10 @@ pub fn run(args: &RunArgs) -> Result<()> {
     });
     let report = network.run(&options, Arc::new(Printer))?;
     print_summary(&report.actors);
+    if let Some(writer) = recording {
+        let summary = writer.finish()?;
+        let _ = writeln!(std::io::stderr(), "reflow: recorded {} records ({} bytes) in {}", summary.records, summary.bytes, writer.path().display());
+    }
     if let Some(reason) = &report.graph_failed {
         bail!("{}: the graph failed: {reason}", args.graph.display());
     }

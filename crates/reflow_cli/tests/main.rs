@@ -20,3 +20,5 @@ mod graphs;
 mod state;
 // SIGKILL in the middle of a run, restart, and the guarantee of docs/state.md.
 mod crash;
+// `reflow run --record`, `reflow trace show|export`, `reflow replay`, damaged recordings.
+mod replay;

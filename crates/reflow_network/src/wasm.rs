@@ -1,16 +1,34 @@
-//! A WASM plugin as a network component: a [`ScriptActor`] behind the [`Component`] trait.
+//! A WASM plugin as a network component: a [`ScriptActor`] behind the [`Component`] trait,
+//! optionally recorded ([`crate::record`]) and hot-swappable ([`crate::reload`]).
 
 use crate::component::{Component, ComponentError, Outputs, Payload};
+use crate::record::CallRecorder;
+use crate::reload::Swappable;
 use reflow_abi::PluginMetadata;
 use reflow_script::{ScriptActor, ScriptError};
 
 pub struct WasmComponent {
     actor: ScriptActor,
+    recorder: Option<CallRecorder>,
+    swap: Option<Swappable>,
+    /// Messages dropped by the versions swapped out.
+    dropped_before: u64,
 }
 
 impl WasmComponent {
     pub fn new(actor: ScriptActor) -> WasmComponent {
-        WasmComponent { actor }
+        WasmComponent { actor, recorder: None, swap: None, dropped_before: 0 }
+    }
+
+    /// Records every call into a recording.
+    pub fn with_recorder(mut self, recorder: CallRecorder) -> WasmComponent {
+        self.recorder = Some(recorder);
+        self
+    }
+
+    pub(crate) fn with_swap(mut self, swap: Swappable) -> WasmComponent {
+        self.swap = Some(swap);
+        self
     }
 
     pub fn actor(&self) -> &ScriptActor {
@@ -20,6 +38,14 @@ impl WasmComponent {
     pub fn actor_mut(&mut self) -> &mut ScriptActor {
         &mut self.actor
     }
+
+    /// Between two calls: the one place a new version can take over (crate::reload).
+    fn take_swap(&mut self) {
+        if let Some(new) = self.swap.as_ref().and_then(|swap| swap.swapped(&self.actor)) {
+            self.dropped_before += self.actor.dropped();
+            self.actor = new;
+        }
+    }
 }
 
 impl Component for WasmComponent {
@@ -28,17 +54,32 @@ impl Component for WasmComponent {
     }
 
     fn process(&mut self, payload: &mut Payload, out: &Outputs) -> Result<(), ComponentError> {
-        self.actor.process(payload, out.sink().clone()).map_err(component_error)
+        self.take_swap();
+        let result = match &self.recorder {
+            None => self.actor.process(payload, out.sink().clone()),
+            Some(recorder) => recorder.call(&mut self.actor, payload, out.sink()),
+        };
+        result.map_err(component_error)
     }
 
     fn process_batch(&mut self, batch: &mut [Payload], out: &Outputs, done: &mut usize) -> Result<(), ComponentError> {
+        // A recording keeps every call apart (its payload, state before and after), so a
+        // recorded actor is called once per message.
+        if self.recorder.is_some() {
+            for payload in batch {
+                self.process(payload, out)?;
+                *done += 1;
+            }
+            return Ok(());
+        }
+        self.take_swap();
         let (handled, failed) = self.actor.process_batch(batch, out.sink().clone());
         *done = handled;
         failed.map_or(Ok(()), |e| Err(component_error(e)))
     }
 
     fn dropped_messages(&self) -> u64 {
-        self.actor.dropped()
+        self.dropped_before + self.actor.dropped()
     }
 }
 

@@ -65,9 +65,21 @@ impl ScriptActor {
     /// Runs one call. Sent and returned messages on declared outports go to `emit`, sent ones
     /// during the call, returned ones after it in the metadata's outport order.
     pub fn process(&mut self, payload: &HashMap<String, Message>, emit: OutputSink) -> Result<(), ScriptError> {
-        let filtered = self.filtered(&emit);
+        let returned = emit.clone();
+        self.process_split(payload, emit, &mut |port, message| returned(port, message))
+    }
+
+    /// [`ScriptActor::process`], with the messages the call sent (`sent`, during the call) and
+    /// those it returned (`returned`, after it) apart: a recording keeps them apart.
+    pub fn process_split(
+        &mut self,
+        payload: &HashMap<String, Message>,
+        sent: OutputSink,
+        returned: &mut dyn FnMut(&str, Message),
+    ) -> Result<(), ScriptError> {
+        let filtered = self.filtered(&sent);
         let outputs = self.engine.process(payload, Some(&filtered))?;
-        self.emit_returned(outputs, &emit);
+        self.emit_returned(outputs, returned);
         Ok(())
     }
 
@@ -88,7 +100,7 @@ impl ScriptActor {
         let (outputs, failed) = self.engine.process_batch(payloads, None);
         let done = outputs.len();
         for returned in outputs {
-            self.emit_returned(returned, &emit);
+            self.emit_returned(returned, &mut |port, message| emit(port, message));
         }
         (done, failed)
     }
@@ -108,12 +120,12 @@ impl ScriptActor {
         })
     }
 
-    /// A call's returned outputs to `emit`, in the metadata's outport order; those on
+    /// A call's returned outputs to `returned`, in the metadata's outport order; those on
     /// undeclared ports are counted and dropped.
-    fn emit_returned(&self, mut outputs: HashMap<String, Message>, emit: &OutputSink) {
+    fn emit_returned(&self, mut outputs: HashMap<String, Message>, returned: &mut dyn FnMut(&str, Message)) {
         for port in &self.engine.metadata().outports {
             if let Some(message) = outputs.remove(&port.name) {
-                emit(&port.name, message);
+                returned(&port.name, message);
             }
         }
         if !outputs.is_empty() {
