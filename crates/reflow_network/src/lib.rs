@@ -36,6 +36,6 @@ pub use graph::{EditError, Graph};
 pub use loader::{load_graph, GraphError};
 pub use network::{Network, NetworkError, Plan, PluginCatalog};
 pub use sandbox::{ProcessSettings, SandboxPolicy};
-pub use scheduler::{ActorFailure, ActorStats, DeadLetter, Escalation, FailurePolicy, Halt, Observer, RunOptions, RunReport, ERROR_PORT};
+pub use scheduler::{ActorFailure, ActorStats, DeadLetter, Escalation, FailurePolicy, Halt, Observer, Probe, RunOptions, RunReport, ERROR_PORT};
 pub use snapshot::{snapshot_mismatches, SnapshotMismatch};
 pub use validate::{validate, warnings, ComponentCatalog, ValidationError};

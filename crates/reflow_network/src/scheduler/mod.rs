@@ -95,13 +95,16 @@
 //! [`Observer::edge_data`] (from the sending side, when it is sent), and [`RunOptions::halt`]
 //! ends a run at once, queued messages dropped, where `stop` only stops sources and lets queues
 //! drain (slow actors may hold minutes of work, and a cycle may never drain).
+//! [`RunOptions::probe`] publishes live counters for a web inspector ([`Probe`]).
 
 mod cell;
 mod pool;
+mod probe;
 mod supervise;
 mod wiring;
 
 use crate::component::Component;
+pub use probe::{ActorSample, ActorShape, LiveRun, Probe, QueueFill, Sample};
 use reflow_abi::Message;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -257,6 +260,10 @@ pub struct RunOptions {
     /// still queued is dropped, every actor's `finish` is called (what it sends is dropped) and
     /// the run returns. Raise `stop` too, so that sources stop.
     pub halt: Option<Halt>,
+    /// When given, the run publishes live counters there (messages per connection; calls,
+    /// errors, dead letters, restarts and call times per actor; queue fill on demand): see
+    /// [`Probe`]. `None` adds nothing to the sending or calling path.
+    pub probe: Option<Arc<Probe>>,
 }
 
 impl Default for RunOptions {
@@ -268,6 +275,7 @@ impl Default for RunOptions {
             stop: Arc::new(AtomicBool::new(false)),
             observe_edges: false,
             halt: None,
+            probe: None,
         }
     }
 }
