@@ -14,12 +14,16 @@
 //!   parser `fbp`), then the Rust
 //!   workspace tests, the Go tests (SDK and plugins), and the FBP protocol's own suite
 //!   (`fbp-test`) against `reflow serve` (needs Node.js; see `fbp_test.rs`).
+//!   Before the Rust tests it installs what the inspector's browser test needs (`browser.rs`:
+//!   Debian's Chromium, the pinned `puppeteer-core`).
 //! - `fbp-test`: only that last step.
+//! - `browser-deps`: only the browser test's tools (to run that test alone).
 //! - `bench`: the benchmark suite under RUST_BACKTRACE=0 and =1, written to docs/performance.md.
 
 mod apt;
 mod as_plugins;
 mod bench;
+mod browser;
 mod c_plugins;
 mod demo;
 mod fbp_test;
@@ -45,6 +49,7 @@ fn main() -> Result<()> {
             plugins::build_all(&root)?;
             // reflow_protocol's tests read the protocol's JSON schemas from this package.
             fbp_test::install(&root)?;
+            browser::install(&root)?;
             let mut cmd = cargo();
             cmd.args(["test", "--workspace"]).args(&args[1..]);
             run(cmd.current_dir(&root))?;
@@ -60,8 +65,9 @@ fn main() -> Result<()> {
             fbp_test::install(&root)?;
             fbp_test::run_suite(&root)
         }
+        Some("browser-deps") => browser::install(&root),
         Some("bench") => bench::bench(&root),
-        _ => bail!("usage: cargo xtask <build-plugins | demo | test [cargo test args] | fbp-test | bench>"),
+        _ => bail!("usage: cargo xtask <build-plugins | demo | test [cargo test args] | fbp-test | browser-deps | bench>"),
     }
 }
 

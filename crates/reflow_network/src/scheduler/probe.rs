@@ -172,6 +172,16 @@ pub struct Sample {
 }
 
 impl LiveRun {
+    /// Messages sent so far on `route`.
+    pub fn sent(&self, route: usize) -> u64 {
+        self.counters.routes.get(route).map_or(0, |r| r.load(Ordering::Relaxed))
+    }
+
+    /// Calls so far of `actor` (an index into [`LiveRun::actors`]).
+    pub fn calls(&self, actor: usize) -> u64 {
+        self.counters.actors.get(actor).map_or(0, |a| a.calls.load(Ordering::Relaxed))
+    }
+
     /// Reads every counter, and every queue under its lock (brief: one lock per actor).
     pub fn sample(&self) -> Sample {
         let mut fills = (self.queues)();
