@@ -106,3 +106,61 @@ fn a_halt_raised_before_the_run_ends_it_at_once() {
     let report = scheduler::run(actors, &routes, &[], &options, Arc::new(Recorder::default()));
     assert_eq!(report.actors[1].calls, 0, "nothing runs in a halted network");
 }
+
+#[test]
+fn a_probe_counts_what_the_run_did_and_reads_queues() {
+    let mut config = serde_json::Map::new();
+    config.insert("start".into(), serde_json::json!(1));
+    config.insert("end".into(), serde_json::json!(100));
+    let range = builtins::create("reflow/Range", &config, Path::new(".")).unwrap().unwrap();
+    let actors = vec![
+        ActorSpec { name: "numbers".into(), component: range, initial: vec![], policy: Default::default() },
+        actor("repeat", "core/Repeat", vec![]),
+        actor("drop", "core/Drop", vec![]),
+    ];
+    let routes = vec![route(0, 1), route(1, 2)];
+    let probe = reflow_network::Probe::new();
+    assert!(probe.live().is_none(), "nothing until a run attaches");
+    let options = RunOptions { probe: Some(probe.clone()), ..RunOptions::default() };
+    let report = scheduler::run(actors, &routes, &[], &options, Arc::new(Recorder::default()));
+    let live = probe.live().expect("the run attached its counters");
+    assert_eq!(live.actors.iter().map(|a| a.name.as_str()).collect::<Vec<_>>(), ["numbers", "repeat", "drop"]);
+    assert_eq!(live.actors[1].inports, ["in"]);
+    assert_eq!(live.actors[1].outports, ["out"]);
+    assert_eq!(live.routes, routes);
+    let sample = live.sample();
+    assert_eq!(sample.routes, [100, 100]);
+    assert_eq!(sample.actors.iter().map(|a| a.calls).collect::<Vec<_>>(), [0, 100, 100]);
+    assert_eq!(sample.actors[1].calls, report.actors[1].calls);
+    let (p50, p99) = (sample.actors[1].p50.unwrap(), sample.actors[1].p99.unwrap());
+    assert!(p50 <= p99, "{p50:?} {p99:?}");
+    assert_eq!(sample.actors[0].p50, None, "a source makes no calls");
+    // After the run, the counters stay and the queues read as empty.
+    assert!(sample.actors.iter().all(|a| a.queues.queued.iter().all(|(_, n)| *n == 0)));
+}
+
+#[test]
+fn a_probe_counts_failed_calls_restarts_and_dead_letters() {
+    struct Fails(reflow_abi::PluginMetadata);
+    impl reflow_network::Component for Fails {
+        fn metadata(&self) -> &reflow_abi::PluginMetadata {
+            &self.0
+        }
+        fn process(&mut self, _: &mut reflow_network::Payload, _: &reflow_network::Outputs) -> Result<(), reflow_network::ComponentError> {
+            Err(reflow_network::ComponentError::new("no"))
+        }
+    }
+    let metadata = builtins::create("core/Drop", &Default::default(), Path::new(".")).unwrap().unwrap().metadata().clone();
+    let actors = vec![ActorSpec {
+        name: "fails".into(),
+        component: Box::new(Fails(metadata)),
+        initial: vec![("in".into(), Message::Integer(1)), ("in".into(), Message::Integer(2)), ("in".into(), Message::Integer(3))],
+        policy: reflow_network::FailurePolicy { max_restarts: Some(1), ..Default::default() },
+    }];
+    let probe = reflow_network::Probe::new();
+    let options = RunOptions { probe: Some(probe.clone()), ..RunOptions::default() };
+    scheduler::run(actors, &[], &[], &options, Arc::new(Recorder::default()));
+    let a = &probe.live().unwrap().sample().actors[0];
+    // Two calls fail (the second stops it: one restart), the third message is a dead letter.
+    assert_eq!((a.calls, a.errors, a.restarts, a.dead_letters), (2, 2, 1, 3));
+}
