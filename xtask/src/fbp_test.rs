@@ -50,7 +50,7 @@ const NPM_PACKAGES: [(&str, &str); 2] = [("tests/fbp-protocol", "fbp-protocol"),
 /// `npm ci` in each folder of [`NPM_PACKAGES`] unless its pinned version is already installed.
 pub fn install(root: &Path) -> Result<()> {
     for (folder, package) in NPM_PACKAGES {
-        crate::npm::ci_unless_installed(&root.join(folder), package)?;
+        reflow_build::toolchain::npm::ci_unless_installed(&root.join(folder), package)?;
     }
     Ok(())
 }
@@ -135,8 +135,8 @@ mod tests {
     #[test]
     fn versions_are_read_from_package_files() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-        assert_eq!(crate::npm::pinned_version(&package_dir(root), "fbp-protocol").unwrap(), "0.9.8");
-        assert_eq!(crate::npm::pinned_version(&root.join("tests/fbp-parser"), "fbp").unwrap(), "1.8.0");
-        assert_eq!(crate::npm::pinned_version(&root.join("sdk/assemblyscript"), "assemblyscript").unwrap(), "0.28.20");
+        assert_eq!(reflow_build::toolchain::npm::pinned_version(&package_dir(root), "fbp-protocol").unwrap(), "0.9.8");
+        assert_eq!(reflow_build::toolchain::npm::pinned_version(&root.join("tests/fbp-parser"), "fbp").unwrap(), "1.8.0");
+        assert_eq!(reflow_build::toolchain::npm::pinned_version(&root.join("sdk/assemblyscript"), "assemblyscript").unwrap(), "0.28.20");
     }
 }

@@ -27,7 +27,6 @@ mod browser;
 mod c_plugins;
 mod demo;
 mod fbp_test;
-mod npm;
 mod plugins;
 mod tidy;
 mod toolchain;

@@ -63,31 +63,52 @@ pub(crate) fn copy_wasm(from: &Path, out: &Path, suffix: &str) -> Result<()> {
     Ok(())
 }
 
-/// The files ending in one of `extensions` in the folders `dirs` (each one plugin), sorted.
-pub fn sources_in(root: &Path, dirs: &[&str], extensions: &[&str]) -> Result<Vec<PathBuf>> {
-    let mut sources = Vec::new();
-    for dir in dirs {
-        let Ok(entries) = std::fs::read_dir(root.join(dir)) else { continue };
-        for entry in entries {
-            let path = entry.with_context(|| format!("reading {dir}"))?.path();
-            if path.extension().is_some_and(|e| extensions.iter().any(|x| e == *x)) {
-                sources.push(path);
-            }
-        }
-    }
-    sources.sort();
-    Ok(sources)
+/// Plugins laid out one per source file (the C, AssemblyScript and Zig layouts): each file
+/// of `dirs` ending in one of `extensions` is built into `out/{prefix}_{stem}.wasm`.
+pub struct OnePerFile {
+    pub dirs: &'static [&'static str],
+    pub extensions: &'static [&'static str],
+    pub prefix: &'static str,
+    pub language: &'static str,
 }
 
-/// Builds each of `sources` into `out/{prefix}_{stem}.wasm` with the command `compile(source,
-/// wasm)` makes (one plugin per source file: the C, AssemblyScript and Zig layouts).
-pub fn build_each(sources: &[PathBuf], out: &Path, prefix: &str, language: &str, compile: impl Fn(&Path, &Path) -> Command) -> Result<()> {
-    for source in sources {
-        let stem = source.file_stem().unwrap().to_string_lossy();
-        eprintln!("xtask: building {language} plugin {}", source.display());
-        run(&mut compile(source, &out.join(format!("{prefix}_{stem}.wasm"))))?;
+impl OnePerFile {
+    /// Builds each source with the command `compile(toolchain, source, wasm)` makes, where the
+    /// toolchain comes from `setup` (which installs it), run only when there are sources.
+    pub fn build_all<T>(
+        &self,
+        root: &Path,
+        out: &Path,
+        setup: impl FnOnce() -> Result<T>,
+        compile: impl Fn(&T, &Path, &Path) -> Command,
+    ) -> Result<()> {
+        let sources = self.sources(root)?;
+        if sources.is_empty() {
+            return Ok(());
+        }
+        let toolchain = setup()?;
+        for source in &sources {
+            let stem = source.file_stem().unwrap().to_string_lossy();
+            eprintln!("xtask: building {} plugin {}", self.language, source.display());
+            run(&mut compile(&toolchain, source, &out.join(format!("{}_{stem}.wasm", self.prefix))))?;
+        }
+        Ok(())
     }
-    Ok(())
+
+    fn sources(&self, root: &Path) -> Result<Vec<PathBuf>> {
+        let mut sources = Vec::new();
+        for dir in self.dirs {
+            let Ok(entries) = std::fs::read_dir(root.join(dir)) else { continue };
+            for entry in entries {
+                let path = entry.with_context(|| format!("reading {dir}"))?.path();
+                if path.extension().is_some_and(|e| self.extensions.iter().any(|x| e == *x)) {
+                    sources.push(path);
+                }
+            }
+        }
+        sources.sort();
+        Ok(sources)
+    }
 }
 
 fn subdirs_with(parent: &Path, marker: &str) -> Result<Vec<PathBuf>> {

@@ -4,9 +4,12 @@
 //! `reflow build`) and the project's `xtask` both use it, so there is one place that knows
 //! the toolchain tricks.
 //!
-//! Nothing here installs anything: a missing tool is a [`BuildError::MissingTool`] that says
-//! how to install it (`xtask` installs Debian's toolchain itself on CI machines, with
-//! [`toolchain::install_debian_toolchain`]).
+//! No system package is installed here: a missing compiler is a [`BuildError::MissingTool`]
+//! that says how to install it (`xtask` installs Debian's packages itself on CI machines, with
+//! [`toolchain::install_debian_toolchain`]). What a project pins is fetched the way its
+//! language fetches dependencies: crates by cargo, Go modules by go, the AssemblyScript
+//! compiler by `npm ci` into the project, and the pinned Zig (PyPI's `ziglang`, into
+//! [`toolchain::zig::tools_dir`]).
 
 pub mod lang;
 pub mod toolchain;
@@ -41,6 +44,13 @@ pub enum BuildError {
     /// The compiler ran and failed; its own output went to the terminal.
     #[error("the build failed ({status}): {command}")]
     Failed { command: String, status: String },
+
+    /// A project file does not pin a package its build needs.
+    #[error("{}: does not pin {package}", file.display())]
+    NoPin { file: PathBuf, package: String },
+
+    #[error("{}: {why}", path.display())]
+    BadFile { path: PathBuf, why: String },
 
     /// The compiler succeeded but did not say where the `.wasm` went.
     #[error("the build produced no .wasm file ({detail})")]
@@ -80,9 +90,10 @@ pub fn build(dir: &Path, options: &BuildOptions) -> Result<PathBuf, BuildError> 
     Ok(wasm)
 }
 
-/// Runs `cmd`, its output going to the terminal; a failure names the command.
+/// Runs `cmd`, its output going to the terminal (stdout too goes to our stderr: `reflow
+/// build`'s own stdout is the module's path alone); a failure names the command.
 fn run(cmd: &mut Command, tool: &str) -> Result<(), BuildError> {
-    let status = cmd.status().map_err(|e| BuildError::MissingTool {
+    let status = cmd.stdout(std::io::stderr()).status().map_err(|e| BuildError::MissingTool {
         tool: tool.to_string(),
         why: format!("cannot start it ({e})"),
         install: String::new(),

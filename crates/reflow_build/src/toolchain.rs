@@ -4,7 +4,12 @@
 //! Where rustup cannot download targets (our CI machines), Debian's `rustc-web` with the
 //! standard library's source (`rust-web-src`) builds `std` for wasm with `-Zbuild-std`
 //! (see the project's toolchain notes). Go: Go 1.24 or later (`//go:wasmexport`), with
-//! `GOOS=wasip1 -buildmode=c-shared`; Debian 12's Go (1.19) is too old.
+//! `GOOS=wasip1 -buildmode=c-shared`; Debian 12's Go (1.19) is too old. C: [`clang`]; Zig:
+//! [`zig`]; AssemblyScript: its npm packages ([`npm`]).
+
+pub mod clang;
+pub mod npm;
+pub mod zig;
 
 use crate::BuildError;
 use std::path::{Path, PathBuf};

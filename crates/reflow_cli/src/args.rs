@@ -194,7 +194,8 @@ pub struct NewArgs {
     #[arg(long, default_value = "rust", value_parser = language_names())]
     pub lang: String,
     /// Take the SDK from this checkout of the Reflow repository instead of its registry
-    /// (crates.io, the Go module proxy).
+    /// (crates.io, the Go module proxy). AssemblyScript, C and Zig projects get a copy of
+    /// their SDK (the one this reflow was built with) in reflow/ instead.
     #[arg(long, value_name = "DIR")]
     pub sdk_path: Option<PathBuf>,
 }

@@ -1,21 +1,26 @@
 //! `reflow new`, `reflow build`, `reflow call` and `reflow run graph.fbp` in an empty folder
 //! outside the repository, for each language, as the project's README tells a new user.
 //! The SDK comes from this checkout (`--sdk-path`); Rust builds share the repository's wasm
-//! target folder (CARGO_TARGET_DIR) so that Debian's toolchain route does not rebuild `std`.
+//! target folder (CARGO_TARGET_DIR) so that Debian's toolchain route does not rebuild `std`,
+//! and Zig builds the pinned Zig that xtask installed (REFLOW_TOOLS: the same venv).
 
 use crate::support::*;
 use std::path::Path;
 use std::process::{Command, Output};
 
-fn reflow_in(dir: &Path, args: &[&str]) -> Output {
-    let out = Command::new(env!("CARGO_BIN_EXE_reflow"))
-        .args(args)
+fn reflow(dir: &Path, args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_reflow"));
+    cmd.args(args)
         .current_dir(dir)
         .env("RUST_BACKTRACE", "0")
         .env("CARGO_TARGET_DIR", root().join("target/wasm"))
-        .env_remove("RUST_LOG")
-        .output()
-        .unwrap();
+        .env("REFLOW_TOOLS", root().join("target/tools"))
+        .env_remove("RUST_LOG");
+    cmd
+}
+
+fn reflow_in(dir: &Path, args: &[&str]) -> Output {
+    let out = reflow(dir, args).output().unwrap();
     assert!(out.status.success(), "reflow {args:?} in {}:\n{}", dir.display(), stderr(&out));
     out
 }
@@ -60,11 +65,53 @@ fn a_new_go_plugin_builds_runs_and_passes_its_own_test() {
 }
 
 #[test]
+fn a_new_assemblyscript_plugin_builds_and_runs() {
+    new_build_call_run("assemblyscript", "as-plugin", "as_plugin.wasm");
+}
+
+#[test]
+fn a_new_c_plugin_builds_and_runs() {
+    new_build_call_run("c", "c-plugin", "c_plugin.wasm");
+}
+
+#[test]
+fn a_new_zig_plugin_builds_and_runs() {
+    new_build_call_run("zig", "zig-plugin", "zig_plugin.wasm");
+}
+
+/// With a PATH that has none of the tools (and an empty tools folder), each language's build
+/// fails naming the tool it needs and how to get it, and writes no module. (Rust and Go are
+/// also looked for at fixed paths, /usr/bin and /usr/local/go, so an empty PATH does not hide
+/// them.)
+#[test]
+fn a_build_without_its_compiler_names_it() {
+    let empty = tempfile::tempdir().unwrap();
+    let no_tools = tempfile::tempdir().unwrap();
+    for (lang, says) in [
+        ("assemblyscript", "npm not found: cannot start it"),
+        ("c", "clang for wasm32-wasi not found: clang is not installed. On Debian: apt-get install clang lld"),
+        ("zig", "Zig 0.17.0 not found: cannot start python3 to install it"),
+    ] {
+        let name = format!("{lang}-bare");
+        reflow_in(empty.path(), &["new", &name, "--lang", lang]);
+        let project = empty.path().join(&name);
+        let out = reflow(&project, &["build"])
+            .env("PATH", no_tools.path())
+            .env("REFLOW_TOOLS", no_tools.path())
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{lang}: built without tools");
+        assert!(stderr(&out).contains(says), "{lang}: {}", stderr(&out));
+        assert!(!project.join(format!("{lang}_bare.wasm")).exists(), "{lang}");
+    }
+}
+
+#[test]
 fn build_names_what_is_missing() {
     let empty = tempfile::tempdir().unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_reflow")).arg("build").current_dir(empty.path()).output().unwrap();
     assert!(!out.status.success());
-    assert!(stderr(&out).contains("not a plugin project (no Cargo.toml or go.mod here)"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("not a plugin project (no Cargo.toml or go.mod or assembly/index.ts or src/plugin.c or src/main.zig here)"), "{}", stderr(&out));
     let out = Command::new(env!("CARGO_BIN_EXE_reflow"))
         .args(["new", "9lives"])
         .current_dir(empty.path())

@@ -1,7 +1,7 @@
 //! Go plugin projects: a `main` package on the Go SDK, built with
 //! `GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared` (a WASI reactor module).
 
-use super::{graph, readme, Language, NewOptions};
+use super::{graph, project_wasm, readme, Language, NewOptions};
 use crate::toolchain;
 use crate::{BuildError, BuildOptions};
 use std::path::{Path, PathBuf};
@@ -128,12 +128,7 @@ func TestDoubles(t *testing.T) {
 
 fn build(dir: &Path, options: &BuildOptions) -> Result<PathBuf, BuildError> {
     let go = toolchain::go()?;
-    let name = dir
-        .canonicalize()
-        .ok()
-        .and_then(|d| d.file_name().map(|n| n.to_string_lossy().replace('-', "_")))
-        .unwrap_or_else(|| "plugin".into());
-    let out = dir.join(format!("{name}.wasm"));
+    let out = project_wasm(dir);
     let mut cmd = Command::new(go);
     cmd.current_dir(dir).env("GOOS", "wasip1").env("GOARCH", "wasm");
     cmd.args(["build", "-buildmode=c-shared", "-trimpath"]);

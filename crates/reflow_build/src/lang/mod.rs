@@ -2,8 +2,11 @@
 //! `reflow build` recognizes and builds it. One [`Language`] value per language in
 //! [`LANGUAGES`]; adding a language is adding a module and a row.
 
+pub mod assemblyscript;
+mod c;
 mod go;
 mod rust;
+mod zig;
 
 use crate::{BuildError, BuildOptions};
 use std::path::{Path, PathBuf};
@@ -21,7 +24,7 @@ pub struct Language {
 }
 
 /// Every language, in the order `reflow build` tries their markers.
-pub const LANGUAGES: &[Language] = &[rust::LANGUAGE, go::LANGUAGE];
+pub const LANGUAGES: &[Language] = &[rust::LANGUAGE, go::LANGUAGE, assemblyscript::LANGUAGE, c::LANGUAGE, zig::LANGUAGE];
 
 /// What `reflow new` was asked for.
 #[derive(Debug, Clone)]
@@ -29,7 +32,8 @@ pub struct NewOptions {
     /// The project's name: its folder, package and plugin file name.
     pub name: String,
     /// A local checkout of this repository to take the SDK from, instead of its registry
-    /// (crates.io for Rust, the Go module proxy for Go).
+    /// (crates.io for Rust, the Go module proxy for Go). AssemblyScript, C and Zig projects
+    /// carry a copy of their SDK, the one this `reflow` was built with, and do not use it.
     pub sdk_path: Option<PathBuf>,
 }
 
@@ -133,4 +137,29 @@ fn place(built: &Path, dir: &Path, file: &str) -> Result<PathBuf, BuildError> {
     let to = dir.join(file);
     std::fs::copy(built, &to).map_err(BuildError::io(&to))?;
     Ok(to)
+}
+
+/// Where a language without its own output naming puts the module: `FOLDER.wasm` (with `_`
+/// for `-`) in the project's folder, as [`NewOptions::wasm_file`] names it.
+fn project_wasm(dir: &Path) -> PathBuf {
+    let name = dir
+        .canonicalize()
+        .ok()
+        .and_then(|d| d.file_name().map(|n| n.to_string_lossy().replace('-', "_")))
+        .unwrap_or_else(|| "plugin".into());
+    dir.join(format!("{name}.wasm"))
+}
+
+/// The files of `dir` ending in `.EXTENSION`, sorted (none when `dir` does not exist).
+fn files_in(dir: &Path, extension: &str) -> Result<Vec<PathBuf>, BuildError> {
+    let Ok(entries) = std::fs::read_dir(dir) else { return Ok(Vec::new()) };
+    let mut files = Vec::new();
+    for entry in entries {
+        let path = entry.map_err(BuildError::io(dir))?.path();
+        if path.extension().is_some_and(|e| e == extension) {
+            files.push(path);
+        }
+    }
+    files.sort();
+    Ok(files)
 }
