@@ -13,5 +13,5 @@ pub fn install(root: &Path) -> Result<()> {
     if !Path::new(CHROMIUM).exists() {
         crate::apt::install(&["chromium"], "the inspector's browser test")?;
     }
-    crate::npm::ci_unless_installed(&root.join("tests/inspector"), "puppeteer-core")
+    Ok(reflow_build::toolchain::npm::ci_unless_installed(&root.join("tests/inspector"), "puppeteer-core")?)
 }
