@@ -15,18 +15,18 @@ const ROUND: Duration = Duration::from_millis(150);
 const ROUNDS: usize = 7;
 
 /// One row of the table.
-struct Row<'a> {
-    case: &'a str,
-    unit: &'a str,
-    ours: f64,
-    baseline: &'a str,
-    base: f64,
+pub(crate) struct Row<'a> {
+    pub case: &'a str,
+    pub unit: &'a str,
+    pub ours: f64,
+    pub baseline: &'a str,
+    pub base: f64,
     /// The target, in words, and whether this run met it.
-    target: &'a str,
-    met: bool,
+    pub target: &'a str,
+    pub met: bool,
 }
 
-fn emit(row: Row) {
+pub(crate) fn emit(row: Row) {
     let ratio = if row.base > 0.0 { row.ours / row.base } else { f64::NAN };
     println!(
         "{}",
@@ -52,7 +52,7 @@ fn actor(dir: &Path, plugin: &str, backend: Backend) -> Result<ScriptActor, Stri
 }
 
 /// The groups of cases, by the name `--only` selects them with.
-pub const GROUPS: [&str; 7] = ["bare", "doubler", "instances", "pipelines", "cold", "rss", "scale"];
+pub const GROUPS: [&str; 8] = ["bare", "doubler", "instances", "pipelines", "cold", "rss", "scale", "inspect"];
 
 /// Runs the groups in `only` (all when empty). The pipelines need the doubler group's naive
 /// host figure, so selecting them runs that too.
@@ -83,6 +83,9 @@ pub fn run_all(dir: &Path, noflo: Option<&Path>, only: &[String]) -> Result<(), 
     }
     if wanted("scale") {
         scale(dir)?;
+    }
+    if wanted("inspect") {
+        crate::inspect::run(dir)?;
     }
     Ok(())
 }
@@ -205,7 +208,7 @@ fn sdk_doublers(dir: &Path) -> Result<(), String> {
     Ok(())
 }
 
-struct Quiet;
+pub struct Quiet;
 
 impl Observer for Quiet {
     fn exported(&self, _: &str, _: &Message) {}
@@ -216,6 +219,13 @@ impl Observer for Quiet {
 
 /// A chain `Range -> stage x N -> core/Drop`, run to the end; messages per second.
 fn chain_throughput(dir: &Path, stage: &str, inport: &str, outport: &str, stages: usize, packets: u64) -> Result<f64, String> {
+    let network = chain_network(dir, stage, inport, outport, stages, packets)?;
+    timed_run(&network, &RunOptions::default(), Arc::new(Quiet), packets)
+}
+
+/// The network of a chain `Range(1..=packets) -> stage x N -> core/Drop` (named `src`, `s0`..,
+/// `sink`).
+pub fn chain_network(dir: &Path, stage: &str, inport: &str, outport: &str, stages: usize, packets: u64) -> Result<Network, String> {
     let mut processes = serde_json::Map::new();
     let mut connections = Vec::new();
     processes.insert("src".into(), json!({"component": "reflow/Range", "metadata": {"config": {"start": 1, "end": packets}}}));
@@ -231,10 +241,14 @@ fn chain_throughput(dir: &Path, stage: &str, inport: &str, outport: &str, stages
     let text = json!({"processes": processes, "connections": connections}).to_string();
     let file = dir.join("bench-chain.json");
     let graph = parse_json(text.as_bytes(), &file).map_err(|e| e.to_string())?;
-    let network = Network::from_graph(&file, graph, Limits::default()).map_err(|e| e.to_string())?;
+    Network::from_graph(&file, graph, Limits::default()).map_err(|e| e.to_string())
+}
+
+/// Runs a chain network once (instances started before the clock does); messages per second.
+pub fn timed_run(network: &Network, options: &RunOptions, observer: Arc<dyn Observer>, packets: u64) -> Result<f64, String> {
     let plan = network.instantiate().map_err(|e| e.to_string())?;
     let start = Instant::now();
-    let report = reflow_network::scheduler::run(plan.actors, &plan.routes, &plan.exports, &RunOptions::default(), Arc::new(Quiet));
+    let report = reflow_network::scheduler::run(plan.actors, &plan.routes, &plan.exports, options, observer);
     let seconds = start.elapsed().as_secs_f64();
     let delivered = report.actors.iter().find(|a| a.name == "sink").map_or(0, |a| a.received);
     if delivered != packets {

@@ -164,3 +164,33 @@ fn a_probe_counts_failed_calls_restarts_and_dead_letters() {
     // Two calls fail (the second stops it: one restart), the third message is a dead letter.
     assert_eq!((a.calls, a.errors, a.restarts, a.dead_letters), (2, 2, 1, 3));
 }
+
+#[test]
+fn a_paced_range_yields_after_each_integer_and_sends_them_all() {
+    let mut config = serde_json::Map::new();
+    config.insert("start".into(), serde_json::json!(1));
+    config.insert("end".into(), serde_json::json!(5));
+    config.insert("interval_ms".into(), serde_json::json!(1));
+    let mut range = builtins::create("reflow/Range", &config, Path::new(".")).unwrap().unwrap();
+    // One integer per poll, whatever the budget, then "later", and done after the last.
+    let sent = Arc::new(Mutex::new(Vec::new()));
+    let sink: reflow_script::OutputSink = {
+        let sent = sent.clone();
+        Arc::new(move |_: &str, m: Message| sent.lock().unwrap().push(m))
+    };
+    let out = reflow_network::Outputs::new(sink, Arc::new(AtomicBool::new(false)));
+    for i in 1..=4 {
+        assert_eq!(range.poll_source(&out, 64).unwrap(), reflow_network::SourceStatus::Yield, "after {i}");
+        assert_eq!(sent.lock().unwrap().len(), i);
+    }
+    assert_eq!(range.poll_source(&out, 64).unwrap(), reflow_network::SourceStatus::Done);
+    assert_eq!(*sent.lock().unwrap(), (1..=5).map(Message::Integer).collect::<Vec<_>>());
+    config.insert("interval_ms".into(), serde_json::json!(-1));
+    assert!(builtins::create("reflow/Range", &config, Path::new(".")).unwrap().is_err(), "a negative interval is refused");
+    // In a run, every integer arrives.
+    config.insert("interval_ms".into(), serde_json::json!(1));
+    let range = builtins::create("reflow/Range", &config, Path::new(".")).unwrap().unwrap();
+    let actors = vec![ActorSpec { name: "numbers".into(), component: range, initial: vec![], policy: Default::default() }, actor("drop", "core/Drop", vec![])];
+    let report = scheduler::run(actors, &[route(0, 1)], &[], &RunOptions::default(), Arc::new(Recorder::default()));
+    assert_eq!(report.actors[1].received, 5);
+}
