@@ -43,9 +43,10 @@ pub fn check_node() -> Result<()> {
 }
 
 /// The npm packages the tests need, each pinned by the `package.json` and lock file of its
-/// folder: the protocol suite and schemas, and the reference `.fbp` parser that
-/// reflow_network's differential test runs (`tests/fbp-parser`).
-const NPM_PACKAGES: [(&str, &str); 2] = [("tests/fbp-protocol", "fbp-protocol"), ("tests/fbp-parser", "fbp")];
+/// folder: the protocol suite and schemas, the graph-test runner fbp-spec (`fbp_spec.rs`),
+/// and the reference `.fbp` parser that reflow_network's differential test runs
+/// (`tests/fbp-parser`).
+const NPM_PACKAGES: [(&str, &str); 3] = [("tests/fbp-protocol", "fbp-protocol"), ("tests/fbp-spec", "fbp-spec"), ("tests/fbp-parser", "fbp")];
 
 /// `npm ci` in each folder of [`NPM_PACKAGES`] unless its pinned version is already installed.
 pub fn install(root: &Path) -> Result<()> {
@@ -137,6 +138,7 @@ mod tests {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
         assert_eq!(reflow_build::toolchain::npm::pinned_version(&package_dir(root), "fbp-protocol").unwrap(), "0.9.8");
         assert_eq!(reflow_build::toolchain::npm::pinned_version(&root.join("tests/fbp-parser"), "fbp").unwrap(), "1.8.0");
+        assert_eq!(reflow_build::toolchain::npm::pinned_version(&root.join("tests/fbp-spec"), "fbp-spec").unwrap(), "0.8.0");
         assert_eq!(reflow_build::toolchain::npm::pinned_version(&root.join("sdk/assemblyscript"), "assemblyscript").unwrap(), "0.28.20");
     }
 }

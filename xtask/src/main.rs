@@ -10,13 +10,14 @@
 //!   `target/plugins/`. Installs the wasm toolchain it needs when missing (`toolchain.rs`, over `reflow_build`).
 //! - `demo`: only what `examples/graphs/demo.json` needs (two plugins, one target, the CLI),
 //!   with a line per step, then `reflow run examples/graphs/demo.json`.
-//! - `test`: build-plugins, install the pinned npm packages (`fbp-protocol`, the reference `.fbp`
-//!   parser `fbp`), then the Rust
+//! - `test`: build-plugins, install the pinned npm packages (`fbp-protocol`, `fbp-spec`, the
+//!   reference `.fbp` parser `fbp`), then the Rust
 //!   workspace tests, the Go tests (SDK and plugins), and the FBP protocol's own suite
-//!   (`fbp-test`) against `reflow serve` (needs Node.js; see `fbp_test.rs`).
+//!   (`fbp-test`) against `reflow serve` (needs Node.js; see `fbp_test.rs`), and our `fbp-spec`
+//!   YAML suites against `reflow serve` (`fbp_spec.rs`).
 //!   Before the Rust tests it installs what the inspector's browser test needs (`browser.rs`:
 //!   Debian's Chromium, the pinned `puppeteer-core`).
-//! - `fbp-test`: only that last step.
+//! - `fbp-test`, `fbp-spec`: only that step (with the npm install; plugins already built).
 //! - `browser-deps`: only the browser test's tools (to run that test alone).
 //! - `bench`: the benchmark suite under RUST_BACKTRACE=0 and =1, written to docs/performance.md.
 
@@ -26,6 +27,7 @@ mod bench;
 mod browser;
 mod c_plugins;
 mod demo;
+mod fbp_spec;
 mod fbp_test;
 mod plugins;
 mod tidy;
@@ -57,7 +59,8 @@ fn main() -> Result<()> {
             let mut doc = cargo();
             doc.args(["test", "--doc", "--manifest-path", "crates/reflow_wasm/Cargo.toml", "--target-dir", "target/sdk-doc"]);
             run(doc.current_dir(&root))?;
-            fbp_test::run_suite(&root)
+            fbp_test::run_suite(&root)?;
+            fbp_spec::run_suites(&root)
         }
         Some("fbp-test") => {
             fbp_test::check_node()?;
@@ -65,8 +68,13 @@ fn main() -> Result<()> {
             fbp_test::run_suite(&root)
         }
         Some("browser-deps") => browser::install(&root),
+        Some("fbp-spec") => {
+            fbp_test::check_node()?;
+            fbp_test::install(&root)?;
+            fbp_spec::run_suites(&root)
+        }
         Some("bench") => bench::bench(&root),
-        _ => bail!("usage: cargo xtask <build-plugins | demo | test [cargo test args] | fbp-test | browser-deps | bench>"),
+        _ => bail!("usage: cargo xtask <build-plugins | demo | test [cargo test args] | fbp-test | fbp-spec | browser-deps | bench>"),
     }
 }
 

@@ -124,14 +124,8 @@ fn subdirs_with(parent: &Path, marker: &str) -> Result<Vec<PathBuf>> {
 fn build_go_plugin(dir: &Path, out: &Path) -> Result<()> {
     let name = dir.file_name().unwrap().to_string_lossy();
     eprintln!("xtask: building Go plugin {}", dir.display());
-    let mut cmd = Command::new(go_command()?);
-    cmd.current_dir(dir)
-        .env("GOOS", "wasip1")
-        .env("GOARCH", "wasm")
-        .args(["build", "-buildmode=c-shared", "-trimpath", "-o"])
-        .arg(out.join(format!("go_{name}.wasm")))
-        .arg(".");
-    run(&mut cmd)
+    // As `reflow build` builds it (release: no symbol table), so the bench's sizes are a user's.
+    run(&mut reflow_build::lang::go::build_command(&go_command()?, dir, &out.join(format!("go_{name}.wasm")), true))
 }
 
 /// `go test` of the SDK and of every Go plugin that has tests (they run natively).

@@ -78,6 +78,11 @@ pub struct ServeArgs {
     /// folder only. Default: they cannot be used.
     #[arg(long, value_name = "DIR")]
     pub allow_files: Option<PathBuf>,
+    /// Let clients save graphs with network:persist: each graph is written as FBP JSON
+    /// (`ID.json`) into the --components folder, where `reflow run` runs it. Default: graphs
+    /// are kept in memory only.
+    #[arg(long)]
+    pub allow_persist: bool,
     /// The largest message a client may send, in bytes.
     #[arg(long, default_value_t = reflow_protocol::DEFAULT_MAX_MESSAGE_BYTES)]
     pub max_message_bytes: usize,
@@ -107,6 +112,10 @@ pub struct RunArgs {
     /// Keep actor state in memory only: start from empty state, store nothing.
     #[arg(long, conflicts_with = "state_dir")]
     pub ephemeral: bool,
+    /// The engine every plugin runs on: `wasmtime` (ours, the default) or `extism` (the
+    /// extism crate, the reference).
+    #[arg(long, default_value = "wasmtime")]
+    pub engine: reflow_script::Backend,
     /// Serve a live web page of the run at ADDR [default: 127.0.0.1 on a free port]; its
     /// address, with the token that opens it, is printed on stderr. After the run it stays
     /// until Ctrl-C.

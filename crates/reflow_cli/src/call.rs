@@ -2,11 +2,10 @@
 
 use crate::args::{CallArgs, InspectArgs};
 use anyhow::{anyhow, Context, Result};
-use reflow_script::{ActorConfig, Backend, ExtismEngine, Limits, Message, OutputSink, PluginModule, ScriptConfig};
-use serde_json::{json, Map, Value};
+use reflow_script::{ActorConfig, Backend, ExtismEngine, Limits, Message, PluginModule, ScriptConfig, Transcript, Undeclared};
+use serde_json::{Map, Value};
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
 
 pub fn inspect(args: &InspectArgs) -> Result<()> {
     let module = load(&args.plugin, "process", Vec::new(), Limits::default(), Backend::default())?;
@@ -34,37 +33,17 @@ pub fn call(args: &CallArgs) -> Result<()> {
     };
     let mut engine = ExtismEngine::from_module(&module, actor)?;
     engine.set_state(state);
-
-    let sent = Arc::new(Mutex::new(Vec::new()));
-    let sink: OutputSink = {
-        let sent = sent.clone();
-        Arc::new(move |port: &str, message: Message| {
-            sent.lock().unwrap().push(json!({"port": port, "message": message}));
-        })
-    };
-    let outputs = engine.process(&payload, Some(&sink))?;
-
-    let sent = std::mem::take(&mut *sent.lock().unwrap());
-    for entry in &sent {
-        warn_if_undeclared(&metadata, entry["port"].as_str().unwrap_or_default(), "sent");
-    }
-    for port in outputs.keys() {
-        warn_if_undeclared(&metadata, port, "returned");
-    }
-    let outputs: Map<String, Value> = outputs.into_iter().map(|(p, m)| (p, m.to_json())).collect();
-    let result = json!({"outputs": outputs, "state": engine.state(), "sent": sent});
-    println!("{result}");
-    Ok(())
-}
-
-/// `reflow call` shows everything the plugin produced; in a graph such a port would be dropped.
-fn warn_if_undeclared(metadata: &reflow_script::PluginMetadata, port: &str, how: &str) {
-    if metadata.outport(port).is_none() {
+    let transcript = Transcript::record(&mut engine, &payload)?;
+    // `reflow call` shows everything the plugin produced; in a graph such a port is dropped.
+    for Undeclared { port, sent } in transcript.undeclared(&metadata) {
+        let how = if sent { "sent" } else { "returned" };
         eprintln!(
             "warning: {} {how} a message on outport {port:?}, which its metadata does not declare (a graph drops it)",
             metadata.component
         );
     }
+    println!("{}", transcript.to_json());
+    Ok(())
 }
 
 fn load(path: &Path, entry_point: &str, grants: Vec<String>, limits: Limits, engine: Backend) -> Result<PluginModule> {

@@ -32,7 +32,7 @@ impl Observer for Printer {
 }
 
 pub fn run(args: &RunArgs) -> Result<()> {
-    let mut network = Network::load(&args.graph, args.limits.to_limits())?;
+    let mut network = Network::load_on(args.engine, &args.graph, args.limits.to_limits())?;
     // Only plugin actors have state to keep; a graph of built-ins leaves no state directory.
     if !args.ephemeral && network.graph().processes().any(|p| p.is_plugin()) {
         let store = crate::state::open_or_create(&args.graph, &args.store)?;

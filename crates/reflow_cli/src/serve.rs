@@ -33,7 +33,10 @@ pub fn serve(args: &ServeArgs) -> Result<()> {
         let value: serde_json::Value = serde_json::from_str(value).with_context(|| format!("--allow-limit {setting:?}: the value must be a number"))?;
         ceiling.insert(key.to_string(), value);
     }
-    let limit_ceiling = limits_from(limits, &ceiling).map_err(|e| anyhow::anyhow!("--allow-limit: {e}"))?;
+    if args.allow_persist && args.components.is_none() {
+        bail!("--allow-persist writes graphs into the --components folder: give one");
+    }
+    let limit_ceiling = limits_from(limits, &ceiling).context("--allow-limit")?;
     let config = ServeConfig {
         host: args.host.clone(),
         port: args.port,
@@ -44,6 +47,7 @@ pub fn serve(args: &ServeArgs) -> Result<()> {
             allowed_grants,
             limit_ceiling: Some(limit_ceiling),
             files: args.allow_files.as_deref().map(absolute),
+            persist: args.allow_persist,
         },
         allow: Allowlist { origins: args.allow_origin.clone(), hosts: args.allow_host.clone() },
         max_message_bytes: args.max_message_bytes,

@@ -119,3 +119,33 @@ fn build_names_what_is_missing() {
         .unwrap();
     assert!(stderr(&out).contains("\"9lives\" is not a usable project name (it must start with a letter)"), "{}", stderr(&out));
 }
+
+/// The build's other refusals: a project folder that exists already, a compiler that fails
+/// (named with its command line, and no module left behind), a package.json that pins no
+/// compiler, and one that is not JSON.
+#[test]
+fn new_and_build_refuse_clearly() {
+    let empty = tempfile::tempdir().unwrap();
+    reflow_in(empty.path(), &["new", "twice", "--lang", "c"]);
+    let again = reflow(empty.path(), &["new", "twice", "--lang", "zig"]).output().unwrap();
+    assert!(!again.status.success());
+    assert!(stderr(&again).contains("twice: already exists"), "{}", stderr(&again));
+
+    let project = empty.path().join("twice");
+    std::fs::write(project.join("src/plugin.c"), "int broken(void) { return }\n").unwrap();
+    let out = reflow(&project, &["build"]).output().unwrap();
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(err.contains("the build failed (exit status: 1)") && err.contains("plugin.c"), "{err}");
+    assert!(!project.join("twice.wasm").exists());
+
+    reflow_in(empty.path(), &["new", "unpinned", "--lang", "assemblyscript"]);
+    let project = empty.path().join("unpinned");
+    std::fs::write(project.join("package.json"), r#"{"name": "unpinned", "dependencies": {}}"#).unwrap();
+    let out = reflow(&project, &["build"]).output().unwrap();
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("package.json: does not pin assemblyscript"), "{}", stderr(&out));
+    std::fs::write(project.join("package.json"), "{ not json").unwrap();
+    let out = reflow(&project, &["build"]).output().unwrap();
+    assert!(stderr(&out).contains("package.json: key must be a string at line 1 column 3"), "{}", stderr(&out));
+}

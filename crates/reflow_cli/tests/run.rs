@@ -30,6 +30,18 @@ fn the_demo_graph_prints_the_expected_values() {
 }
 
 #[test]
+fn the_demo_graph_prints_the_same_on_either_engine() {
+    let run = |engine: &str| {
+        let out = reflow(&["run", "examples/graphs/demo.json", "--ephemeral", "--engine", engine]);
+        assert!(out.status.success(), "{engine}: {}", stderr(&out));
+        stdout(&out)
+    };
+    assert_eq!(run("extism"), run("wasmtime"));
+    let out = reflow(&["run", "examples/graphs/demo.json", "--ephemeral", "--engine", "nope"]);
+    assert!(!out.status.success() && stderr(&out).contains("nope"), "{}", stderr(&out));
+}
+
+#[test]
 fn every_validation_error_is_one_line_naming_file_process_and_port() {
     let dir = scratch("validation");
     let doubler = plugin("doubler.wasm");
@@ -157,4 +169,36 @@ fn run_help_says_where_state_persists() {
     let out = reflow(&["run", "--help"]);
     assert!(out.status.success());
     assert!(stdout(&out).contains(".reflow/state/"), "{}", stdout(&out));
+}
+
+/// The file built-ins and `reflow/Print` in one graph: each line of a JSON-lines file read as a
+/// message (tagged, or a plain value mapped by its kind), invalid lines skipped and reported
+/// with their line numbers, every message written to a file and printed, tagged, in order.
+#[test]
+fn json_lines_are_read_written_and_printed_in_order() {
+    let dir = scratch("json-lines");
+    let input = "{\"type\":\"Integer\",\"data\":1}\n2\n\nnot json\n\"three\"\n{\"type\":\"Integer\",\"data\":\"four\"}\n";
+    std::fs::write(dir.join("in.jsonl"), input).unwrap();
+    let _ = std::fs::remove_file(dir.join("out.jsonl"));
+    let graph = json!({
+        "processes": {
+            "read": {"component": "reflow/ReadJsonLines", "metadata": {"config": {"path": "in.jsonl"}}},
+            "write": {"component": "reflow/WriteJsonLines", "metadata": {"config": {"path": "out.jsonl"}}},
+            "print": {"component": "reflow/Print"}
+        },
+        "connections": [
+            {"src": {"process": "read", "port": "out"}, "tgt": {"process": "write", "port": "in"}},
+            {"src": {"process": "read", "port": "out"}, "tgt": {"process": "print", "port": "in"}}
+        ]
+    });
+    let file = write_graph(&dir, "lines.json", &graph);
+    let out = reflow(&["run", &file, "--ephemeral"]);
+    let want = [json!({"type": "Integer", "data": 1}), json!({"type": "Integer", "data": 2}), json!({"type": "String", "data": "three"})];
+    let written: Vec<Value> = std::fs::read_to_string(dir.join("out.jsonl")).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(written, want, "{}", stderr(&out));
+    let printed: Vec<Value> = stdout(&out).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(printed, want, "{}", stderr(&out));
+    let errors = stderr(&out);
+    assert!(errors.contains("skipped 2 invalid lines, the first: ") && errors.contains("in.jsonl:4: "), "{errors}");
+    assert!(!out.status.success(), "a run with a failed actor fails: {errors}");
 }

@@ -17,6 +17,7 @@
 //! Without a store, a plugin actor is a plain [`WasmComponent`] and none of this costs anything.
 
 use crate::component::{Component, ComponentError, Outputs, Payload, SourceStatus};
+use crate::error::NetworkError;
 use crate::wasm::WasmComponent;
 use reflow_abi::{Message, PluginMetadata};
 use reflow_state::{ActorKey, ActorRecord, Pending, StateStore};
@@ -55,7 +56,7 @@ pub fn default_state_dir(graph_file: &Path) -> PathBuf {
 type Held = Arc<Mutex<Vec<(String, Message)>>>;
 
 /// A [`WasmComponent`] whose state lives in a [`StateStore`]. See the module docs.
-pub struct DurableComponent {
+pub(crate) struct DurableComponent {
     inner: WasmComponent,
     store: Arc<dyn StateStore>,
     key: ActorKey,
@@ -75,8 +76,8 @@ pub struct DurableComponent {
 
 impl DurableComponent {
     /// Restores `inner`'s state (and the messages to deliver again) from `store`.
-    pub fn restore(mut inner: WasmComponent, store: Arc<dyn StateStore>, key: ActorKey) -> Result<DurableComponent, String> {
-        let record = store.load(&key).map_err(|e| e.to_string())?.unwrap_or_default();
+    pub fn restore(mut inner: WasmComponent, store: Arc<dyn StateStore>, key: ActorKey) -> Result<DurableComponent, NetworkError> {
+        let record = store.load(&key)?.unwrap_or_default();
         let unsettled = !record.pending.is_empty();
         let redeliver = record
             .pending
@@ -84,9 +85,9 @@ impl DurableComponent {
             .map(|p| {
                 Message::from_json(p.message)
                     .map(|m| (p.port.clone(), m))
-                    .map_err(|e| format!("a pending message on port {:?} in the state store does not decode: {e}", p.port))
+                    .map_err(|e| NetworkError::PendingMessage { port: p.port.clone(), reason: e.to_string() })
             })
-            .collect::<Result<Vec<_>, String>>()?;
+            .collect::<Result<Vec<_>, NetworkError>>()?;
         inner.actor_mut().engine_mut().set_state(record.state.clone());
         let held: Held = Arc::default();
         let holding = {

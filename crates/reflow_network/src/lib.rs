@@ -16,11 +16,18 @@
 //! - [`Network::with_state`] keeps plugin actors' state in a `reflow_state` store
 //!   ([`durable`]: commit before release, redelivery after a crash; `docs/state.md`).
 //!
+//! - [`NetworkError`] is the crate's one error type (a cause from another crate is its
+//!   `source`).
+//!
+//! The scheduler's wiring (actor specs, routes, exports) is internal: a network is built
+//! from a [`Graph`], so `Network` is the one way to run components.
+//!
 //! It knows no editor protocol.
 
 pub mod builtins;
 pub mod component;
 pub mod durable;
+pub mod error;
 pub mod graph;
 pub mod loader;
 pub mod network;
@@ -28,14 +35,18 @@ pub mod sandbox;
 pub mod scheduler;
 pub mod snapshot;
 pub mod validate;
-pub mod wasm;
+pub(crate) mod wasm;
 
 pub use component::{Component, ComponentError, Outputs, Payload, SourceStatus};
 pub use durable::{default_state_dir, graph_id, StateBinding};
 pub use graph::{EditError, Graph};
 pub use loader::{load_graph, GraphError};
-pub use network::{Network, NetworkError, Plan, PluginCatalog};
+pub use error::NetworkError;
+pub use network::{Network, Plan, PluginCatalog};
 pub use sandbox::{ProcessSettings, SandboxPolicy};
-pub use scheduler::{ActorFailure, ActorStats, DeadLetter, Escalation, FailurePolicy, Halt, Observer, Probe, RunOptions, RunReport, ERROR_PORT};
+pub use scheduler::{ActorFailure, ActorStats, DeadLetter, Escalation, FailurePolicy, Halt, Inlet, InletError, Observer, Probe, RunOptions, RunReport, ERROR_PORT};
 pub use snapshot::{snapshot_mismatches, SnapshotMismatch};
 pub use validate::{validate, warnings, ComponentCatalog, ValidationError};
+// The sandbox's types, as a network's settings and errors use them (a caller of this crate
+// needs no other for them).
+pub use reflow_script::{GrantError, Grants, Limit, Limits};

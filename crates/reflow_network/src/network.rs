@@ -7,82 +7,70 @@ use crate::durable::{DurableComponent, StateBinding};
 use crate::graph::{Graph, Process};
 use crate::sandbox::{self, ProcessSettings, SandboxPolicy};
 use crate::scheduler::{self, ActorSpec, Export, Observer, Route, RunOptions, RunReport};
-use crate::validate::{validate, ComponentCatalog, ValidationError};
+use crate::validate::{validate, ComponentCatalog};
 use crate::wasm::WasmComponent;
-use crate::{load_graph, GraphError};
+use crate::error::NetworkError;
+use crate::load_graph;
 use reflow_abi::{ActorConfig, Message, PluginMetadata};
-use reflow_script::{Limits, PluginModule, ScriptActor, ScriptConfig};
+use reflow_script::{Backend, Grants, Limits, PluginModule, ScriptActor, ScriptConfig};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-
-/// Why a network cannot start. Every variant names the graph file.
-#[derive(Debug, thiserror::Error)]
-pub enum NetworkError {
-    #[error(transparent)]
-    Graph(#[from] GraphError),
-
-    /// Every problem found, one per line.
-    #[error("{}", .0.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n"))]
-    Invalid(Vec<ValidationError>),
-
-    #[error("{file}: process {process:?}: cannot start: {reason}")]
-    Start { file: PathBuf, process: String, reason: String },
-
-    /// A process's `metadata.sandbox` or `metadata.on_failure` cannot be read; every problem,
-    /// one per line, each naming the file and the process.
-    #[error("{}", .0.join("\n"))]
-    Settings(Vec<String>),
-}
 
 /// Loads each distinct plugin once per sandbox (grants and limits), however many processes
 /// run it: processes with the same settings share one compiled module.
 pub struct PluginCatalog {
     base_dir: PathBuf,
     limits: Limits,
-    modules: RefCell<HashMap<ModuleKey, Result<PluginModule, String>>>,
+    /// The engine every module is compiled for.
+    backend: Backend,
+    modules: RefCell<HashMap<ModuleKey, Result<PluginModule, NetworkError>>>,
 }
 
 /// A plugin file with the grants and limits it was compiled for.
-type ModuleKey = (PathBuf, Vec<String>, Limits);
+type ModuleKey = (PathBuf, Grants, Limits);
 
 impl PluginCatalog {
     pub fn new(base_dir: &Path, limits: Limits) -> PluginCatalog {
-        PluginCatalog { base_dir: base_dir.to_path_buf(), limits, modules: RefCell::default() }
+        PluginCatalog { base_dir: base_dir.to_path_buf(), limits, backend: Backend::default(), modules: RefCell::default() }
+    }
+
+    /// The same catalog, compiling its modules for `backend` (`reflow run --engine`).
+    pub fn on(self, backend: Backend) -> PluginCatalog {
+        PluginCatalog { backend, ..self }
     }
 
     /// The compiled plugin for a `.wasm` component, with nothing granted and the catalog's limits.
-    pub fn module(&self, component: &str) -> Result<PluginModule, String> {
-        self.module_with(component, &[], self.limits)
+    pub fn module(&self, component: &str) -> Result<PluginModule, NetworkError> {
+        self.module_with(component, &Grants::default(), self.limits)
     }
 
     /// The compiled plugin for a `.wasm` component, sandboxed by `grants` and `limits`.
-    pub fn module_with(&self, component: &str, grants: &[String], limits: Limits) -> Result<PluginModule, String> {
-        let path = crate::graph::plugin_path(&self.base_dir, component).ok_or_else(|| format!("{component:?} is not a plugin path"))?;
+    pub fn module_with(&self, component: &str, grants: &Grants, limits: Limits) -> Result<PluginModule, NetworkError> {
+        let path = crate::graph::plugin_path(&self.base_dir, component).ok_or_else(|| NetworkError::NotAPlugin { component: component.to_string() })?;
         self.modules
             .borrow_mut()
-            .entry((path.clone(), grants.to_vec(), limits))
-            .or_insert_with(|| load_module(&path, grants, limits))
+            .entry((path.clone(), grants.clone(), limits))
+            .or_insert_with(|| load_module(self.backend, &path, grants, limits))
             .clone()
     }
 }
 
-fn load_module(path: &Path, grants: &[String], limits: Limits) -> Result<PluginModule, String> {
-    let source = std::fs::read(path).map_err(|e| format!("cannot read plugin {}: {e}", path.display()))?;
-    let packages = (!grants.is_empty()).then(|| grants.to_vec());
-    let config = ScriptConfig { packages, ..ScriptConfig::new(source) };
-    PluginModule::load(&path.display().to_string(), &config, limits).map_err(|e| e.to_string())
+fn load_module(backend: Backend, path: &Path, grants: &Grants, limits: Limits) -> Result<PluginModule, NetworkError> {
+    let source = std::fs::read(path).map_err(|e| NetworkError::ReadPlugin { path: path.to_path_buf(), source: Arc::new(e) })?;
+    let config = ScriptConfig::new(source);
+    Ok(PluginModule::load_granted(backend, &path.display().to_string(), &config, grants.clone(), limits)?)
 }
 
 impl ComponentCatalog for PluginCatalog {
-    fn ports(&self, process: &Process) -> Result<PluginMetadata, String> {
+    fn ports(&self, process: &Process) -> Result<PluginMetadata, NetworkError> {
         if process.is_plugin() {
             self.module(&process.component).map(|m| m.metadata().clone())
         } else {
-            builtins::metadata(&process.component).ok_or_else(|| {
-                let names: Vec<String> = builtins::all().into_iter().map(|m| m.component).collect();
-                format!("no built-in component has that name (built-ins: {}; a plugin path ends in .wasm)", names.join(", "))
+            builtins::metadata(&process.component).ok_or_else(|| NetworkError::UnknownBuiltin {
+                component: process.component.clone(),
+                known: builtins::all().into_iter().map(|m| m.component).collect(),
             })
         }
     }
@@ -90,7 +78,10 @@ impl ComponentCatalog for PluginCatalog {
 
 /// A validated graph, ready to instantiate (as many times as needed).
 pub struct Network {
+    /// What errors name the graph by: its file, or its name for a graph built in memory.
     file: PathBuf,
+    /// Where the graph's relative paths start.
+    base_dir: PathBuf,
     graph: Graph,
     catalog: PluginCatalog,
     /// Each process's sandbox and failure policy, by process name.
@@ -102,20 +93,37 @@ pub struct Network {
 impl Network {
     /// Loads and validates the graph file; plugins are compiled once here.
     pub fn load(file: &Path, limits: Limits) -> Result<Network, NetworkError> {
-        let graph = load_graph(file)?;
-        Network::from_graph(file, graph, limits)
+        Network::load_on(Backend::default(), file, limits)
     }
 
-    /// Validates `graph`, whose relative plugin paths are relative to `file`'s folder.
-    pub fn from_graph(file: &Path, graph: Graph, limits: Limits) -> Result<Network, NetworkError> {
-        Network::from_graph_with_policy(file, graph, limits, &SandboxPolicy::Operator)
+    /// [`Network::load`], with every plugin on `backend` (`reflow run --engine extism`).
+    pub fn load_on(backend: Backend, file: &Path, limits: Limits) -> Result<Network, NetworkError> {
+        let graph = load_graph(file)?;
+        let base_dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
+        let catalog = PluginCatalog::new(&base_dir, limits).on(backend);
+        Network::build(file.to_path_buf(), catalog, graph, limits, &SandboxPolicy::Operator)
+    }
+
+    /// Validates `graph`, built in memory (not read from a file), whose relative plugin and
+    /// file paths are relative to `base_dir`. Errors name the graph by its name in place of a
+    /// file.
+    pub fn from_graph(base_dir: &Path, graph: Graph, limits: Limits) -> Result<Network, NetworkError> {
+        Network::from_graph_with_policy(base_dir, graph, limits, &SandboxPolicy::Operator)
     }
 
     /// Like [`Network::from_graph`], for a graph whose metadata may ask only for what `policy`
     /// allows (one built over the FBP protocol).
-    pub fn from_graph_with_policy(file: &Path, graph: Graph, limits: Limits, policy: &SandboxPolicy) -> Result<Network, NetworkError> {
-        let base_dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
-        let catalog = PluginCatalog::new(&base_dir, limits);
+    pub fn from_graph_with_policy(base_dir: &Path, graph: Graph, limits: Limits, policy: &SandboxPolicy) -> Result<Network, NetworkError> {
+        let label = if graph.name.is_empty() { "graph".to_string() } else { graph.name.clone() };
+        Network::build(PathBuf::from(label), PluginCatalog::new(base_dir, limits), graph, limits, policy)
+    }
+
+    /// `file` is what errors name the graph by (its file, or its name); the catalog's base
+    /// directory is where its relative paths start.
+    fn build(file: PathBuf, catalog: PluginCatalog, graph: Graph, limits: Limits, policy: &SandboxPolicy) -> Result<Network, NetworkError> {
+        let file = file.as_path();
+        let base_dir = catalog.base_dir.clone();
+        let base_dir = base_dir.as_path();
         validate(&graph, file, &catalog).map_err(NetworkError::Invalid)?;
         for warning in crate::validate::warnings(&graph, file) {
             tracing::warn!("{warning}");
@@ -123,17 +131,17 @@ impl Network {
         let mut settings = HashMap::new();
         let mut problems = Vec::new();
         for process in graph.processes() {
-            match sandbox::read(process, limits, &base_dir, policy) {
+            match sandbox::read(process, limits, base_dir, policy) {
                 Ok(read) => {
                     settings.insert(process.name().to_string(), read);
                 }
-                Err(reason) => problems.push(format!("{}: process {:?}: {reason}", file.display(), process.name())),
+                Err(reason) => problems.push(reason.in_process(file, process.name())),
             }
         }
         if !problems.is_empty() {
             return Err(NetworkError::Settings(problems));
         }
-        Ok(Network { file: file.to_path_buf(), graph, catalog, settings, state: None })
+        Ok(Network { file: file.to_path_buf(), base_dir: base_dir.to_path_buf(), graph, catalog, settings, state: None })
     }
 
     /// Keeps every plugin actor's state in `binding`'s store: restored when an instance
@@ -162,22 +170,18 @@ impl Network {
 
     /// Starts a fresh instance of every process and runs the network to its end.
     pub fn run(&self, options: &RunOptions, observer: Arc<dyn Observer>) -> Result<RunReport, NetworkError> {
-        let plan = self.instantiate()?;
-        Ok(scheduler::run(plan.actors, &plan.routes, &plan.exports, options, observer))
+        Ok(self.instantiate()?.run(options, observer))
     }
 
     /// One actor per process, in the graph's order, plus the wiring between them.
     pub fn instantiate(&self) -> Result<Plan, NetworkError> {
-        let base_dir = self.file.parent().map(Path::to_path_buf).unwrap_or_default();
+        let base_dir = &self.base_dir;
         let mut actors = Vec::new();
         let mut index = HashMap::new();
         for process in self.graph.processes() {
             let settings = &self.settings[process.name()];
-            let component = self.start(process, settings, &base_dir).map_err(|reason| NetworkError::Start {
-                file: self.file.clone(),
-                process: process.name().to_string(),
-                reason,
-            })?;
+            let component =
+                self.start(process, settings, base_dir).map_err(|reason| reason.in_process(&self.file, process.name()))?;
             index.insert(process.name().to_string(), actors.len());
             let policy = settings.policy.clone();
             actors.push(ActorSpec { name: process.name().to_string(), component, initial: Vec::new(), policy });
@@ -210,10 +214,18 @@ impl Network {
                 Export { name: name.to_string(), actor, port: port_name(actor, &port.port, false) }
             })
             .collect();
-        Ok(Plan { actors, routes, exports })
+        let inports = self
+            .graph
+            .inports()
+            .map(|(name, port)| {
+                let actor = index[&port.process];
+                Export { name: name.to_string(), actor, port: port_name(actor, &port.port, true) }
+            })
+            .collect();
+        Ok(Plan { actors, routes, exports, inports })
     }
 
-    fn start(&self, process: &Process, settings: &ProcessSettings, base_dir: &Path) -> Result<Box<dyn Component>, String> {
+    fn start(&self, process: &Process, settings: &ProcessSettings, base_dir: &Path) -> Result<Box<dyn Component>, NetworkError> {
         if process.is_plugin() {
             let module = self.catalog.module_with(&process.component, &settings.grants, settings.limits)?;
             let config = ActorConfig {
@@ -222,7 +234,7 @@ impl Network {
                 config: process.config.clone(),
                 ..ActorConfig::default()
             };
-            let actor = ScriptActor::new(&module, config).map_err(|e| e.to_string())?;
+            let actor = ScriptActor::new(&module, config)?;
             let component = WasmComponent::new(actor);
             match &self.state {
                 None => Ok(Box::new(component)),
@@ -233,19 +245,43 @@ impl Network {
             }
         } else {
             builtins::create(&process.component, &process.config, base_dir)
-                .unwrap_or_else(|| Err(format!("unknown component {:?}", process.component)))
+                .unwrap_or_else(|| Err(NetworkError::UnknownComponent { component: process.component.clone() }))
         }
     }
 }
 
-/// Actors and their wiring, as the scheduler takes them.
+/// A network's live instances and their wiring, ready to run once: what
+/// [`Network::instantiate`] makes, so that starting (compiling nothing, but creating every
+/// instance and restoring its state) can be told apart from running.
 pub struct Plan {
     /// One per process, in the graph's order.
-    pub actors: Vec<ActorSpec>,
+    actors: Vec<ActorSpec>,
     /// One per edge: `routes[i]` is the graph's `i`-th edge in [`Graph::edges`] order (what
     /// [`Observer::edge_data`] numbers by).
-    pub routes: Vec<Route>,
-    pub exports: Vec<Export>,
+    routes: Vec<Route>,
+    exports: Vec<Export>,
+    /// The graph's exported inports (what [`RunOptions::inlet`] sends into).
+    inports: Vec<Export>,
+}
+
+impl Plan {
+    /// Runs the instances to the end (see [`crate::scheduler`]).
+    pub fn run(self, options: &RunOptions, observer: Arc<dyn Observer>) -> RunReport {
+        if let Some(inlet) = &options.inlet {
+            inlet.bind(self.inports.iter().map(|e| (e.name.clone(), (e.actor, e.port.clone()))).collect());
+        }
+        scheduler::run(self.actors, &self.routes, &self.exports, options, observer)
+    }
+
+    /// The number of actors (one per process).
+    pub fn len(&self) -> usize {
+        self.actors.len()
+    }
+
+    /// True for a graph without processes.
+    pub fn is_empty(&self) -> bool {
+        self.actors.is_empty()
+    }
 }
 
 /// The component's own spelling of a port the graph names (validation already matched it

@@ -19,6 +19,7 @@
 //! by a client, which gets only what the operator allowed on `reflow serve`'s command line.
 //! Both are read by this one function, so a key means the same wherever it comes from.
 
+use crate::error::NetworkError;
 use crate::graph::Process;
 use crate::scheduler::{Escalation, FailurePolicy};
 use reflow_script::{Grants, Limits};
@@ -30,11 +31,16 @@ use std::time::Duration;
 pub const SANDBOX_KEY: &str = "sandbox";
 pub const ON_FAILURE_KEY: &str = "on_failure";
 
+/// The longest `on_failure.backoff_ms`: a pause that doubles after each failure, up to 64
+/// times this, already holds an actor for over an hour.
+pub const MAX_BACKOFF_MS: u64 = 60_000;
+
 /// What one process runs with.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProcessSettings {
-    /// Grant strings ([`Grants`] syntax), relative `fs:` paths made relative to the graph.
-    pub grants: Vec<String>,
+    /// What the process may touch, parsed once here (relative `fs:` paths made relative to
+    /// the graph) and handed as is to the plugin's module.
+    pub grants: Grants,
     pub limits: Limits,
     pub policy: FailurePolicy,
 }
@@ -57,13 +63,12 @@ impl SandboxPolicy {
     }
 
     /// Refuses `settings` if they ask for more than this policy allows.
-    pub fn check(&self, settings: &ProcessSettings) -> Result<(), String> {
+    pub fn check(&self, settings: &ProcessSettings) -> Result<(), NetworkError> {
         let SandboxPolicy::Within { grants, ceiling } = self else { return Ok(()) };
-        let asked = Grants::parse(&settings.grants).map_err(|e| e.to_string())?;
-        grants.covers(&asked).map_err(|e| format!("{SANDBOX_KEY}.grants: {e}"))?;
+        grants.covers(&settings.grants).map_err(|reason| NetworkError::GrantNotAllowed { reason })?;
         let limits = &settings.limits;
         let above = |key: &str, asked: String, most: String| {
-            Err(format!("{SANDBOX_KEY}.{key} = {asked} is above what the operator allows ({most})"))
+            Err(NetworkError::AboveCeiling { key: format!("{SANDBOX_KEY}.{key}"), asked, most })
         };
         if limits.max_memory_pages > ceiling.max_memory_pages {
             return above("max_memory_pages", limits.max_memory_pages.to_string(), ceiling.max_memory_pages.to_string());
@@ -86,8 +91,8 @@ impl SandboxPolicy {
 
 /// Reads `process`'s settings; `defaults` are the run's limits, `base_dir` the graph's folder.
 /// Settings beyond `policy` are an error naming the key.
-pub fn read(process: &Process, defaults: Limits, base_dir: &Path, policy: &SandboxPolicy) -> Result<ProcessSettings, String> {
-    let mut settings = ProcessSettings { grants: Vec::new(), limits: defaults, policy: FailurePolicy::default() };
+pub fn read(process: &Process, defaults: Limits, base_dir: &Path, policy: &SandboxPolicy) -> Result<ProcessSettings, NetworkError> {
+    let mut settings = ProcessSettings { grants: Grants::default(), limits: defaults, policy: FailurePolicy::default() };
     if let Some(sandbox) = object(&process.metadata, SANDBOX_KEY)? {
         read_sandbox(sandbox, base_dir, &mut settings)?;
     }
@@ -101,52 +106,57 @@ pub fn read(process: &Process, defaults: Limits, base_dir: &Path, policy: &Sandb
 /// `defaults` with the limits `sandbox` sets, read as a process's `metadata.sandbox` limits
 /// are (the same keys and checks; grants are not limits and are refused here). What an
 /// operator's `reflow serve --allow-limit KEY=VALUE` goes through.
-pub fn limits_from(defaults: Limits, sandbox: &Map<String, Value>) -> Result<Limits, String> {
+pub fn limits_from(defaults: Limits, sandbox: &Map<String, Value>) -> Result<Limits, NetworkError> {
     if sandbox.contains_key("grants") {
-        return Err("grants are not limits".into());
+        return Err(NetworkError::setting("grants", "are not limits"));
     }
-    let mut settings = ProcessSettings { grants: Vec::new(), limits: defaults, policy: FailurePolicy::default() };
+    let mut settings = ProcessSettings { grants: Grants::default(), limits: defaults, policy: FailurePolicy::default() };
     read_sandbox(sandbox, Path::new(""), &mut settings)?;
     Ok(settings.limits)
 }
 
-fn object<'a>(metadata: &'a Map<String, Value>, key: &str) -> Result<Option<&'a Map<String, Value>>, String> {
+fn object<'a>(metadata: &'a Map<String, Value>, key: &str) -> Result<Option<&'a Map<String, Value>>, NetworkError> {
     match metadata.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Object(map)) => Ok(Some(map)),
-        Some(other) => Err(format!("metadata.{key} must be an object, got {other}")),
+        Some(other) => Err(NetworkError::setting(format!("metadata.{key}"), format!("must be an object, got {other}"))),
     }
 }
 
-fn number(key: &str, value: &Value) -> Result<u64, String> {
-    value.as_u64().ok_or_else(|| format!("{key} must be a whole number >= 0, got {value}"))
+fn number(key: &str, value: &Value) -> Result<u64, NetworkError> {
+    value.as_u64().ok_or_else(|| NetworkError::setting(key, format!("must be a whole number >= 0, got {value}")))
 }
 
-fn read_sandbox(sandbox: &Map<String, Value>, base_dir: &Path, settings: &mut ProcessSettings) -> Result<(), String> {
+fn too_large(key: &str, value: &Value) -> NetworkError {
+    NetworkError::setting(key, format!("is too large: {value}"))
+}
+
+fn read_sandbox(sandbox: &Map<String, Value>, base_dir: &Path, settings: &mut ProcessSettings) -> Result<(), NetworkError> {
     let limits = &mut settings.limits;
     for (key, value) in sandbox {
         let name = format!("metadata.sandbox.{key}");
         match key.as_str() {
             "grants" => {
-                let list = value.as_array().ok_or_else(|| format!("{name} must be a list of strings, got {value}"))?;
+                let not_strings = |got: &Value| NetworkError::setting(&name, format!("must be a list of strings, got {got}"));
+                let list = value.as_array().ok_or_else(|| not_strings(value))?;
                 for grant in list {
-                    let grant = grant.as_str().ok_or_else(|| format!("{name} must be a list of strings, got {grant}"))?;
-                    // Parse now, to report a bad grant with the process; keep the string.
-                    Grants::parse(&[grant]).map_err(|e| format!("{name}: {e}"))?;
-                    settings.grants.push(resolve_fs_grant(grant, base_dir));
+                    let grant = grant.as_str().ok_or_else(|| not_strings(grant))?;
+                    let grant = resolve_fs_grant(grant, base_dir);
+                    settings.grants.add(&grant).map_err(|source| NetworkError::Grant { key: name.clone(), source })?;
                 }
             }
             "max_memory_pages" => {
                 limits.max_memory_pages =
-                    u32::try_from(number(&name, value)?).map_err(|_| format!("{name} is too large: {value}"))?
+                    u32::try_from(number(&name, value)?).map_err(|_| too_large(&name, value))?
             }
             "timeout_ms" => limits.call_timeout = Duration::from_millis(number(&name, value)?),
             "max_output_bytes" => limits.max_output_bytes = number(&name, value)?,
             "fuel" => limits.fuel = if value.is_null() { None } else { Some(number(&name, value)?) },
             _ => {
-                return Err(format!(
-                    "unknown key {name} (known: grants, max_memory_pages, timeout_ms, max_output_bytes, fuel)"
-                ))
+                return Err(NetworkError::UnknownKey {
+                    key: name,
+                    known: "grants, max_memory_pages, timeout_ms, max_output_bytes, fuel",
+                })
             }
         }
     }
@@ -164,7 +174,7 @@ pub fn resolve_fs_grant(grant: &str, base_dir: &Path) -> String {
     format!("fs:{mode}:{}={guest}", base_dir.join(host).display())
 }
 
-fn read_policy(policy: &Map<String, Value>) -> Result<FailurePolicy, String> {
+fn read_policy(policy: &Map<String, Value>) -> Result<FailurePolicy, NetworkError> {
     let mut read = FailurePolicy::default();
     for (key, value) in policy {
         let name = format!("metadata.on_failure.{key}");
@@ -173,18 +183,24 @@ fn read_policy(policy: &Map<String, Value>) -> Result<FailurePolicy, String> {
                 read.max_restarts = if value.is_null() {
                     None
                 } else {
-                    Some(u32::try_from(number(&name, value)?).map_err(|_| format!("{name} is too large: {value}"))?)
+                    Some(u32::try_from(number(&name, value)?).map_err(|_| too_large(&name, value))?)
                 }
             }
-            "backoff_ms" => read.backoff = Duration::from_millis(number(&name, value)?.min(60_000)),
+            "backoff_ms" => {
+                let ms = number(&name, value)?;
+                if ms > MAX_BACKOFF_MS {
+                    return Err(NetworkError::setting(name, format!("must be at most {MAX_BACKOFF_MS} (one minute), got {ms}")));
+                }
+                read.backoff = Duration::from_millis(ms)
+            }
             "then" => {
                 read.then = match value.as_str() {
                     Some("stop") => Escalation::StopActor,
                     Some("fail") => Escalation::FailGraph,
-                    _ => return Err(format!("{name} must be \"stop\" or \"fail\", got {value}")),
+                    _ => return Err(NetworkError::setting(name, format!("must be \"stop\" or \"fail\", got {value}"))),
                 }
             }
-            _ => return Err(format!("unknown key {name} (known: max_restarts, backoff_ms, then)")),
+            _ => return Err(NetworkError::UnknownKey { key: name, known: "max_restarts, backoff_ms, then" }),
         }
     }
     Ok(read)
@@ -208,7 +224,7 @@ mod tests {
             "max_memory_pages": 32, "max_output_bytes": 1000, "fuel": 5},
             "on_failure": {"max_restarts": 2, "backoff_ms": 10, "then": "fail"}}));
         let s = read(&p, Limits::default(), Path::new("/g"), &SandboxPolicy::Operator).unwrap();
-        assert_eq!(s.grants, ["fs:ro:/g/data=/data", "http:127.0.0.1"]);
+        assert_eq!(s.grants, Grants::parse(&["fs:ro:/g/data=/data", "http:127.0.0.1"]).unwrap());
         assert_eq!(s.limits, Limits { max_memory_pages: 32, call_timeout: Duration::from_millis(250), max_output_bytes: 1000, fuel: Some(5) });
         assert_eq!(s.policy, FailurePolicy { max_restarts: Some(2), backoff: Duration::from_millis(10), then: Escalation::FailGraph });
     }
@@ -216,7 +232,7 @@ mod tests {
     #[test]
     fn nothing_set_means_the_defaults() {
         let s = read(&process(json!({"x": 1})), Limits::default(), Path::new("/g"), &SandboxPolicy::Operator).unwrap();
-        assert_eq!(s, ProcessSettings { grants: vec![], limits: Limits::default(), policy: FailurePolicy::default() });
+        assert_eq!(s, ProcessSettings { grants: Grants::default(), limits: Limits::default(), policy: FailurePolicy::default() });
     }
 
     #[test]
@@ -227,10 +243,12 @@ mod tests {
             (json!({"sandbox": {"max_memory_pages": -1}}), "metadata.sandbox.max_memory_pages must be a whole number"),
             (json!({"sandbox": []}), "metadata.sandbox must be an object"),
             (json!({"on_failure": {"then": "explode"}}), "must be \"stop\" or \"fail\""),
+            (json!({"on_failure": {"backoff_ms": 60_001}}), "metadata.on_failure.backoff_ms must be at most 60000"),
         ] {
             // The same words whoever wrote the metadata.
             for policy in [SandboxPolicy::Operator, SandboxPolicy::nothing_beyond(Limits::default())] {
                 let err = read(&process(metadata.clone()), Limits::default(), Path::new("/g"), &policy).unwrap_err();
+                let err = crate::error::chain(&err);
                 assert!(err.contains(expected), "{policy:?}: {err}");
             }
         }
@@ -273,6 +291,7 @@ mod tests {
                     }
                     Err(e) => {
                         assert!(!allowed, "{metadata} under {policy:?} was refused: {e}");
+                        let e = crate::error::chain(&e);
                         assert!(e.contains("what the operator allows"), "{e}");
                     }
                 }

@@ -7,6 +7,7 @@ use crate::graph::Graph;
 
 /// A process a snapshot names that cannot take state in the graph.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum SnapshotMismatch {
     #[error("process {process:?} is not in the graph")]
     UnknownProcess { process: String },

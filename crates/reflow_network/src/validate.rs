@@ -18,6 +18,7 @@
 //! Port names match exactly, or else, unless the graph is `caseSensitive`, ignoring case
 //! (FBP tools lowercased port names for years, so `IN` in a graph finds a port `in`).
 
+use crate::error::{chain, NetworkError};
 use crate::graph::{Graph, PortDirection, Process};
 use reflow_abi::{PluginMetadata, PortDefinition};
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -30,7 +31,7 @@ pub trait ComponentCatalog {
     /// built-in, missing or broken plugin file). The validator calls it once per process; a
     /// catalog that loads plugin files should cache them by component, as many processes
     /// may share one plugin. A plugin's path is `process.plugin_path(graph_file_dir)`.
-    fn ports(&self, process: &Process) -> Result<PluginMetadata, String>;
+    fn ports(&self, process: &Process) -> Result<PluginMetadata, NetworkError>;
 }
 
 /// One problem of a graph, in a graph file. Displayed as one line:
@@ -51,6 +52,7 @@ impl std::error::Error for ValidationError {}
 
 /// What is wrong, and where in the graph.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum Problem {
     /// The file defines the process more than once (the last definition was kept).
     DuplicateProcess { process: String },
@@ -221,7 +223,9 @@ pub fn validate(
                 }
                 metadata.insert(process.name(), meta);
             }
-            Err(reason) => {
+            Err(error) => {
+                // A report line, so the cause chain as text.
+                let reason = chain(&error);
                 let is_plugin = process.is_plugin();
                 let (process, component) = (process.name().to_string(), process.component.clone());
                 problems.push(if is_plugin {

@@ -32,7 +32,7 @@ impl Component for WasmComponent {
         self.actor.process(payload, out.sink().clone()).map_err(|e| match e {
             ScriptError::Call { reason, .. } => ComponentError(reason),
             ScriptError::InvalidResult { reason, .. } => ComponentError(format!("invalid ActorResult: {reason}")),
-            ScriptError::LimitExceeded { limit, .. } => ComponentError(format!("exceeded {limit}")),
+            ScriptError::LimitExceeded { limit, limits, .. } => ComponentError(format!("exceeded {}", limits.describe(limit))),
             other => ComponentError(other.to_string()),
         })
     }

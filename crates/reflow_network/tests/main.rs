@@ -13,8 +13,6 @@ mod run;
 // Durable actor state: restore on start, commit before release, redelivery, limits.
 mod state;
 
-// The worker-pool executor: shapes and sizes, cycles, long calls, back-pressure bounds.
-mod executor;
-
-// The scheduler: edge observation and halting (options for live editors).
-mod scheduler;
+// The scheduler itself (shapes and sizes, cycles, back-pressure bounds, order, edge
+// observation, halting) is tested inside the crate (`src/scheduler/tests/`), where its
+// internals are visible.

@@ -37,10 +37,12 @@ pub fn target<'a>(graphs: &'a mut HashMap<String, GraphEntry>, request: &Request
     }
 }
 
-pub fn handle(graphs: &mut HashMap<String, GraphEntry>, catalog: &Catalog, request: &Request) -> Result<Vec<Reply>, Refusal> {
+/// One edit: its replies, and the graph's exported ports when they changed (typed outside
+/// the lock every graph shares: see [`PortsQuery`]).
+pub fn handle(graphs: &mut HashMap<String, GraphEntry>, catalog: &Catalog, request: &Request) -> Result<(Vec<Reply>, Option<PortsQuery>), Refusal> {
     let payload = &request.payload;
     if request.command == "clear" {
-        return clear(graphs, payload);
+        return Ok((clear(graphs, payload)?, None));
     }
     let (id, entry) = target(graphs, request)?;
     let graph = &mut entry.graph;
@@ -218,26 +220,45 @@ pub fn handle(graphs: &mut HashMap<String, GraphEntry>, catalog: &Catalog, reque
     let ports_changed = replies.iter().any(|r| {
         matches!(r.command.as_str(), "addinport" | "removeinport" | "renameinport" | "addoutport" | "removeoutport" | "renameoutport")
     });
-    let mut replies = replies;
-    if ports_changed {
-        replies.push(ports_message(&id, graph, catalog));
-    }
-    Ok(replies)
+    Ok((replies, ports_changed.then(|| PortsQuery::new(&id, graph))))
 }
 
-/// `runtime:ports`: the graph's exported ports, typed by the inner ports' components.
-fn ports_message(id: &str, graph: &Graph, catalog: &Catalog) -> Reply {
-    let list = |direction: PortDirection| -> Vec<Value> {
-        graph
-            .exports(direction)
-            .map(|(public, port)| {
-                let component = graph.process(&port.process).map(|p| p.component.as_str()).unwrap_or_default();
-                let port_type = catalog.port_type(component, &port.port, direction == PortDirection::In);
-                json!({"id": public, "type": port_type, "required": false, "addressable": false})
-            })
-            .collect()
-    };
-    Reply::new("runtime", "ports", json!({"graph": id, "inPorts": list(PortDirection::In), "outPorts": list(PortDirection::Out)}))
+/// A graph's exported ports with the components behind them, copied out of the graph so that
+/// `runtime:ports` can be typed without the lock every graph shares: typing compiles a
+/// plugin the first time, and a plugin's `get_metadata` may take a call's whole time limit
+/// (docs/security.md: one client cannot hold up the others).
+pub struct PortsQuery {
+    graph: String,
+    /// (inport?, public name, component, inner port)
+    ports: Vec<(bool, String, String, String)>,
+}
+
+impl PortsQuery {
+    fn new(id: &str, graph: &Graph) -> PortsQuery {
+        let mut ports = Vec::new();
+        for direction in [PortDirection::In, PortDirection::Out] {
+            for (public, port) in graph.exports(direction) {
+                let component = graph.process(&port.process).map(|p| p.component.clone()).unwrap_or_default();
+                ports.push((direction == PortDirection::In, public.to_string(), component, port.port.clone()));
+            }
+        }
+        PortsQuery { graph: id.to_string(), ports }
+    }
+
+    /// `runtime:ports`: the graph's exported ports, typed by the inner ports' components.
+    pub fn reply(&self, catalog: &Catalog) -> Reply {
+        let list = |inport: bool| -> Vec<Value> {
+            self.ports
+                .iter()
+                .filter(|p| p.0 == inport)
+                .map(|(_, public, component, port)| {
+                    let port_type = catalog.port_type(component, port, inport);
+                    json!({"id": public, "type": port_type, "required": false, "addressable": false})
+                })
+                .collect()
+        };
+        Reply::new("runtime", "ports", json!({"graph": self.graph, "inPorts": list(true), "outPorts": list(false)}))
+    }
 }
 
 /// `graph:clear`: a new empty graph under `id` (replacing one of that id, whose network is

@@ -11,6 +11,13 @@
 //!   catalog and the running networks. [`Runtime::handle`] takes one decoded message and
 //!   answers through a [`Client`]; network events go to every client through the [`Hub`].
 //! - [`messages`] holds the wire envelope and the protocol's spellings (edge ids, port types).
+//! - [`Runtime`], [`Hub`], [`Client`] and [`Backlog`] are public on purpose: they are the
+//!   protocol without its transport. [`serve`] is one transport (WebSocket); another (a test,
+//!   an in-process editor, a different socket) connects a client with [`Hub::connect`] (or
+//!   [`Hub::join`], already admitted), hands each text message to [`Runtime::handle`], writes
+//!   what arrives on the client's channel and calls [`Backlog::written`] once per message
+//!   written, so that a client that stops reading loses only `data` events, never replies
+//!   ([`MAX_BACKLOG`]).
 //!
 //! Sub-protocols: `runtime`, `component`, `graph`, `network` and `trace` (see `docs/fbp-protocol.md`
 //! for each message's status). A graph edited here is a plain [`reflow_network::Graph`]: it

@@ -14,13 +14,14 @@
 //! dropped), so a network ends within a call's time however much work it had left.
 
 use crate::components::{inside, FILE_BUILTINS};
+use reflow_network::loader::resolve_component;
 use crate::graphs::{target, GraphEntry};
 use crate::messages::{edge_id, initial_id, port, wire_port, Refusal, Reply, Request};
 use crate::runtime::{lock, Hub, RuntimeConfig};
 use crate::trace::Tracer;
 use reflow_abi::Message;
 use reflow_network::graph::PortRef;
-use reflow_network::{ActorFailure, Graph, Halt, Network, Observer, RunOptions};
+use reflow_network::{ActorFailure, Graph, Halt, Inlet, Network, Observer, RunOptions};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -77,6 +78,8 @@ struct Run {
     stopped_by_user: Arc<AtomicBool>,
     since: Instant,
     observer: Arc<EdgeReporter>,
+    /// Into the graph's exported inports (`runtime:packet`); `None` when it exports none.
+    inlet: Option<Inlet>,
 }
 
 impl NetworkState {
@@ -85,6 +88,9 @@ impl NetworkState {
         self.pending = None;
         if let Some(run) = self.run.take() {
             run.stopped_by_user.store(true, Ordering::SeqCst);
+            if let Some(inlet) = &run.inlet {
+                inlet.close();
+            }
             run.stop.store(true, Ordering::SeqCst);
             run.halt.raise();
         }
@@ -142,6 +148,42 @@ pub fn handle(graphs: &mut HashMap<String, GraphEntry>, hub: &Arc<Hub>, request:
     }
 }
 
+/// `runtime:packet` from a client: an event for an exported inport of a running graph,
+/// answered with `runtime:packetsent` (the same event) once it is queued.
+///
+/// - `data`: the payload becomes a message as an IIP does (a tagged message stays one, a plain
+///   value is mapped by its kind) and goes to the process behind the export.
+/// - `connect`, `disconnect`, `begingroup`, `endgroup`: our messages have no connections and
+///   no brackets (docs/fbp-protocol.md), so they are acknowledged and carry nothing.
+pub fn packet(graphs: &mut HashMap<String, GraphEntry>, request: &Request) -> Result<Vec<Reply>, Refusal> {
+    let (id, entry) = target(graphs, request)?;
+    let public = crate::messages::string(&request.payload, "port")?;
+    let event = crate::messages::string(&request.payload, "event")?;
+    if !matches!(event.as_str(), "connect" | "begingroup" | "data" | "endgroup" | "disconnect") {
+        return Err(format!("Unknown packet event {event:?} (connect, begingroup, data, endgroup or disconnect)"));
+    }
+    if entry.graph.inports().all(|(name, _)| name != public) {
+        return Err(format!("Requested port not found: {public} (graph {id} exports no such inport)"));
+    }
+    let inlet = match &entry.network.run {
+        Some(run) if run.running.load(Ordering::SeqCst) => run.inlet.as_ref(),
+        _ => return Err(format!("Graph {id} is not running: start it with network:start before sending packets")),
+    };
+    if event == "data" {
+        let data = request.payload.get("payload").cloned().unwrap_or(Value::Null);
+        let message = Message::from_json(data.clone()).unwrap_or(Message::Any(data));
+        let inlet = inlet.ok_or_else(|| format!("Graph {id} was started before it exported {public}: start it again"))?;
+        inlet.send(&public, message).map_err(|e| format!("Graph {id}: {e}"))?;
+    }
+    let mut sent = json!({"port": public, "event": event, "graph": id});
+    for key in ["payload", "type", "schema"] {
+        if let Some(value) = request.payload.get(key) {
+            sent[key] = value.clone();
+        }
+    }
+    Ok(vec![Reply::new("runtime", "packetsent", sent)])
+}
+
 fn status(id: &str, state: &NetworkState) -> Reply {
     Reply::new("network", "status", json!({"graph": id, "running": state.running(), "started": state.started}))
 }
@@ -177,9 +219,13 @@ pub fn start(graphs: &Mutex<HashMap<String, GraphEntry>>, hub: &Arc<Hub>, config
 /// its sandbox metadata against the operator's policy.
 fn prepare(id: &str, graph: &Graph, config: &RuntimeConfig) -> Result<Network, String> {
     let mut graph = graph.clone();
+    // Errors name the graph by its id (it has no file).
+    graph.name = id.to_string();
     let names: Vec<String> = graph.processes().map(|p| p.name().to_string()).collect();
     for name in names {
         let Some(process) = graph.process_mut(&name) else { continue };
+        // FBP names (`doubler`) to plugin paths (`doubler.wasm`), as a `.fbp` file is read.
+        process.component = resolve_component(&process.component);
         if process.component.ends_with(".wasm") && (config.components.is_none() || !inside(&process.component)) {
             return Err(format!("process {name:?}: component {} is not a plugin of the components folder", process.component));
         }
@@ -188,10 +234,9 @@ fn prepare(id: &str, graph: &Graph, config: &RuntimeConfig) -> Result<Network, S
             process.config.insert("path".into(), json!(path.display().to_string()));
         }
     }
-    // Plugin paths are relative to the components folder: the graph "lives" there.
+    // Plugin paths are relative to the components folder.
     let base: PathBuf = config.components.clone().unwrap_or_default();
-    let file = base.join(format!("{}.json", id.replace(['/', '\\'], "_")));
-    Network::from_graph_with_policy(&file, graph, config.limits, &config.sandbox_policy()).map_err(|e| e.to_string())
+    Network::from_graph_with_policy(&base, graph, config.limits, &config.sandbox_policy()).map_err(|e| reflow_network::error::chain(&e))
 }
 
 /// Where a file built-in's `path` leads: inside the `--allow-files` folder, never outside it
@@ -213,6 +258,9 @@ fn file_path(config: &RuntimeConfig, node_config: &serde_json::Map<String, Value
 fn launch(graph: &Graph, state: &mut NetworkState, events: Events, network: Network) {
     let id = events.graph.clone();
     let observer = Arc::new(EdgeReporter::new(graph, events.clone(), state.selection.as_deref()));
+    // A graph with exported inports waits for packets from clients: its run lasts until
+    // `network:stop`, however quiet it gets. One without them ends when its input does.
+    let inlet = (graph.inports().len() > 0).then(Inlet::new);
     let run = Run {
         stop: Arc::new(AtomicBool::new(false)),
         halt: Halt::new(),
@@ -220,6 +268,7 @@ fn launch(graph: &Graph, state: &mut NetworkState, events: Events, network: Netw
         stopped_by_user: Arc::new(AtomicBool::new(false)),
         since: Instant::now(),
         observer: observer.clone(),
+        inlet: inlet.clone(),
     };
     events.send("started", json!({"graph": id, "started": true, "running": true, "time": now()}));
     for iip in graph.initials() {
@@ -228,7 +277,7 @@ fn launch(graph: &Graph, state: &mut NetworkState, events: Events, network: Netw
             observer.output(&iip.data);
         }
     }
-    let options = RunOptions { stop: run.stop.clone(), observe_edges: true, halt: Some(run.halt.clone()), ..RunOptions::default() };
+    let options = RunOptions { stop: run.stop.clone(), observe_edges: true, halt: Some(run.halt.clone()), inlet, ..RunOptions::default() };
     let (running, stopped_by_user, run_events, graph_id, since) =
         (run.running.clone(), run.stopped_by_user.clone(), events.clone(), id.clone(), run.since);
     let spawned = std::thread::Builder::new().name(format!("network {id}")).spawn(move || {

@@ -8,7 +8,7 @@ use crate::graphs::{self, GraphEntry};
 use crate::messages::{Reply, Request};
 use crate::network;
 use reflow_network::SandboxPolicy;
-use reflow_script::{Grants, Limits};
+use reflow_network::{Grants, Limits};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -29,6 +29,7 @@ pub const CAPABILITIES: &[&str] = &[
     "network:data",
     "network:control",
     "protocol:trace",
+    "component:getsource",
 ];
 
 /// How the runtime behaves, whatever the transport.
@@ -51,6 +52,8 @@ pub struct RuntimeConfig {
     /// The folder `reflow/ReadJsonLines` and `reflow/WriteJsonLines` may read and write in
     /// (their `path`s are relative to it). `None`: a client cannot use them.
     pub files: Option<PathBuf>,
+    /// Whether `network:persist` may write graphs (as `ID.json`) into [`Self::components`].
+    pub persist: bool,
 }
 
 impl RuntimeConfig {
@@ -87,6 +90,7 @@ impl Backlog {
 }
 
 impl Client {
+    /// Queues `reply` for this client (a reply to one of its messages: never dropped).
     pub fn send(&self, reply: &Reply) {
         self.send_text(reply.to_text());
     }
@@ -178,6 +182,9 @@ pub struct Runtime {
 impl Runtime {
     pub fn new(config: RuntimeConfig) -> Runtime {
         let catalog = Catalog::new(config.components.clone(), config.limits, config.files.is_some());
+        for conflict in catalog.conflicts() {
+            tracing::warn!("--components: {conflict}");
+        }
         Runtime { config, hub: Arc::new(Hub::default()), catalog, graphs: Mutex::default(), main_graph: Mutex::default(), starts: AtomicU64::new(1) }
     }
 
@@ -219,17 +226,28 @@ impl Runtime {
             client.send(&reply);
         };
         let result = match request.protocol.as_str() {
+            "runtime" if request.command == "packet" => {
+                network::packet(&mut lock(&self.graphs), &request).map(|replies| replies.into_iter().for_each(respond))
+            }
             "runtime" => self.runtime(&request).map(|replies| replies.into_iter().for_each(respond)),
             "component" => self.component(&request).map(|replies| replies.into_iter().for_each(respond)),
             "graph" => {
-                let mut graphs = lock(&self.graphs);
-                let result = graphs::handle(&mut graphs, &self.catalog, &request);
-                if let (Ok(_), "clear") = (&result, request.command.as_str()) {
+                let edit = {
+                    let mut graphs = lock(&self.graphs);
+                    graphs::handle(&mut graphs, &self.catalog, &request)
+                };
+                if let (Ok(_), "clear") = (&edit, request.command.as_str()) {
                     if request.payload.get("main").and_then(Value::as_bool) == Some(true) {
                         *lock(&self.main_graph) = request.payload.get("id").and_then(Value::as_str).map(String::from);
                     }
                 }
-                result.map(|replies| replies.into_iter().for_each(respond))
+                edit.map(|(replies, ports)| {
+                    replies.into_iter().for_each(respond);
+                    // Typed with no graph locked (it may compile a plugin).
+                    if let Some(ports) = ports {
+                        respond(ports.reply(&self.catalog));
+                    }
+                })
             }
             // Network events go to every client, in the order they happen; the handlers send
             // them themselves (a run's first events may come before they return).
@@ -237,6 +255,7 @@ impl Runtime {
                 let token = self.starts.fetch_add(1, Ordering::Relaxed);
                 network::start(&self.graphs, &self.hub, &self.config, token, &request).map(|replies| replies.into_iter().for_each(respond))
             }
+            "network" if request.command == "persist" => self.persist().map(|reply| respond(reply)),
             "network" => network::handle(&mut lock(&self.graphs), &self.hub, &request).map(|replies| replies.into_iter().for_each(respond)),
             "trace" => crate::trace::handle(&mut lock(&self.graphs), &request).map(|replies| replies.into_iter().for_each(respond)),
             other => Err(format!("Unknown protocol {other:?}")),
@@ -248,14 +267,47 @@ impl Runtime {
         }
     }
 
+    /// `network:persist`: every graph, as FBP JSON, into the components folder (`ID.json`, the
+    /// id's characters other than letters, digits, `-` and `_` as `_`), plugins named by their
+    /// paths, so that `reflow run DIR/ID.json` runs what the editor built. Only when the
+    /// operator allowed it (`--allow-persist`): it writes files.
+    fn persist(&self) -> Result<Reply, String> {
+        let dir = match (&self.config.components, self.config.persist) {
+            (Some(dir), true) => dir,
+            _ => return Err("Graphs are kept in memory only: network:persist writes files, which this runtime allows only when \
+                 reflow serve is started with --allow-persist (and --components)"
+                .to_string()),
+        };
+        let graphs = lock(&self.graphs);
+        let mut written = Vec::new();
+        for (id, entry) in graphs.iter() {
+            let mut graph = entry.graph.clone();
+            reflow_network::loader::resolve_components(&mut graph);
+            let mut file: String = id.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect();
+            if file.is_empty() {
+                file.push('_');
+            }
+            let path = dir.join(format!("{file}.json"));
+            std::fs::write(&path, graph.to_fbp_json()).map_err(|e| format!("Cannot persist graph {id} to {}: {e}", path.display()))?;
+            written.push(id.clone());
+        }
+        written.sort();
+        Ok(Reply::new("network", "persist", json!({"graphs": written})))
+    }
+
     fn runtime(&self, request: &Request) -> Result<Vec<Reply>, String> {
         match request.command.as_str() {
             "getruntime" => {
+                let mut capabilities = CAPABILITIES.to_vec();
+                // Only when the operator allowed it: an editor then offers to save.
+                if self.config.persist && self.config.components.is_some() {
+                    capabilities.push("network:persist");
+                }
                 let mut payload = json!({
                     "type": "reflow",
                     "version": PROTOCOL_VERSION,
-                    "capabilities": CAPABILITIES,
-                    "allCapabilities": CAPABILITIES,
+                    "capabilities": capabilities,
+                    "allCapabilities": capabilities,
                     "label": "Reflow WASM runtime",
                     "repositoryVersion": env!("CARGO_PKG_VERSION"),
                 });
@@ -264,7 +316,6 @@ impl Runtime {
                 }
                 Ok(vec![Reply::new("runtime", "runtime", payload)])
             }
-            "packet" => Err("Sending packets into a graph's exported inports is not supported by this runtime".to_string()),
             other => Err(format!("Unknown runtime command {other:?}")),
         }
     }
@@ -272,7 +323,10 @@ impl Runtime {
     fn component(&self, request: &Request) -> Result<Vec<Reply>, String> {
         match request.command.as_str() {
             "list" => Ok(self.catalog.list()),
-            "getsource" | "source" => Err("Component sources are not available from this runtime".to_string()),
+            "getsource" => Ok(vec![self.catalog.source(&crate::messages::string(&request.payload, "name")?)?]),
+            "source" => Err("component:source (setsource) is not supported by this runtime yet: it does not build code sent by a \
+                 client; build the plugin with `reflow build` and put the .wasm in the --components folder"
+                .to_string()),
             other => Err(format!("Unknown component command {other:?}")),
         }
     }

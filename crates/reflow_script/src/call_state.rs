@@ -49,6 +49,14 @@ impl CallState {
         }
     }
 
+    /// The whole state of a finished call, every field of it, leaving an empty call for the
+    /// same actor (nothing sent, no state): how a backend that shares the state with its host
+    /// functions hands it back.
+    pub fn take(&mut self) -> CallState {
+        let empty = CallState::new(self.actor.clone(), Arc::default(), None);
+        std::mem::replace(self, empty)
+    }
+
     /// Caps what the call may pass to `__send_output` (in total), to `__set_state`, and to the
     /// log functions.
     pub fn with_budget(mut self, bytes: u64) -> CallState {

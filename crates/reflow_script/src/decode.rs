@@ -74,3 +74,6 @@ mod tests {
         assert!(sent_outputs(r#"{"p":{"type":"Integer","data":"x"}}"#).unwrap_err().starts_with("port \"p\""));
     }
 }
+
+#[cfg(test)]
+mod fuzz;

@@ -102,7 +102,7 @@ impl ExtismEngine {
                 return Err(self.failed(failure));
             }
         };
-        let over_output = || ScriptError::LimitExceeded { actor: self.actor.to_string(), limit: limits.describe(Limit::Output) };
+        let over_output = || ScriptError::LimitExceeded { actor: self.actor.to_string(), limit: Limit::Output, limits };
         if output.len() as u64 > limits.max_output_bytes {
             return Err(over_output());
         }
@@ -134,7 +134,7 @@ impl ExtismEngine {
         let call = CallState::new(self.actor.clone(), Arc::default(), None).with_budget(limits.max_output_bytes);
         match self.instance.call(export, input, call) {
             Ok((output, _)) if output.len() as u64 > limits.max_output_bytes => {
-                Err(ScriptError::LimitExceeded { actor: self.actor.to_string(), limit: limits.describe(Limit::Output) })
+                Err(ScriptError::LimitExceeded { actor: self.actor.to_string(), limit: Limit::Output, limits })
             }
             Ok((output, _)) => Ok(output),
             Err(failure) => {
@@ -147,7 +147,7 @@ impl ExtismEngine {
     /// The error for a failed call: the limit it hit, or the reason.
     fn failed(&self, failure: CallFailure) -> ScriptError {
         match failure.limit {
-            Some(limit) => ScriptError::LimitExceeded { actor: self.actor.to_string(), limit: self.module.limits.describe(limit) },
+            Some(limit) => ScriptError::LimitExceeded { actor: self.actor.to_string(), limit, limits: self.module.limits },
             None => ScriptError::Call { actor: self.actor.to_string(), reason: failure.reason },
         }
     }

@@ -2,6 +2,7 @@
 
 /// A failure of this crate. `plugin` names the module (usually its file), `actor` the process.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
 pub enum ScriptError {
     #[error("{plugin}: not a valid WebAssembly module: {reason}")]
     InvalidModule { plugin: String, reason: String },
@@ -21,10 +22,11 @@ pub enum ScriptError {
     #[error("{plugin}: {source}")]
     Grant { plugin: String, source: crate::GrantError },
 
-    /// A call stopped for going over one of its [`Limits`](crate::Limits); `limit` names it
-    /// with its value ("the 10 s call time limit").
-    #[error("actor {actor}: exceeded {limit}")]
-    LimitExceeded { actor: String, limit: String },
+    /// A call stopped for going over one of its [`Limits`](crate::Limits): `limit` says which
+    /// (match on it), `limits` are the ones the call ran under (the message names the value:
+    /// "the 10 s call time limit").
+    #[error("actor {actor}: exceeded {}", limits.describe(*limit))]
+    LimitExceeded { actor: String, limit: crate::Limit, limits: crate::Limits },
 
     #[error("actor {actor}: the plugin returned an invalid ActorResult: {reason}")]
     InvalidResult { actor: String, reason: String },

@@ -10,20 +10,32 @@ use crate::call_state::{deliver, plugin_log, CallState, MAX_VAR_BYTES};
 use crate::extism_kernel::{copy_block, new_block};
 use extism::convert::MemoryHandle;
 use extism::{CurrentPlugin, Function, UserData, Val, ValType, EXTISM_ENV_MODULE, PTR};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 #[derive(Clone)]
-pub(crate) struct CallContext(Arc<Mutex<CallState>>);
+pub(crate) struct CallContext {
+    state: Arc<Mutex<CallState>>,
+    /// Set when the host gave the call up (`ExtismInstance::call`): whatever the plugin still
+    /// does on its abandoned thread reaches nothing.
+    closed: Arc<AtomicBool>,
+}
 
 impl CallContext {
     pub fn new(state: CallState) -> Self {
-        CallContext(Arc::new(Mutex::new(state)))
+        CallContext { state: Arc::new(Mutex::new(state)), closed: Arc::default() }
     }
 
     pub fn lock(&self) -> MutexGuard<'_, CallState> {
         // A panic while holding this lock can only come from our own host code; the state
         // inside is still a valid map, so keep using it rather than poisoning the actor.
-        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Ends the call for its host functions: each fails from now on, and its sink is dropped.
+    pub fn close(&self) {
+        self.closed.store(true, Ordering::Release);
+        self.lock().sink = None;
     }
 }
 
@@ -33,10 +45,14 @@ type HostResult = Result<(), extism::Error>;
 const MAX_KEY_BYTES: u64 = 1 << 20;
 
 fn context(plugin: &mut CurrentPlugin, function: &str) -> Result<CallContext, extism::Error> {
-    plugin
+    let context = plugin
         .host_context::<CallContext>()
         .map(|c| c.clone())
-        .map_err(|_| extism::Error::msg(format!("{function} called outside a process call")))
+        .map_err(|_| extism::Error::msg(format!("{function} called outside a process call")))?;
+    if context.closed.load(Ordering::Acquire) {
+        return Err(extism::Error::msg(format!("{function}: the call was given up at its time limit")));
+    }
+    Ok(context)
 }
 
 /// The block at the handle `arg` (`None` for handle 0, the empty text), or an error naming

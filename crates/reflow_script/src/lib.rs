@@ -27,7 +27,7 @@
 mod actor;
 mod call_state;
 mod config;
-pub mod decode;
+pub(crate) mod decode;
 mod engine;
 mod error;
 mod extism_backend;
@@ -36,6 +36,7 @@ mod grants;
 mod host_functions;
 mod http;
 mod module;
+mod transcript;
 mod wasmtime_backend;
 
 pub use actor::ScriptActor;
@@ -45,4 +46,5 @@ pub use engine::{ExtismEngine, OutputSink};
 pub use error::ScriptError;
 pub use grants::{GrantError, Grants, PathGrant};
 pub use module::PluginModule;
+pub use transcript::{Transcript, Undeclared};
 pub use reflow_abi::{ActorConfig, ActorContext, ActorResult, Message, PluginMetadata, PortDefinition};

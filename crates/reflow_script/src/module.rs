@@ -48,20 +48,29 @@ struct ModuleShape {
     imports_wasi: bool,
     /// The elements its tables start with, all together.
     table_elements: u64,
+    /// The most elements its tables can ever hold, all together: a table that `table.grow`
+    /// targets counts with its declared maximum (`None`: it has none, so no bound), the
+    /// others as declared.
+    table_elements_at_most: Option<u64>,
 }
 
 fn inspect(name: &str, bytes: &[u8]) -> Result<ModuleShape, ScriptError> {
     let invalid = |reason: String| ScriptError::InvalidModule { plugin: name.to_string(), reason };
     let mut validator = wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all());
     validator.validate_all(bytes).map_err(|e| invalid(e.to_string()))?;
-    let mut shape = ModuleShape { function_exports: Vec::new(), imports_wasi: false, table_elements: 0 };
+    let mut shape = ModuleShape { function_exports: Vec::new(), imports_wasi: false, table_elements: 0, table_elements_at_most: None };
+    // Every table of the index space (imported ones first): (initial, maximum) elements.
+    let mut tables: Vec<(u64, Option<u64>)> = Vec::new();
+    let mut grown = std::collections::BTreeSet::new();
     for payload in Parser::new(0).parse_all(bytes) {
         match payload.map_err(|e| invalid(e.to_string()))? {
             Payload::ImportSection(reader) => {
                 for import in reader.into_imports() {
                     let import = import.map_err(|e| invalid(e.to_string()))?;
-                    if matches!(import.ty, TypeRef::Func(_)) && import.module.starts_with("wasi_snapshot_preview1") {
-                        shape.imports_wasi = true;
+                    match import.ty {
+                        TypeRef::Func(_) if import.module.starts_with("wasi_snapshot_preview1") => shape.imports_wasi = true,
+                        TypeRef::Table(table) => tables.push((table.initial, table.maximum)),
+                        _ => {}
                     }
                 }
             }
@@ -69,6 +78,14 @@ fn inspect(name: &str, bytes: &[u8]) -> Result<ModuleShape, ScriptError> {
                 for table in reader {
                     let table = table.map_err(|e| invalid(e.to_string()))?;
                     shape.table_elements = shape.table_elements.saturating_add(table.ty.initial);
+                    tables.push((table.ty.initial, table.ty.maximum));
+                }
+            }
+            Payload::CodeSectionEntry(body) => {
+                for op in body.get_operators_reader().map_err(|e| invalid(e.to_string()))? {
+                    if let wasmparser::Operator::TableGrow { table } = op.map_err(|e| invalid(e.to_string()))? {
+                        grown.insert(table as usize);
+                    }
                 }
             }
             Payload::ExportSection(reader) => {
@@ -82,6 +99,9 @@ fn inspect(name: &str, bytes: &[u8]) -> Result<ModuleShape, ScriptError> {
             _ => {}
         }
     }
+    shape.table_elements_at_most = tables.iter().enumerate().try_fold(0u64, |total, (i, &(initial, maximum))| {
+        Some(total.saturating_add(if grown.contains(&i) { maximum? } else { initial }))
+    });
     Ok(shape)
 }
 
@@ -98,6 +118,13 @@ impl PluginModule {
     pub fn load_on(backend: Backend, name: &str, config: &ScriptConfig, limits: Limits) -> Result<PluginModule, ScriptError> {
         let grants = Grants::from_packages(config.packages.as_ref())
             .map_err(|source| ScriptError::Grant { plugin: name.to_string(), source })?;
+        PluginModule::load_granted(backend, name, config, grants, limits)
+    }
+
+    /// As [`PluginModule::load_on`], with grants already parsed (a graph's process settings
+    /// parse them once, where a bad one can be reported with the process); `config.packages`
+    /// is not read.
+    pub fn load_granted(backend: Backend, name: &str, config: &ScriptConfig, grants: Grants, limits: Limits) -> Result<PluginModule, ScriptError> {
         check_grants(name, &grants)?;
         let shape = inspect(name, &config.source)?;
         for export in [METADATA_EXPORT, config.entry_point.as_str()] {
@@ -126,6 +153,21 @@ impl PluginModule {
                         "{}: the Extism backend cannot keep a directory read-only (a plugin could truncate and create \
                          files in it); run this plugin on the wasmtime engine",
                         path.host.display()
+                    )));
+                }
+                // Extism's limiter lets a table grow to its declared maximum, or without bound
+                // when it has none, and counts none of it: a module that can grow its tables
+                // past the memory limit is refused rather than half limited (docs/security.md).
+                let at_most = shape.table_elements_at_most.map(|n| n.saturating_mul(crate::config::TABLE_ELEMENT_BYTES));
+                if at_most.is_none_or(|bytes| bytes > limits.memory_bytes()) {
+                    return Err(load_error(format!(
+                        "its tables can grow (table.grow) {}, past {}, which the Extism backend cannot count; run this \
+                         plugin on the wasmtime engine",
+                        match shape.table_elements_at_most {
+                            None => "without a declared maximum".to_string(),
+                            Some(n) => format!("to {n} elements"),
+                        },
+                        limits.describe(Limit::Memory)
                     )));
                 }
                 starts_within_limits(name, &config.source, limits, &grants)?;
@@ -255,6 +297,8 @@ impl PluginInstance {
     pub fn restart(&mut self, module: &PluginModule, actor: Arc<str>) -> Result<(), ScriptError> {
         match self {
             PluginInstance::Wasmtime(_) => *self = module.instantiate(actor)?,
+            // A call given up on its thread may still be running in the old compilation.
+            PluginInstance::Extism(instance) if instance.abandoned() => *self = module.instantiate(actor)?,
             PluginInstance::Extism(instance) => {
                 instance.restart().map_err(|reason| ScriptError::Load { plugin: module.name.to_string(), reason })?
             }

@@ -70,3 +70,13 @@ fn go_send_output_arrives_before_the_returned_outputs() {
         .collect();
     assert_eq!(greetings, vec!["Hi, Ada! (1/3)", "Hi, Ada! (2/3)", "Hi, Ada! (3/3)"]);
 }
+
+/// The bench's Go doubler (`examples/go/doubler`, built stripped as `reflow build` builds it)
+/// doubles what the other SDKs' doublers double.
+#[test]
+fn the_go_doubler_doubles() {
+    let mut engine = engine("go_doubler.wasm", json!({}));
+    let out = engine.process(&payload(json!({"input": {"type": "Integer", "data": 21}})), None).unwrap();
+    assert_eq!(out["output"], Message::Integer(42));
+    assert_eq!(load("go_doubler.wasm").metadata().inports[0].name, "input");
+}

@@ -155,6 +155,46 @@ fn forged_block_headers_are_clean_errors() {
     }
 }
 
+/// Finding 4, the rest: could a plugin forge its allocator's root (Extism's kernel keeps it at
+/// address 1; its `length` at 17, `position` at 9) so that the allocator places the next
+/// call's input, larger than the kernel memory, past the memory's end, where the extism crate
+/// writes it through an unchecked slice? No: Extism's kernel (built with bounds checks) ignores
+/// `store_u8`/`store_u64` below the root's end, so the root keeps its values, and each call's
+/// input goes where the allocator really has room. This test pins that, on both backends: the
+/// plugin tries the forgery, sees it did not take (Extism), and then reads a 4 MiB input
+/// whole, call after call. (Our own kernel checks every block against the memory's size.)
+#[test]
+fn a_plugin_cannot_forge_the_allocator_root_that_places_the_input() {
+    let forge = |check: &str| {
+        wat_plugin(
+            r#"(import "extism:host/env" "input_length" (func $input_length (result i64)))
+  (global $calls (mut i32) (i32.const 0))"#,
+            &format!(
+                r#"(global.set $calls (i32.add (global.get $calls) (i32.const 1)))
+    (if (i32.eq (global.get $calls) (i32.const 1))
+      (then (call $store_u64 (i64.const 17) (i64.const 0x00007FFF00000000))
+            (call $store_u64 (i64.const 9) (i64.const 0))
+            {check})
+      (else (if (i64.lt_u (call $input_length) (i64.const 4000000)) (then (unreachable)))))
+    (call $done)"#
+            ),
+        )
+    };
+    let root_kept = "(if (i64.eq (call $load_u64 (i64.const 17)) (i64.const 0x00007FFF00000000)) (then (unreachable)))";
+    let big = HashMap::from([("in".to_string(), reflow_script::Message::String("x".repeat(4 << 20).into()))]);
+    for (backend, wat) in [(Backend::Wasmtime, forge("")), (Backend::Extism, forge(root_kept))] {
+        let module = load_wat(backend, &wat, &[], Limits::default()).unwrap();
+        let mut actor = hostile_actor(&module).unwrap();
+        let what = format!("{backend:?}: a forged allocator root, then a 4 MiB input");
+        let big = big.clone();
+        let results = within(HANG_GUARD, &what, move || {
+            // A small input first (the kernel memory stays small), then the large one.
+            [no_payload(), big.clone(), big].iter().map(|input| actor.process(input, None).map(|_| ()).map_err(|e| e.to_string())).collect::<Vec<_>>()
+        });
+        assert!(results.iter().all(Result::is_ok), "{what}: {results:?}");
+    }
+}
+
 /// Finding 8, the other half: after a call that corrupted the kernel's header and *succeeded*,
 /// the next call still starts from a sound header (the host resets it before every call).
 #[test]
@@ -198,8 +238,9 @@ fn a_plugin_looping_in_its_start_function_or_initializer_fails_to_load() {
 }
 
 /// Finding 9: tables count against the memory limit: declared ones at load (both backends),
-/// grown ones as they grow (our engine; Extism's limiter lets tables grow unbounded, see
-/// docs/security.md).
+/// grown ones as they grow (our engine). Extism's limiter lets tables grow to their declared
+/// maximum uncounted, so that backend refuses at load a module whose tables `table.grow` can
+/// take past the limit, and loads one whose growth is bounded within it (docs/security.md).
 #[test]
 fn tables_count_against_the_memory_limit() {
     let limits = Limits { max_memory_pages: 16, ..Limits::default() };
@@ -220,11 +261,31 @@ fn tables_count_against_the_memory_limit() {
     // table.grow returns -1 once the limiter refuses, and the plugin traps: the memory limit.
     let err = actor.process(&no_payload(), None).unwrap_err();
     assert_eq!(err.to_string(), "actor hostile: exceeded the 16-page (1 MiB) memory limit");
+
+    let err = load_wat(Backend::Extism, &growing, &[], limits).err().expect("refused on the Extism backend");
+    assert!(
+        err.to_string().contains("its tables can grow (table.grow) without a declared maximum, past the 16-page (1 MiB) memory limit"),
+        "{err}"
+    );
+    let capped = growing.replace("(table $t 1 funcref)", "(table $t 1 2000000 funcref)");
+    let err = load_wat(Backend::Extism, &capped, &[], limits).err().expect("refused on the Extism backend");
+    assert!(err.to_string().contains("to 2000000 elements, past the 16-page"), "{err}");
+    // Growth bounded within the limit loads and grows, on both.
+    let within_limit = wat_plugin(
+        "(table $t 1 15001 funcref)",
+        r#"(if (i32.eq (table.grow $t (ref.null func) (i32.const 15000)) (i32.const -1)) (then (unreachable)))
+    (call $done)"#,
+    );
+    for backend in BOTH {
+        let module = load_wat(backend, &within_limit, &[], limits).unwrap();
+        hostile_actor(&module).unwrap().process(&no_payload(), None).unwrap_or_else(|e| panic!("{backend:?}: {e}"));
+    }
 }
 
 /// Finding 6: a blocking WASI call (`poll_oneoff` on a 120 s clock) ends with the call's time
-/// limit instead of holding the actor (and Ctrl-C, `network:stop`) until the clock fires.
-/// Our engine only: the extism crate's WASI cannot be reached from outside (docs/security.md).
+/// limit instead of holding the actor (and Ctrl-C, `network:stop`) until the clock fires. Our
+/// engine cuts the call itself; on the Extism backend (whose WASI is out of reach) the call is
+/// given up at its deadline and the actor goes on, on a new instance.
 #[test]
 fn a_blocking_wasi_call_ends_with_the_call_time_limit() {
     // One subscription (48 bytes at 1024): userdata 0, tag 0 (clock), clock id 1 (monotonic),
@@ -238,10 +299,14 @@ fn a_blocking_wasi_call_ends_with_the_call_time_limit() {
     (call $done)"#,
     );
     let limits = Limits { call_timeout: Duration::from_millis(300), ..Limits::default() };
-    let module = load_wat(Backend::Wasmtime, &wat, &[], limits).unwrap();
-    let mut actor = hostile_actor(&module).unwrap();
-    let err = within(HANG_GUARD, "a 120 s poll_oneoff under a 300 ms limit", move || actor.process(&no_payload(), None).unwrap_err());
-    assert_eq!(err.to_string(), "actor hostile: exceeded the 300 ms call time limit");
+    for backend in BOTH {
+        let module = load_wat(backend, &wat, &[], limits).unwrap();
+        let mut actor = hostile_actor(&module).unwrap();
+        let what = format!("{backend:?}: a 120 s poll_oneoff under a 300 ms limit, twice");
+        // Twice: the second call runs on the instance that replaced the first.
+        let errors = within(HANG_GUARD, &what, move || [(); 2].map(|()| actor.process(&no_payload(), None).unwrap_err().to_string()));
+        assert_eq!(errors, ["actor hostile: exceeded the 300 ms call time limit"; 2], "{what}");
+    }
 }
 
 /// Finding 14: a WASI plugin's stdout and stderr count against the call's log budget (our

@@ -15,8 +15,6 @@ mod errors;
 mod go_plugins;
 /// Hostile plugins against the sandbox: limits, grants, bad host calls, isolation.
 mod sandbox;
-/// Decoding what plugins return, on arbitrary input (proptest).
-mod decode;
 /// Hand-written hostile modules (wasm text) against both backends, one per attack.
 mod hostile;
 /// Generated hostile modules (proptest) on both backends: no panic, no crash, no hang.

@@ -4,7 +4,7 @@
 //! `support::start_sandboxed` and runs on both backends (`support::on_both_backends`).
 
 use crate::support::*;
-use reflow_script::{Limits, Message, ScriptError};
+use reflow_script::{Limit, Limits, Message, ScriptError};
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
@@ -17,11 +17,12 @@ fn start(name: &str, grants: &[&str], limits: Limits, config: Value) -> Box<dyn 
     start_sandboxed(name, "hostile", grants, limits, config).unwrap_or_else(|e| panic!("starting {name}: {e}"))
 }
 
-fn limit_error(err: ScriptError) -> String {
+/// The limit a failed call names, as the error describes it.
+fn limit_error(err: ScriptError) -> (Limit, String) {
     match err {
-        ScriptError::LimitExceeded { actor, limit } => {
+        ScriptError::LimitExceeded { actor, limit, limits } => {
             assert_eq!(actor, "hostile");
-            limit
+            (limit, limits.describe(limit))
         }
         other => panic!("expected a limit error, got {other:?}"),
     }
@@ -55,7 +56,7 @@ fn an_infinite_loop_is_stopped_by_the_fuel_limit() {
         let limits = Limits { fuel: Some(20_000_000), call_timeout: Duration::from_secs(600), ..Limits::default() };
         let mut actor = start("infinite_loop.wasm", &[], limits, json!({}));
         let err = fails_then_recovers(&mut *actor);
-        assert_eq!(limit_error(err), "the fuel limit of 20000000 units");
+        assert_eq!(limit_error(err), (Limit::Fuel, "the fuel limit of 20000000 units".to_string()));
     });
 }
 

@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-pub const LANGUAGE: Language = Language { name: "assemblyscript", marker: "assembly/index.ts", files, build };
+pub const LANGUAGE: Language = Language { name: "assemblyscript", marker: "assembly/index.ts", source: "assembly/index.ts", files, build };
 
 /// The SDK's files (`reflow/NAME`), as this `reflow` was built with them.
 const SDK: [(&str, &str); 6] = [

@@ -7,7 +7,7 @@ use crate::toolchain::clang::Clang;
 use crate::{BuildError, BuildOptions};
 use std::path::{Path, PathBuf};
 
-pub const LANGUAGE: Language = Language { name: "c", marker: "src/plugin.c", files, build };
+pub const LANGUAGE: Language = Language { name: "c", marker: "src/plugin.c", source: "src/plugin.c", files, build };
 
 /// The SDK, as this `reflow` was built with it.
 const SDK_HEADER: &str = include_str!("../../../../sdk/c/include/reflow.h");

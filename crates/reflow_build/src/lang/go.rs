@@ -7,7 +7,7 @@ use crate::{BuildError, BuildOptions};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-pub const LANGUAGE: Language = Language { name: "go", marker: "go.mod", files, build };
+pub const LANGUAGE: Language = Language { name: "go", marker: "go.mod", source: "main.go", files, build };
 
 const SDK_MODULE: &str = "github.com/darmie/reflow/reflow_wasm_go";
 const PDK: &str = "github.com/extism/go-pdk v1.1.3";
@@ -127,16 +127,20 @@ func TestDoubles(t *testing.T) {
 }
 
 fn build(dir: &Path, options: &BuildOptions) -> Result<PathBuf, BuildError> {
-    let go = toolchain::go()?;
     let out = project_wasm(dir);
+    crate::run(&mut build_command(&toolchain::go()?, dir, &out, options.release), "go")?;
+    Ok(out)
+}
+
+/// `go build` of the Go plugin module in `dir` into `out` (this repository's Go plugins too).
+pub fn build_command(go: &Path, dir: &Path, out: &Path, release: bool) -> Command {
     let mut cmd = Command::new(go);
     cmd.current_dir(dir).env("GOOS", "wasip1").env("GOARCH", "wasm");
     cmd.args(["build", "-buildmode=c-shared", "-trimpath"]);
-    if options.release {
+    if release {
         // Without the symbol table and DWARF: a module a fraction of the size.
         cmd.arg("-ldflags=-s -w");
     }
-    cmd.arg("-o").arg(&out).arg(".");
-    crate::run(&mut cmd, "go")?;
-    Ok(out)
+    cmd.arg("-o").arg(out).arg(".");
+    cmd
 }

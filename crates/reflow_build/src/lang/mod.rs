@@ -4,7 +4,7 @@
 
 pub mod assemblyscript;
 mod c;
-mod go;
+pub mod go;
 mod rust;
 mod zig;
 
@@ -17,6 +17,9 @@ pub struct Language {
     pub name: &'static str,
     /// A file whose presence in a folder makes it a project of this language.
     pub marker: &'static str,
+    /// The file holding the component's code in a project `reflow new` wrote (what an FBP
+    /// editor is shown by `component:getsource`).
+    pub source: &'static str,
     /// The files of a new project, relative to its folder.
     pub files: fn(&NewOptions) -> Vec<(PathBuf, String)>,
     /// Builds the project in the folder and returns the `.wasm` path.

@@ -8,7 +8,7 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
-pub const LANGUAGE: Language = Language { name: "rust", marker: "Cargo.toml", files, build };
+pub const LANGUAGE: Language = Language { name: "rust", marker: "Cargo.toml", source: "src/lib.rs", files, build };
 
 const TARGET: &str = "wasm32-unknown-unknown";
 

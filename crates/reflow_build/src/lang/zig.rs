@@ -7,7 +7,7 @@ use crate::toolchain::zig::{tools_dir, Zig, ZIG_VERSION};
 use crate::{BuildError, BuildOptions};
 use std::path::{Path, PathBuf};
 
-pub const LANGUAGE: Language = Language { name: "zig", marker: "src/main.zig", files, build };
+pub const LANGUAGE: Language = Language { name: "zig", marker: "src/main.zig", source: "src/main.zig", files, build };
 
 /// The SDK, as this `reflow` was built with it.
 const SDK: &str = include_str!("../../../../sdk/zig/src/reflow.zig");

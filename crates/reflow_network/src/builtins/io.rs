@@ -2,10 +2,12 @@
 
 use super::{meta, port};
 use crate::component::{Component, ComponentError, Outputs, Payload, SourceStatus};
+use crate::error::NetworkError;
 use reflow_abi::{Message, PluginMetadata};
 use serde_json::{Map, Value};
 use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 fn print_line(line: &str) -> Result<(), ComponentError> {
     let mut stdout = std::io::stdout().lock();
@@ -66,9 +68,12 @@ impl Component for Print {
 
 /// The `path` setting of a file component: `-` is stdin/stdout, relative paths are relative
 /// to the graph file's folder.
-fn configured_path(component: &str, config: &Map<String, Value>, base_dir: &Path) -> Result<Option<PathBuf>, String> {
+fn configured_path(component: &str, config: &Map<String, Value>, base_dir: &Path) -> Result<Option<PathBuf>, NetworkError> {
     match config.get("path").and_then(Value::as_str) {
-        None => Err(format!("{component} needs a string `path` in its config (`-` for standard input/output)")),
+        None => Err(NetworkError::Config {
+            component: component.to_string(),
+            reason: "needs a string `path` in its config (`-` for standard input/output)".into(),
+        }),
         Some("-") => Ok(None),
         Some(path) => Ok(Some(base_dir.join(path))),
     }
@@ -88,7 +93,7 @@ pub struct ReadJsonLines {
 }
 
 impl ReadJsonLines {
-    pub fn new(config: &Map<String, Value>, base_dir: &Path) -> Result<Self, String> {
+    pub fn new(config: &Map<String, Value>, base_dir: &Path) -> Result<Self, NetworkError> {
         let path = configured_path("reflow/ReadJsonLines", config, base_dir)?;
         Ok(ReadJsonLines { metadata: Self::metadata_value(), path, reader: None, line: 0, bad: Vec::new() })
     }
@@ -165,11 +170,15 @@ pub struct WriteJsonLines {
 }
 
 impl WriteJsonLines {
-    pub fn new(config: &Map<String, Value>, base_dir: &Path) -> Result<Self, String> {
+    pub fn new(config: &Map<String, Value>, base_dir: &Path) -> Result<Self, NetworkError> {
         let path = configured_path("reflow/WriteJsonLines", config, base_dir)?;
         let file = match &path {
             None => None,
-            Some(p) => Some(BufWriter::new(std::fs::File::create(p).map_err(|e| format!("reflow/WriteJsonLines: cannot create {}: {e}", p.display()))?)),
+            Some(p) => Some(BufWriter::new(std::fs::File::create(p).map_err(|e| NetworkError::CreateFile {
+                component: "reflow/WriteJsonLines".into(),
+                path: p.clone(),
+                source: Arc::new(e),
+            })?)),
         };
         Ok(WriteJsonLines { metadata: Self::metadata_value(), path, file })
     }

@@ -6,6 +6,7 @@ mod io;
 mod plumbing;
 
 use crate::component::Component;
+use crate::error::NetworkError;
 use reflow_abi::{PluginMetadata, PortDefinition};
 use serde_json::{Map, Value};
 use std::path::Path;
@@ -13,8 +14,8 @@ use std::path::Path;
 /// Creates the built-in `component` configured by `config` (a process's `metadata.config`);
 /// relative paths in the configuration are relative to `base_dir` (the graph file's folder).
 /// `None`: no built-in has that name.
-pub fn create(component: &str, config: &Map<String, Value>, base_dir: &Path) -> Option<Result<Box<dyn Component>, String>> {
-    let built: Result<Box<dyn Component>, String> = match component {
+pub(crate) fn create(component: &str, config: &Map<String, Value>, base_dir: &Path) -> Option<Result<Box<dyn Component>, NetworkError>> {
+    let built: Result<Box<dyn Component>, NetworkError> = match component {
         "core/Repeat" => Ok(Box::new(plumbing::Repeat::new())),
         "core/Drop" => Ok(Box::new(plumbing::Drop::new())),
         "core/Output" => Ok(Box::new(io::Output::new())),

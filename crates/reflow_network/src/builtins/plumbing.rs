@@ -2,6 +2,7 @@
 
 use super::{meta, port};
 use crate::component::{Component, ComponentError, Outputs, Payload, SourceStatus};
+use crate::error::NetworkError;
 use reflow_abi::{Message, PluginMetadata};
 use serde_json::{Map, Value};
 
@@ -88,17 +89,18 @@ pub struct Range {
 }
 
 impl Range {
-    pub fn new(config: &Map<String, Value>) -> Result<Self, String> {
+    pub fn new(config: &Map<String, Value>) -> Result<Self, NetworkError> {
+        let problem = |reason: String| NetworkError::Config { component: "reflow/Range".into(), reason };
         let int = |key: &str, default: Option<i64>| match config.get(key) {
-            None => default.ok_or_else(|| format!("reflow/Range needs an integer `{key}` in its config")),
-            Some(v) => v.as_i64().ok_or_else(|| format!("reflow/Range: config `{key}` must be an integer, got {v}")),
+            None => default.ok_or_else(|| problem(format!("needs an integer `{key}` in its config"))),
+            Some(v) => v.as_i64().ok_or_else(|| problem(format!("config `{key}` must be an integer, got {v}"))),
         };
         let (start, end, step) = (int("start", Some(0))?, int("end", None)?, int("step", Some(1))?);
         if step <= 0 {
-            return Err(format!("reflow/Range: config `step` must be positive, got {step}"));
+            return Err(problem(format!("config `step` must be positive, got {step}")));
         }
         let interval = int("interval_ms", Some(0))?;
-        let interval = u64::try_from(interval).map_err(|_| format!("reflow/Range: config `interval_ms` must not be negative, got {interval}"))?;
+        let interval = u64::try_from(interval).map_err(|_| problem(format!("config `interval_ms` must not be negative, got {interval}")))?;
         Ok(Range { metadata: Self::metadata_value(), next: start, end, step, interval: std::time::Duration::from_millis(interval) })
     }
 

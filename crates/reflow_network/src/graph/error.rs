@@ -5,6 +5,7 @@ use super::{PortDirection, PortRef};
 
 /// A refused change to a [`Graph`](super::Graph); the graph is left as it was.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum EditError {
     #[error("process {process:?} does not exist")]
     UnknownProcess { process: String },

@@ -19,6 +19,7 @@ use std::path::{Path, PathBuf};
 
 /// Why a graph file could not be loaded. Every variant names the file; the rest says where.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum GraphError {
     #[error("{}: cannot read the graph file: {reason}", file.display())]
     Read { file: PathBuf, reason: String },

@@ -15,8 +15,8 @@
 //!
 //! 1. Whatever the previous activation could not deliver is delivered first; if it still does
 //!    not fit, the actor stays *parked* (below) and the activation ends.
-//! 2. A source ([`Component::poll_source`]) produces up to [`BUDGET`] messages.
-//! 3. Up to [`BUDGET`] firings are taken from the inbox and each is one `process` call, so one
+//! 2. A source ([`Component::poll_source`]) produces up to `BUDGET` (64) messages.
+//! 3. Up to `BUDGET` (64) firings are taken from the inbox and each is one `process` call, so one
 //!    busy actor cannot starve the others; if more remains, the cell goes to the back of the
 //!    ready queue.
 //! 4. What the calls sent (including a plugin's `__send_output` during a call) was held in the
@@ -44,9 +44,9 @@
 //! # Long calls
 //!
 //! A plugin call runs to its end (or its time limit) on the worker that started it. A monitor
-//! thread looks at the workers every [`STUCK_AFTER`]: a worker still in the same activation as
+//! thread looks at the workers every `STUCK_AFTER` (50 ms): a worker still in the same activation as
 //! at the previous look, while other cells wait in the ready queue, gets a compensating worker
-//! (at most [`MAX_COMPENSATING`] at a time); when the stuck activation returns, its worker
+//! (at most `MAX_COMPENSATING` (64) at a time); when the stuck activation returns, its worker
 //! retires, so the pool is back to its size. This is Go's `sysmon` and tokio's
 //! `block_in_place` idea: simpler than wasmtime's async support with epoch yielding (which
 //! would make every host call a future, and the native components too), and it leaves a
@@ -96,15 +96,22 @@
 //! ends a run at once, queued messages dropped, where `stop` only stops sources and lets queues
 //! drain (slow actors may hold minutes of work, and a cycle may never drain).
 //! [`RunOptions::probe`] publishes live counters for a web inspector ([`Probe`]).
+//! [`RunOptions::inlet`] lets an editor send into the graph's exported inports while it runs;
+//! an open inlet counts as a live source, so the run lasts until it is closed ([`Inlet`]).
 
 mod cell;
+mod inlet;
 mod pool;
 mod probe;
 mod supervise;
 mod wiring;
 
+#[cfg(test)]
+mod tests;
+
 use crate::component::Component;
-pub use probe::{ActorSample, ActorShape, LiveRun, Probe, QueueFill, Sample};
+pub use probe::{ActorSample, ActorShape, LiveRun, Probe, QueueFill, RouteShape, Sample};
+pub use inlet::{Inlet, InletError, EARLY_BOUND};
 use reflow_abi::Message;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -112,13 +119,13 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// Firings (or, for a source, messages) per activation before the actor yields its worker.
-pub const BUDGET: usize = 64;
+pub(crate) const BUDGET: usize = 64;
 
 /// How long an activation may hold its worker before the monitor starts a compensating one.
-pub const STUCK_AFTER: Duration = Duration::from_millis(50);
+pub(crate) const STUCK_AFTER: Duration = Duration::from_millis(50);
 
 /// Compensating workers alive at once, at most.
-pub const MAX_COMPENSATING: usize = 64;
+pub(crate) const MAX_COMPENSATING: usize = 64;
 
 /// The default byte bound of a queue: 16 MiB of (estimated) JSON per inbox or inport queue.
 pub const DEFAULT_QUEUE_BYTES: usize = 16 << 20;
@@ -181,7 +188,7 @@ impl std::fmt::Display for DeadLetter {
 }
 
 /// One actor ready to run.
-pub struct ActorSpec {
+pub(crate) struct ActorSpec {
     pub name: String,
     pub component: Box<dyn Component>,
     /// Initial packets, delivered before anything else, in this order.
@@ -191,7 +198,7 @@ pub struct ActorSpec {
 
 /// A connection: `from` actor's outport to `to` actor's inport (indexes into the actor list).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Route {
+pub(crate) struct Route {
     pub from: usize,
     pub outport: String,
     pub to: usize,
@@ -200,7 +207,7 @@ pub struct Route {
 
 /// A graph outport: messages `actor` sends on `port` are also reported under `name`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Export {
+pub(crate) struct Export {
     pub name: String,
     pub actor: usize,
     pub port: String,
@@ -264,6 +271,9 @@ pub struct RunOptions {
     /// errors, dead letters, restarts and call times per actor; queue fill on demand): see
     /// [`Probe`]. `None` adds nothing to the sending or calling path.
     pub probe: Option<Arc<Probe>>,
+    /// When given, messages can be sent into the graph's exported inports while the network
+    /// runs, and the run does not end by quiescence until the inlet is closed ([`Inlet`]).
+    pub inlet: Option<Inlet>,
 }
 
 impl Default for RunOptions {
@@ -276,12 +286,14 @@ impl Default for RunOptions {
             observe_edges: false,
             halt: None,
             probe: None,
+            inlet: None,
         }
     }
 }
 
 /// What an actor did during a run.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ActorStats {
     pub name: String,
     /// Messages received (IIPs included).
@@ -317,6 +329,7 @@ impl std::fmt::Display for ActorFailure {
 }
 
 #[derive(Debug, Clone, Default)]
+#[non_exhaustive]
 pub struct RunReport {
     pub actors: Vec<ActorStats>,
     pub failures: Vec<ActorFailure>,
@@ -346,6 +359,6 @@ pub trait Observer: Send + Sync {
 }
 
 /// Runs `actors` wired by `routes` until the network is quiescent (or halted).
-pub fn run(actors: Vec<ActorSpec>, routes: &[Route], exports: &[Export], options: &RunOptions, observer: Arc<dyn Observer>) -> RunReport {
+pub(crate) fn run(actors: Vec<ActorSpec>, routes: &[Route], exports: &[Export], options: &RunOptions, observer: Arc<dyn Observer>) -> RunReport {
     pool::run(actors, routes, exports, options, observer)
 }

@@ -2,7 +2,7 @@
 //! activations, the quiescence counter, and a run from start to report.
 
 use super::cell::{lock, Body, Cell, Inbox, Source, IDLE, NOTIFIED, RUNNING, SCHEDULED};
-use super::probe::{ActorShape, Counters, LiveRun, QueueFill};
+use super::probe::{ActorShape, Counters, LiveRun, QueueFill, RouteShape};
 use super::supervise::{guarded, Reports, Supervisor};
 use super::wiring::{self, Item, Outbox};
 use super::{ActorSpec, ActorStats, Export, Observer, Route, RunOptions, RunReport, BUDGET, MAX_COMPENSATING, MAX_QUEUE_CAPACITY, STUCK_AFTER};
@@ -59,6 +59,19 @@ impl Shared {
     /// The byte bound of a queue.
     pub fn queue_bytes(&self) -> usize {
         self.bytes
+    }
+
+    /// The message bound of a queue.
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    pub fn cell(&self, id: usize) -> &Cell {
+        &self.cells[id]
+    }
+
+    pub fn is_halted(&self) -> bool {
+        self.halted.load(Ordering::Acquire)
     }
 
     pub fn count(&self, n: usize) {
@@ -395,7 +408,10 @@ pub(crate) fn run(actors: Vec<ActorSpec>, routes: &[Route], exports: &[Export], 
     if let (Some(probe), Some(counters)) = (&options.probe, counters) {
         let weak = Arc::downgrade(&shared);
         let queues = Box::new(move || weak.upgrade().map(|shared| shared.queue_fill()).unwrap_or_default());
-        probe.attach(Arc::new(LiveRun { actors: shapes, routes: routes.to_vec(), capacity: shared.capacity, counters, queues }));
+        probe.attach(Arc::new(LiveRun { actors: shapes, routes: routes.iter().map(|r| RouteShape { from: r.from, outport: r.outport.clone(), to: r.to, inport: r.inport.clone() }).collect(), capacity: shared.capacity, counters, queues }));
+    }
+    if let Some(inlet) = &options.inlet {
+        inlet.attach(&shared);
     }
     if let Some(halt) = &options.halt {
         let weak = Arc::downgrade(&shared);
@@ -452,6 +468,9 @@ pub(crate) fn run(actors: Vec<ActorSpec>, routes: &[Route], exports: &[Export], 
     }
     if let Some(halt) = &options.halt {
         halt.set_waker(None);
+    }
+    if let Some(inlet) = &options.inlet {
+        inlet.detach();
     }
     report(&shared)
 }

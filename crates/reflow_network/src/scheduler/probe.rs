@@ -8,7 +8,6 @@
 //! at all: [`LiveRun::sample`] reads the inboxes and outboxes under their own locks, so its
 //! cost is the reader's, paid only when someone looks.
 
-use super::Route;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -56,6 +55,16 @@ pub struct ActorShape {
     pub name: String,
     pub inports: Vec<String>,
     pub outports: Vec<String>,
+}
+
+/// A connection as the scheduler runs it: `from` actor's outport to `to` actor's inport
+/// (indexes into [`LiveRun::actors`]; port names as the actors declare them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteShape {
+    pub from: usize,
+    pub outport: String,
+    pub to: usize,
+    pub inport: String,
 }
 
 /// Call-time histogram buckets: four per power of two of nanoseconds (about 19% wide), so
@@ -142,7 +151,8 @@ pub(crate) type QueueReader = Box<dyn Fn() -> Vec<QueueFill> + Send + Sync>;
 /// A running (or finished) run as a probe sees it.
 pub struct LiveRun {
     pub actors: Vec<ActorShape>,
-    pub routes: Vec<Route>,
+    /// The graph's connections, in order (what [`Sample::routes`] is indexed by).
+    pub routes: Vec<RouteShape>,
     /// The bound of each queue, in messages.
     pub capacity: usize,
     pub(crate) counters: Arc<Counters>,

@@ -5,7 +5,7 @@ use proptest::prelude::*;
 use reflow_abi::{PluginMetadata, PortDefinition};
 use reflow_network::graph::Process;
 use reflow_network::loader::json::parse_json;
-use reflow_network::{validate, ComponentCatalog};
+use reflow_network::{validate, ComponentCatalog, NetworkError};
 use serde_json::{json, Map, Value};
 use std::path::Path;
 
@@ -132,9 +132,9 @@ fn graph_text() -> impl Strategy<Value = String> {
 struct Anything;
 
 impl ComponentCatalog for Anything {
-    fn ports(&self, process: &Process) -> Result<PluginMetadata, String> {
+    fn ports(&self, process: &Process) -> Result<PluginMetadata, NetworkError> {
         if process.component == "p.wasm" {
-            return Err("plugin file not found".into());
+            return Err(NetworkError::NotAPlugin { component: process.component.clone() });
         }
         Ok(PluginMetadata {
             component: process.component.clone(),

@@ -5,7 +5,9 @@
 use reflow_abi::{PluginMetadata, PortDefinition};
 use reflow_network::graph::{ExportedPort, Graph, PortDirection, PortRef, Process};
 use reflow_network::validate::Problem;
-use reflow_network::{load_graph, validate, ComponentCatalog};
+use reflow_network::{load_graph, validate, ComponentCatalog, NetworkError};
+use std::io;
+use std::sync::Arc;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -29,17 +31,17 @@ impl FakeCatalog {
 }
 
 impl ComponentCatalog for FakeCatalog {
-    fn ports(&self, process: &Process) -> Result<PluginMetadata, String> {
+    fn ports(&self, process: &Process) -> Result<PluginMetadata, NetworkError> {
         if let Some(path) = process.plugin_path(&self.graph_dir) {
             return self
                 .plugins
                 .get(&process.component)
                 .cloned()
-                .ok_or_else(|| format!("plugin file not found: {}", path.display()));
+                .ok_or_else(|| NetworkError::ReadPlugin { path, source: Arc::new(io::Error::new(io::ErrorKind::NotFound, "no such file")) });
         }
-        self.builtins.get(&process.component).cloned().ok_or_else(|| {
-            let known: Vec<_> = self.builtins.keys().map(String::as_str).collect();
-            format!("not a built-in component (built-ins: {})", known.join(", "))
+        self.builtins.get(&process.component).cloned().ok_or_else(|| NetworkError::UnknownBuiltin {
+            component: process.component.clone(),
+            known: self.builtins.keys().cloned().collect(),
         })
     }
 }
@@ -87,7 +89,7 @@ fn each_case_reports_exactly_its_expected_lines() {
 struct OnePlugin;
 
 impl ComponentCatalog for OnePlugin {
-    fn ports(&self, process: &Process) -> Result<PluginMetadata, String> {
+    fn ports(&self, process: &Process) -> Result<PluginMetadata, NetworkError> {
         match process.component.as_str() {
             "doubler.wasm" => Ok(PluginMetadata {
                 component: "Doubler".into(),
@@ -103,7 +105,7 @@ impl ComponentCatalog for OnePlugin {
                 outports: vec![PortDefinition::new("out", "", "Any", false)],
                 config_schema: None,
             }),
-            other => Err(format!("unknown: {other}")),
+            other => Err(NetworkError::UnknownComponent { component: other.to_string() }),
         }
     }
 }

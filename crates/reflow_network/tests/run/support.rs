@@ -18,20 +18,13 @@ pub fn plugins_dir() -> PathBuf {
 pub fn network(json: &str) -> Network {
     let file = plugins_dir().join("test.json");
     let graph = parse_json(json.as_bytes(), &file).unwrap_or_else(|e| panic!("{e}"));
-    Network::from_graph(&file, graph, Limits::default()).unwrap_or_else(|e| panic!("{e}"))
+    Network::from_graph(&plugins_dir(), graph, Limits::default()).unwrap_or_else(|e| panic!("{e}"))
 }
 
 #[derive(Default)]
 pub struct Collector {
     pub exported: Mutex<Vec<(String, Message)>>,
     pub failures: Mutex<Vec<ActorFailure>>,
-}
-
-impl Collector {
-    /// The integers sent on `port` so far, in order.
-    pub fn integers(&self, port: &str) -> Vec<i64> {
-        integers(&self.exported.lock().unwrap(), port)
-    }
 }
 
 impl Observer for Collector {

@@ -44,7 +44,7 @@ proptest! {
         process.metadata.insert("sandbox".into(), sandbox.clone());
         process.metadata.insert("on_failure".into(), on_failure);
         if let Ok(settings) = sandbox::read(process, Limits::default(), Path::new("/graph"), &sandbox::SandboxPolicy::Operator) {
-            prop_assert!(Grants::parse(&settings.grants).is_ok());
+            prop_assert!(Grants::parse(&settings.grants.to_strings()).is_ok());
             if let Some(pages) = sandbox.get("max_memory_pages") {
                 prop_assert_eq!(json!(settings.limits.max_memory_pages), pages.clone());
             }

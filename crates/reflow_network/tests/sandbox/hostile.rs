@@ -151,7 +151,7 @@ fn http_reaches_only_the_granted_host() {
     for process in ["denied", "granted"] {
         graph.process_mut(process).unwrap().config.insert("url".into(), json!(url));
     }
-    let network = Network::from_graph(&file, graph, Limits::default()).unwrap();
+    let network = Network::from_graph(file.parent().unwrap(), graph, Limits::default()).unwrap();
     let run = run_network(&network);
     assert_eq!(run.integers("doubled"), [2, 4, 6]);
     assert_eq!(run.port("granted_body"), vec![Message::String("ok".into()); 3]);

@@ -1,5 +1,5 @@
-//! component:list: the built-ins, then each plugin under the components folder, named by
-//! its relative path, with ports and FBP types from its metadata.
+//! component:list: the built-ins, then each plugin under the components folder, under its
+//! FBP name (its relative path without `.wasm`), with ports and FBP types from its metadata.
 
 use crate::support::{components_dir, plugin, start_server, Client};
 use reflow_protocol::RuntimeConfig;
@@ -30,13 +30,13 @@ fn builtins_and_plugins_are_listed_with_their_ports() {
     let (components, errors, ready) = list(&mut c);
     assert_eq!(ready, json!(components.len()));
     let names: Vec<&str> = components.iter().map(|c| c["name"].as_str().unwrap()).collect();
-    for expected in ["core/Repeat", "core/Drop", "core/Output", "doubler.wasm", "more/counter.wasm"] {
+    for expected in ["core/Repeat", "core/Drop", "core/Output", "doubler", "more/counter"] {
         assert!(names.contains(&expected), "{expected} missing from {names:?}");
     }
     let repeat = components.iter().find(|c| c["name"] == "core/Repeat").unwrap();
     assert_eq!(repeat["inPorts"][0]["id"], "in");
     assert_eq!(repeat["outPorts"][0]["id"], "out");
-    let doubler = components.iter().find(|c| c["name"] == "doubler.wasm").unwrap();
+    let doubler = components.iter().find(|c| c["name"] == "doubler").unwrap();
     assert_eq!(doubler["inPorts"], json!([{"id": "input", "type": "int", "description": "Input port", "required": true, "addressable": false}]));
     assert_eq!(doubler["outPorts"][0]["type"], "int");
     assert_eq!(errors.len(), 1, "{errors:?}");
@@ -48,8 +48,14 @@ fn without_a_components_folder_only_builtins_are_listed() {
     let mut c = Client::connect(start_server(RuntimeConfig::default()));
     let (components, errors, _) = list(&mut c);
     assert!(errors.is_empty());
-    assert!(components.iter().all(|c| !c["name"].as_str().unwrap().ends_with(".wasm")));
+    assert!(components.iter().all(|c| c["name"].as_str().unwrap().contains('/')), "built-ins only: {components:?}");
     assert!(components.iter().any(|c| c["name"] == "core/Drop"));
+    // A plugin name then names nothing.
+    c.send("graph", "clear", json!({"id": "g"}));
+    c.recv();
+    c.send("graph", "addnode", json!({"id": "d", "component": "doubler", "graph": "g"}));
+    let refused = c.expect("graph", "error");
+    assert!(refused["message"].as_str().unwrap().contains("--components"), "{refused:#}");
 }
 
 #[cfg(unix)]
@@ -65,7 +71,58 @@ fn a_link_loop_under_the_components_folder_lists_each_plugin_once() {
     let mut c = Client::connect(start_server(RuntimeConfig { components: Some(dir), ..RuntimeConfig::default() }));
     let (components, errors, _) = list(&mut c);
     assert!(errors.is_empty(), "{errors:?}");
-    let mut plugins: Vec<&str> = components.iter().map(|c| c["name"].as_str().unwrap()).filter(|n| n.ends_with(".wasm")).collect();
+    let mut plugins: Vec<&str> = components.iter().map(|c| c["name"].as_str().unwrap()).filter(|n| !n.contains("core/") && !n.contains("reflow/")).collect();
     plugins.sort();
-    assert_eq!(plugins, ["doubler.wasm", "sub/counter.wasm", "twice.wasm"]);
+    assert_eq!(plugins, ["doubler", "sub/counter", "twice"]);
+}
+
+#[test]
+fn plugins_are_used_by_fbp_name_or_by_path_and_unknown_names_are_refused() {
+    let dir = components_dir("names", &["doubler.wasm"]);
+    std::fs::create_dir_all(dir.join("core")).unwrap();
+    // Named like a built-in: listed by its path (the built-in keeps the name), still usable.
+    std::fs::copy(plugin("counter.wasm"), dir.join("core/Repeat.wasm")).unwrap();
+    let mut c = Client::connect(start_server(RuntimeConfig { components: Some(dir), ..RuntimeConfig::default() }));
+    let (components, _, _) = list(&mut c);
+    let names: Vec<&str> = components.iter().map(|c| c["name"].as_str().unwrap()).collect();
+    assert!(names.contains(&"core/Repeat.wasm") && names.contains(&"core/Repeat"), "{names:?}");
+    c.request("graph", "clear", json!({"id": "g"}), "clear");
+    for (node, component) in [("a", "doubler"), ("b", "doubler.wasm"), ("c", "core/Repeat.wasm"), ("d", "core/Repeat")] {
+        let added = c.request("graph", "addnode", json!({"id": node, "component": component, "graph": "g"}), "addnode");
+        assert_eq!(added["component"], component, "echoed as the client named it");
+    }
+    for missing in ["tripler", "sub/doubler"] {
+        c.send("graph", "addnode", json!({"id": "x", "component": missing, "graph": "g"}));
+        let refused = c.expect("graph", "error");
+        assert!(refused["message"].as_str().unwrap().contains(missing), "{refused:#}");
+    }
+}
+
+#[test]
+fn getsource_gives_a_plugins_project_source_its_metadata_or_a_builtins_description() {
+    let dir = components_dir("source", &["doubler.wasm", "counter.wasm"]);
+    // A project beside doubler.wasm, as `reflow new doubler` writes one.
+    std::fs::create_dir_all(dir.join("doubler/src")).unwrap();
+    std::fs::write(dir.join("doubler/Cargo.toml"), "[package]\nname = \"doubler\"\n").unwrap();
+    std::fs::write(dir.join("doubler/src/lib.rs"), "// the doubler's code\n").unwrap();
+    let mut c = Client::connect(start_server(RuntimeConfig { components: Some(dir), ..RuntimeConfig::default() }));
+
+    let source = c.request("component", "getsource", json!({"name": "doubler"}), "source");
+    assert_eq!(source, json!({"name": "doubler", "language": "rust", "code": "// the doubler's code\n"}));
+    let source = c.request("component", "getsource", json!({"name": "counter"}), "source");
+    assert_eq!(source["language"], "json");
+    let metadata: Value = serde_json::from_str(source["code"].as_str().unwrap()).unwrap();
+    assert_eq!(metadata["component"], "Counter");
+    let source = c.request("component", "getsource", json!({"name": "core/Repeat"}), "source");
+    assert_eq!((source["name"].as_str(), source["library"].as_str(), source["language"].as_str()), (Some("Repeat"), Some("core"), Some("text")));
+    assert!(source["code"].as_str().unwrap().contains("Forwards each message unchanged"), "{source:#}");
+
+    for name in ["nothing", "../doubler"] {
+        c.send("component", "getsource", json!({"name": name}));
+        assert!(c.expect("component", "error")["message"].as_str().unwrap().contains(name));
+    }
+    // Building a client's code is not offered: a clear refusal, nothing built.
+    c.send("component", "source", json!({"name": "tripler", "language": "rust", "code": "fn main() {}"}));
+    let refused = c.expect("component", "error");
+    assert!(refused["message"].as_str().unwrap().contains("not supported"), "{refused:#}");
 }

@@ -135,3 +135,30 @@ fn an_edited_graph_exports_as_fbp_json_that_runs_like_a_graph_file() {
     assert!(report.failures.is_empty());
     assert_eq!(*exports.0.lock().unwrap(), vec![("result".to_string(), Message::Integer(42))]);
 }
+
+#[test]
+fn persist_writes_each_graph_as_fbp_json_that_reflow_runs_or_says_graphs_are_not_kept() {
+    // Without the operator's --allow-persist: refused, nothing written.
+    let dir = components_dir("persist-off", &["doubler.wasm"]);
+    let mut c = Client::connect(start_server(RuntimeConfig { components: Some(dir.clone()), ..RuntimeConfig::default() }));
+    new_graph(&mut c, "calc");
+    c.send("network", "persist", json!({}));
+    assert!(c.expect("network", "error")["message"].as_str().unwrap().contains("--allow-persist"));
+    assert!(!dir.join("calc.json").exists());
+
+    let dir = components_dir("persist-on", &["doubler.wasm"]);
+    let mut c = Client::connect(start_server(RuntimeConfig { components: Some(dir.clone()), persist: true, ..RuntimeConfig::default() }));
+    new_graph(&mut c, "my/calc");
+    c.request("graph", "addnode", json!({"id": "d", "component": "doubler", "graph": "my/calc"}), "addnode");
+    c.request("graph", "addinitial", json!({"src": {"data": 21}, "tgt": {"node": "d", "port": "input"}, "graph": "my/calc"}), "addinitial");
+    c.request("graph", "addoutport", json!({"public": "result", "node": "d", "port": "output", "graph": "my/calc"}), "addoutport");
+    c.expect("runtime", "ports");
+    assert_eq!(c.request("network", "persist", json!({}), "persist"), json!({"graphs": ["my/calc"]}));
+    let file = dir.join("my_calc.json");
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.contains("\"doubler.wasm\""), "plugins by path, as graph files name them: {text}");
+    let exports = Arc::new(Exports::default());
+    let report = Network::load(&file, Default::default()).unwrap().run(&RunOptions::default(), exports.clone()).unwrap();
+    assert!(report.failures.is_empty(), "{report:?}");
+    assert_eq!(*exports.0.lock().unwrap(), vec![("result".to_string(), Message::Integer(42))]);
+}

@@ -207,3 +207,74 @@ fn a_cyclic_graph_runs_until_stopped() {
         }
     }
 }
+
+/// `n`: IN -> double (doubler, by its FBP name) -> OUT, exported both ways.
+fn exported_doubler(c: &mut Client) {
+    c.request("graph", "clear", json!({"id": "n"}), "clear");
+    c.request("graph", "addnode", json!({"id": "double", "component": "doubler", "graph": "n"}), "addnode");
+    c.request("graph", "addinport", json!({"public": "in", "node": "double", "port": "input", "graph": "n"}), "addinport");
+    c.expect("runtime", "ports");
+    c.request("graph", "addoutport", json!({"public": "out", "node": "double", "port": "output", "graph": "n"}), "addoutport");
+    let ports = c.expect("runtime", "ports");
+    assert_eq!(ports["inPorts"][0]["type"], "int", "typed from the plugin: {ports:#}");
+}
+
+#[test]
+fn packets_sent_into_an_exported_inport_come_out_of_the_exported_outport() {
+    let mut c = server_with_doubler("packets");
+    exported_doubler(&mut c);
+    // Not running yet: refused.
+    c.send("runtime", "packet", json!({"graph": "n", "port": "in", "event": "data", "payload": 1}));
+    let refused = c.expect("runtime", "error");
+    assert!(refused["message"].as_str().unwrap().contains("not running"), "{refused:#}");
+
+    c.request("network", "start", json!({"graph": "n"}), "started");
+    let mut sent = Vec::new();
+    for (event, payload) in [("connect", None), ("begingroup", Some(json!("batch"))), ("data", Some(json!(21))), ("endgroup", Some(json!("batch"))), ("disconnect", None)] {
+        let mut packet = json!({"graph": "n", "port": "in", "event": event});
+        if let Some(payload) = &payload {
+            packet["payload"] = payload.clone();
+        }
+        c.send("runtime", "packet", packet.clone());
+        sent.push(packet);
+    }
+    // Each is acknowledged in order; the doubled data may come out between the acknowledgements.
+    let (mut acknowledged, mut out) = (Vec::new(), Vec::new());
+    while acknowledged.len() < sent.len() || out.is_empty() {
+        let message = c.recv();
+        match (message["protocol"].as_str(), message["command"].as_str()) {
+            (Some("runtime"), Some("packetsent")) => acknowledged.push(message["payload"].clone()),
+            (Some("runtime"), Some("packet")) => out.push(message["payload"].clone()),
+            _ => panic!("unexpected {message:#}"),
+        }
+    }
+    assert_eq!(acknowledged, sent, "packetsent echoes each event");
+    assert_eq!(out, vec![json!({"port": "out", "event": "data", "payload": 42, "graph": "n"})]);
+    // The network waits for more instead of ending: a second packet is doubled too.
+    c.request("runtime", "packet", json!({"graph": "n", "port": "in", "event": "data", "payload": -4}), "packetsent");
+    assert_eq!(c.expect("runtime", "packet")["payload"], -8);
+    let status = c.request("network", "getstatus", json!({"graph": "n"}), "status");
+    assert_eq!(status["running"], true, "{status:#}");
+
+    for (packet, why) in [
+        (json!({"graph": "n", "port": "nope", "event": "data", "payload": 1}), "nope"),
+        (json!({"graph": "n", "port": "in", "event": "shout", "payload": 1}), "shout"),
+        (json!({"graph": "missing", "port": "in", "event": "data", "payload": 1}), "not found"),
+    ] {
+        c.send("runtime", "packet", packet);
+        let refused = c.expect("runtime", "error");
+        assert!(refused["message"].as_str().unwrap().contains(why), "{why}: {refused:#}");
+    }
+    c.request("network", "stop", json!({"graph": "n"}), "stopped");
+    c.send("runtime", "packet", json!({"graph": "n", "port": "in", "event": "data", "payload": 1}));
+    assert!(c.expect("runtime", "error")["message"].as_str().unwrap().contains("not running"));
+}
+
+#[test]
+fn a_graph_without_exported_inports_still_ends_by_itself() {
+    let mut c = server_with_doubler("ends");
+    doubler_graph(&mut c);
+    c.request("network", "start", json!({"graph": "calc"}), "started");
+    let stopped = c.expect("network", "stopped");
+    assert_eq!(stopped["running"], false);
+}

@@ -58,7 +58,7 @@ fn a_looping_call_does_not_hold_up_a_healthy_pipeline_on_one_worker() {
     );
     let file = plugins.join("long_call.json");
     let graph = parse_json(json.as_bytes(), &file).unwrap();
-    let network = Network::from_graph(&file, graph, Limits::default()).unwrap();
+    let network = Network::from_graph(&plugins, graph, Limits::default()).unwrap();
     let watch = Arc::new(Watch::default());
     let report = network.run(&RunOptions { workers: 1, ..RunOptions::default() }, watch.clone()).unwrap();
     assert_eq!(*watch.healthy.lock().unwrap(), HEALTHY);

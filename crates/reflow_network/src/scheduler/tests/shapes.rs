@@ -4,8 +4,8 @@
 //! actor (that aborted near 16,000).
 
 use super::*;
-use reflow_network::scheduler::run;
-use reflow_network::RunOptions;
+use crate::scheduler::run;
+use crate::RunOptions;
 use std::sync::Arc;
 
 /// `reflow/Range 1..=messages -> core/Repeat x stages -> core/Drop`: every stage handles every
@@ -40,7 +40,7 @@ fn fan(width: usize, messages: i64) {
         routes.push(route(i + 1, "out", merge, "in"));
     }
     actors.push(actor("merge", builtin("core/Repeat", serde_json::json!({}))));
-    let exports = [reflow_network::scheduler::Export { name: "out".into(), actor: merge, port: "out".into() }];
+    let exports = [crate::scheduler::Export { name: "out".into(), actor: merge, port: "out".into() }];
     let collector = Arc::new(Collector::default());
     let report = run(actors, &routes, &exports, &RunOptions::default(), collector.clone());
     assert!(report.failures.is_empty(), "{:?}", report.failures);

@@ -2,8 +2,8 @@
 //! (quiescence), with exact outputs.
 
 use super::*;
-use reflow_network::scheduler::{run, Export};
-use reflow_network::{ComponentError, Outputs, Payload, RunOptions};
+use crate::scheduler::{run, Export};
+use crate::{ComponentError, Outputs, Payload, RunOptions};
 use std::sync::Arc;
 
 /// One Collatz step: `n` on `in` goes out on `next` as the next number, or on `done` (with the

@@ -3,8 +3,8 @@
 //! waiting for room downstream never counts against a plugin's call time limit.
 
 use super::*;
-use reflow_network::scheduler::run;
-use reflow_network::{ComponentError, Outputs, Payload, RunOptions, SourceStatus};
+use crate::scheduler::run;
+use crate::{ComponentError, Outputs, Payload, RunOptions, SourceStatus};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -158,7 +158,7 @@ fn waiting_on_a_full_queue_does_not_count_against_the_senders_call_time_limit() 
     let limits = reflow_script::Limits { call_timeout: std::time::Duration::from_millis(100), ..Default::default() };
     let module = reflow_script::PluginModule::load("infinite_loop.wasm", &reflow_script::ScriptConfig::new(source), limits).unwrap();
     let config = reflow_abi::ActorConfig { node_id: "sender".into(), component: "InfiniteLoop".into(), ..Default::default() };
-    let plugin = reflow_network::wasm::WasmComponent::new(reflow_script::ScriptActor::new(&module, config).unwrap());
+    let plugin = crate::wasm::WasmComponent::new(reflow_script::ScriptActor::new(&module, config).unwrap());
     let mut sender = actor("sender", Box::new(plugin));
     sender.initial = (10..14).map(|n| ("in".to_string(), Message::Integer(n))).collect();
     let sink = SlowSink(meta(vec![port("in", false)], vec![]));

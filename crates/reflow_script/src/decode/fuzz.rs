@@ -1,10 +1,10 @@
-//! Fuzzing what the host reads from plugins (`reflow_script::decode`): whatever bytes a plugin
+//! Fuzzing what the host reads from plugins (this module's parent): whatever bytes a plugin
 //! returns or sends, decoding returns a value or an error, never panics; and what a
 //! well-behaved plugin writes decodes to what it meant.
 
 use proptest::prelude::*;
-use reflow_script::decode::{actor_result, sent_outputs};
-use reflow_script::Message;
+use super::{actor_result, sent_outputs};
+use crate::Message;
 use serde_json::{json, Map, Value};
 
 fn any_json() -> impl Strategy<Value = Value> {
@@ -82,7 +82,7 @@ proptest! {
         prop_assert_eq!(strict, Message::from_tagged(&value).map_err(|_| ()), "{}", text);
         // The same inside an ActorContext, as a plugin's SDK reads it.
         let context = format!(r#"{{"payload":{{"p":{text}}},"config":{{}},"state":{{}}}}"#);
-        let direct = serde_json::from_str::<reflow_script::ActorContext>(&context).map(|c| c.payload["p"].clone()).map_err(|_| ());
+        let direct = serde_json::from_str::<crate::ActorContext>(&context).map(|c| c.payload["p"].clone()).map_err(|_| ());
         prop_assert_eq!(direct, Message::from_json(value.clone()).map_err(|_| ()), "{}", text);
     }
 

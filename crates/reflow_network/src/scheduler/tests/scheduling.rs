@@ -1,27 +1,11 @@
-use super::support::Collector;
-use reflow_abi::{Message, PluginMetadata, PortDefinition};
-use reflow_network::scheduler::{run, ActorSpec, Export, Route, RunOptions};
-use reflow_network::{builtins, Component, ComponentError, Outputs, Payload};
+//! Order per connection, IIPs first, and when an actor with `required` inports fires.
+
+use super::*;
+use crate::scheduler::{run, Export, RunOptions};
+use crate::{ComponentError, Outputs, Payload};
 use serde_json::json;
 use std::collections::HashMap;
-use std::path::Path;
 use std::sync::{Arc, Mutex};
-
-fn builtin(name: &str, config: serde_json::Value) -> Box<dyn Component> {
-    builtins::create(name, config.as_object().unwrap(), Path::new(".")).unwrap().unwrap()
-}
-
-fn actor(name: &str, component: Box<dyn Component>) -> ActorSpec {
-    ActorSpec { name: name.into(), component, initial: Vec::new(), policy: Default::default() }
-}
-
-fn route(from: usize, outport: &str, to: usize, inport: &str) -> Route {
-    Route { from, outport: outport.into(), to, inport: inport.into() }
-}
-
-fn port(name: &str, required: bool) -> PortDefinition {
-    PortDefinition::new(name, "", "Any", required)
-}
 
 /// Records every payload it is called with.
 struct Recorder {
@@ -59,7 +43,7 @@ fn order_is_kept_per_connection_when_two_sources_merge() {
     let collector = Arc::new(Collector::default());
     let options = RunOptions { queue_capacity: 4, ..RunOptions::default() };
     run(actors, &routes, &exports, &options, collector.clone());
-    let got = super::support::integers(&collector.exported.lock().unwrap(), "out");
+    let got = collector.integers("out");
     let low: Vec<i64> = got.iter().copied().filter(|&i| i <= 2000).collect();
     let high: Vec<i64> = got.iter().copied().filter(|&i| i > 2000).collect();
     assert_eq!(low, (1..=2000).collect::<Vec<_>>());
