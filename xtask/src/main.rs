@@ -11,7 +11,7 @@
 //! - `demo`: only what `examples/graphs/demo.json` needs (two plugins, one target, the CLI),
 //!   with a line per step, then `reflow run examples/graphs/demo.json`.
 //! - `test`: build-plugins, install the pinned npm packages (`fbp-protocol`, `fbp-spec`, the
-//!   reference `.fbp` parser `fbp`), then the Rust
+//!   reference `.fbp` parser `fbp`) and the pinned `nats-server`, then the Rust
 //!   workspace tests, the Go tests (SDK and plugins), and the FBP protocol's own suite
 //!   (`fbp-test`) against `reflow serve` (needs Node.js; see `fbp_test.rs`), and our `fbp-spec`
 //!   YAML suites against `reflow serve` (`fbp_spec.rs`).
@@ -19,6 +19,8 @@
 //!   Debian's Chromium, the pinned `puppeteer-core`).
 //! - `fbp-test`, `fbp-spec`: only that step (with the npm install; plugins already built).
 //! - `browser-deps`: only the browser test's tools (to run that test alone).
+//! - `nats`: installs the pinned `nats-server` (`nats.rs`) that `test` installs before the
+//!   Rust tests, and prints its path.
 //! - `bench`: the benchmark suite under RUST_BACKTRACE=0 and =1, written to docs/performance.md.
 
 mod apt;
@@ -29,6 +31,7 @@ mod c_plugins;
 mod demo;
 mod fbp_spec;
 mod fbp_test;
+mod nats;
 mod plugins;
 mod tidy;
 mod toolchain;
@@ -51,6 +54,8 @@ fn main() -> Result<()> {
             // reflow_protocol's tests read the protocol's JSON schemas from this package.
             fbp_test::install(&root)?;
             browser::install(&root)?;
+            // The NATS backend's and the cluster's tests start this server (reflow_test_nats).
+            nats::install(&root)?;
             let mut cmd = cargo();
             cmd.args(["test", "--workspace"]).args(&args[1..]);
             run(cmd.current_dir(&root))?;
@@ -74,7 +79,8 @@ fn main() -> Result<()> {
             fbp_spec::run_suites(&root)
         }
         Some("bench") => bench::bench(&root),
-        _ => bail!("usage: cargo xtask <build-plugins | demo | test [cargo test args] | fbp-test | fbp-spec | browser-deps | bench>"),
+        Some("nats") => nats::install(&root).map(|binary| println!("{}", binary.display())),
+        _ => bail!("usage: cargo xtask <build-plugins | demo | test [cargo test args] | fbp-test | fbp-spec | browser-deps | bench | nats>"),
     }
 }
 

@@ -14,6 +14,8 @@
 //!   [`DbStore`] keeps them in one [redb](https://www.redb.org) file that survives restarts and
 //!   `SIGKILL`. A file that is not a state store, is damaged, or was written by an
 //!   incompatible version is reported as a [`StateError`] and left untouched, never reset.
+//! - `NatsStore` (feature `nats`) keeps them in a JetStream KV bucket, so an actor can resume
+//!   on another machine (`docs/cluster.md`).
 //! - [`Snapshot`] is the JSON form of one graph's state, for `reflow state export|import`.
 //!
 //! `docs/state.md` says what the network promises on top of this (commit before release).
@@ -21,11 +23,15 @@
 mod db;
 mod error;
 mod memory;
+#[cfg(feature = "nats")]
+mod nats;
 mod snapshot;
 mod store;
 
 pub use db::DbStore;
 pub use error::StateError;
 pub use memory::MemoryStore;
+#[cfg(feature = "nats")]
+pub use nats::NatsStore;
 pub use snapshot::Snapshot;
 pub use store::{ActorKey, ActorRecord, Pending, StateStore, StoreOptions, DEFAULT_MAX_STATE_BYTES};

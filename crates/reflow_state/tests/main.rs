@@ -7,5 +7,7 @@
 mod store;
 // What only the database backend does: survive reopening, refuse damaged or foreign files.
 mod db;
+// What only the JetStream KV backend does: connect errors, restarts, foreign buckets.
+mod nats;
 // The export format: parse errors and round trips.
 mod snapshot;

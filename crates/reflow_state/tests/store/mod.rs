@@ -1,14 +1,16 @@
-//! Every test here runs once per backend (`memory::*`, `db::*`): a backend is correct when it
+//! Every test here runs once per backend (`memory::*`, `db::*`, `nats::*`, the last against a
+//! real nats-server of its own): a backend is correct when it
 //! behaves exactly as the others do.
 
-use reflow_state::{ActorKey, ActorRecord, DbStore, MemoryStore, Pending, StateError, StateStore, StoreOptions};
+use reflow_state::{ActorKey, ActorRecord, DbStore, MemoryStore, NatsStore, Pending, StateError, StateStore, StoreOptions};
 use serde_json::{json, Map, Value};
 use std::sync::Arc;
 
-/// A store and whatever must outlive it (the temporary directory of a database).
+/// A store and whatever must outlive it (the temporary directory of a database, the server).
 pub struct Backend {
     pub store: Arc<dyn StateStore>,
     _dir: Option<tempfile::TempDir>,
+    _server: Option<reflow_test_nats::NatsServer>,
 }
 
 impl std::ops::Deref for Backend {
@@ -19,13 +21,19 @@ impl std::ops::Deref for Backend {
 }
 
 pub fn memory(options: StoreOptions) -> Backend {
-    Backend { store: Arc::new(MemoryStore::new(options)), _dir: None }
+    Backend { store: Arc::new(MemoryStore::new(options)), _dir: None, _server: None }
 }
 
 pub fn db(options: StoreOptions) -> Backend {
     let dir = tempfile::tempdir().unwrap();
     let store = DbStore::open_or_create(&dir.path().join("state"), options).unwrap();
-    Backend { store: Arc::new(store), _dir: Some(dir) }
+    Backend { store: Arc::new(store), _dir: Some(dir), _server: None }
+}
+
+pub fn nats(options: StoreOptions) -> Backend {
+    let server = reflow_test_nats::NatsServer::start();
+    let store = NatsStore::connect(&server.url(), "state", options).unwrap();
+    Backend { store: Arc::new(store), _dir: None, _server: Some(server) }
 }
 
 macro_rules! for_every_backend {
@@ -35,6 +43,9 @@ macro_rules! for_every_backend {
         }
         mod db {
             $(#[test] fn $test() { super::$test(&super::db) })*
+        }
+        mod nats {
+            $(#[test] fn $test() { super::$test(&super::nats) })*
         }
     };
 }
