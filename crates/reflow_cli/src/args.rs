@@ -35,6 +35,60 @@ pub enum Command {
     /// Serve the FBP network protocol over WebSocket, so visual editors (Flowhub, noflo-ui)
     /// can build and run graphs live.
     Serve(ServeArgs),
+    /// Print or export a recording made by `reflow run --record`.
+    #[command(subcommand)]
+    Trace(TraceCommand),
+    /// Run a recorded actor's calls again (its recorded payloads, state and clock and random
+    /// reads) on its plugin or a new version, and report every call that answers differently.
+    /// Exits 1 when any call differs.
+    Replay(ReplayArgs),
+}
+
+#[derive(Subcommand)]
+pub enum TraceCommand {
+    /// Print a recording, one line per record, in sequence order.
+    Show(TraceShowArgs),
+    /// Write a recording in another format.
+    Export(TraceExportArgs),
+}
+
+#[derive(Args)]
+pub struct TraceShowArgs {
+    /// The recording.
+    pub file: PathBuf,
+    /// Only this process's calls and the messages into and out of it.
+    #[arg(long)]
+    pub process: Option<String>,
+    /// Only messages on this connection: `FROM.OUTPORT->TO.INPORT`, or one end of it
+    /// (`FROM.OUTPORT` or `TO.INPORT`). Repeatable.
+    #[arg(long)]
+    pub edge: Vec<String>,
+}
+
+#[derive(Args)]
+pub struct TraceExportArgs {
+    /// The recording.
+    pub file: PathBuf,
+    /// As the FBP flowtrace JSON that `reflow serve`'s trace:dump returns.
+    #[arg(long, required = true)]
+    pub flowtrace: bool,
+    /// Write here instead of standard output.
+    #[arg(long, short)]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Args)]
+pub struct ReplayArgs {
+    /// The recording (`reflow run --record`).
+    pub file: PathBuf,
+    /// The process to replay; without it, every recorded plugin process.
+    #[arg(long)]
+    pub process: Option<String>,
+    /// Replay on this plugin instead of the recorded one (a new version); needs --process.
+    #[arg(long, requires = "process")]
+    pub plugin: Option<PathBuf>,
+    #[command(flatten)]
+    pub limits: LimitArgs,
 }
 
 #[derive(Args)]
@@ -121,6 +175,13 @@ pub struct RunArgs {
     /// until Ctrl-C.
     #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = reflow_inspect::DEFAULT_ADDR, value_parser = inspect_addr)]
     pub inspect: Option<String>,
+    /// Record every message on every connection and every plugin call into FILE (for
+    /// `reflow trace` and `reflow replay`).
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<PathBuf>,
+    /// Swap a plugin whose .wasm changes on disk into its running actors, state kept.
+    #[arg(long)]
+    pub watch: bool,
 }
 
 /// `HOST:PORT` (an IP address or a name, and a port), so that `--inspect graph.json` is an

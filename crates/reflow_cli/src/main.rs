@@ -5,9 +5,12 @@ mod args;
 mod build;
 mod call;
 mod convert;
+mod replay;
 mod run;
 mod state;
 mod serve;
+mod trace;
+mod watch;
 
 use clap::Parser;
 use std::io::Write;
@@ -30,6 +33,8 @@ fn main() -> ExitCode {
         args::Command::Build(a) => build::build(&a),
         args::Command::Convert(a) => convert::convert(&a),
         args::Command::Serve(a) => serve::serve(&a),
+        args::Command::Trace(a) => trace::trace(&a),
+        args::Command::Replay(a) => replay::replay(&a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -45,6 +45,8 @@ pub fn run(args: &RunArgs) -> Result<()> {
         workers: args.workers.map_or(0, |n| n as usize),
         ..RunOptions::default()
     };
+    let recording = args.record.as_deref().map(|path| network.record_to(path)).transpose()?;
+    let _watch = if args.watch { Some(crate::watch::start(network.hot_reload())?) } else { None };
     let stop = options.stop.clone();
     let (interrupted, interrupt) = std::sync::mpsc::channel();
     // First Ctrl-C: sources stop, messages in flight finish. Second: leave at once.
@@ -58,7 +60,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
     let printer: Arc<dyn Observer> = Arc::new(Printer);
     let Some(addr) = &args.inspect else {
         let report = network.run(&options, printer)?;
-        return finish(args, &report);
+        return finish(args, &report, recording);
     };
     let mut inspector = Inspector::start(addr, Allowlist::default(), &network, printer)?;
     let url = inspector.url();
@@ -73,12 +75,16 @@ pub fn run(args: &RunArgs) -> Result<()> {
         let _ = writeln!(std::io::stderr(), "reflow run: the run ended; the inspector stays at {url} until Ctrl-C");
         let _ = interrupt.recv();
     }
-    finish(args, &result?)
+    finish(args, &result?, recording)
 }
 
 /// The final table, and the exit status a finished run earns.
-fn finish(args: &RunArgs, report: &RunReport) -> Result<()> {
+fn finish(args: &RunArgs, report: &RunReport, recording: Option<Arc<reflow_trace::TraceWriter>>) -> Result<()> {
     print_summary(&report.actors);
+    if let Some(writer) = recording {
+        let summary = writer.finish()?;
+        let _ = writeln!(std::io::stderr(), "reflow: recorded {} records ({} bytes) in {}", summary.records, summary.bytes, writer.path().display());
+    }
     if let Some(reason) = &report.graph_failed {
         bail!("{}: the graph failed: {reason}", args.graph.display());
     }

@@ -22,3 +22,5 @@ mod state;
 mod crash;
 // `reflow run --inspect` in headless Chromium (puppeteer-core), screenshots in target/inspector.
 mod inspect;
+// `reflow run --record`, `reflow trace show|export`, `reflow replay`, damaged recordings.
+mod replay;

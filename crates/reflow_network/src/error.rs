@@ -55,6 +55,14 @@ pub enum NetworkError {
     #[error("{component:?} is not a plugin path")]
     NotAPlugin { component: String },
 
+    /// A recording cannot be created (`Network::record_to`).
+    #[error("cannot record the run into {}", file.display())]
+    Record {
+        file: PathBuf,
+        #[source]
+        source: Arc<std::io::Error>,
+    },
+
     #[error("cannot read plugin {}", path.display())]
     ReadPlugin {
         path: PathBuf,

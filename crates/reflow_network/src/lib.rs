@@ -13,6 +13,9 @@
 //! - [`scheduler`] documents when `process` is called, how a run ends, and how failures are
 //!   supervised; [`sandbox`] reads each process's grants, limits and failure policy from its
 //!   graph metadata.
+//! - [`Network::record_to`] records a run ([`record`], format in `reflow_trace`), [`replay`]
+//!   runs a plugin again on what it was recorded doing, and [`Network::hot_reload`] swaps new
+//!   plugin versions into a running network ([`reload`]).
 //! - [`Network::with_state`] keeps plugin actors' state in a `reflow_state` store
 //!   ([`durable`]: commit before release, redelivery after a crash; `docs/state.md`).
 //!
@@ -31,6 +34,9 @@ pub mod error;
 pub mod graph;
 pub mod loader;
 pub mod network;
+pub mod record;
+pub mod reload;
+pub mod replay;
 pub mod sandbox;
 pub mod scheduler;
 pub mod snapshot;
@@ -43,6 +49,7 @@ pub use graph::{EditError, Graph};
 pub use loader::{load_graph, GraphError};
 pub use error::NetworkError;
 pub use network::{Network, Plan, PluginCatalog};
+pub use reload::{ReloadError, Reloader};
 pub use sandbox::{ProcessSettings, SandboxPolicy};
 pub use scheduler::{ActorFailure, ActorStats, DeadLetter, Escalation, FailurePolicy, Halt, Inlet, InletError, Observer, Probe, RunOptions, RunReport, ERROR_PORT};
 pub use snapshot::{snapshot_mismatches, SnapshotMismatch};

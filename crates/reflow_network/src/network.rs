@@ -4,6 +4,8 @@
 use crate::builtins;
 use crate::component::Component;
 use crate::durable::{DurableComponent, StateBinding};
+use crate::record::{CallRecorder, RecordingObserver};
+use crate::reload::{Registry, Reloader};
 use crate::graph::{Graph, Process};
 use crate::sandbox::{self, ProcessSettings, SandboxPolicy};
 use crate::scheduler::{self, ActorSpec, Export, Observer, Route, RunOptions, RunReport};
@@ -13,6 +15,7 @@ use crate::error::NetworkError;
 use crate::load_graph;
 use reflow_abi::{ActorConfig, Message, PluginMetadata};
 use reflow_script::{Backend, Grants, Limits, PluginModule, ScriptActor, ScriptConfig};
+use reflow_trace::TraceWriter;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -88,6 +91,10 @@ pub struct Network {
     settings: HashMap<String, ProcessSettings>,
     /// Where plugin actors keep their state; `None`: in the actors only, lost at the end.
     state: Option<StateBinding>,
+    /// Where runs are recorded ([`Network::record_to`]).
+    recording: Option<Arc<TraceWriter>>,
+    /// The plugin actors a [`Reloader`] can reach ([`Network::hot_reload`]).
+    reload: Option<Arc<Registry>>,
 }
 
 impl Network {
@@ -141,7 +148,7 @@ impl Network {
         if !problems.is_empty() {
             return Err(NetworkError::Settings(problems));
         }
-        Ok(Network { file: file.to_path_buf(), base_dir: base_dir.to_path_buf(), graph, catalog, settings, state: None })
+        Ok(Network { file: file.to_path_buf(), base_dir: base_dir.to_path_buf(), graph, catalog, settings, state: None, recording: None, reload: None })
     }
 
     /// Keeps every plugin actor's state in `binding`'s store: restored when an instance
@@ -149,6 +156,70 @@ impl Network {
     pub fn with_state(mut self, binding: StateBinding) -> Network {
         self.state = Some(binding);
         self
+    }
+
+    /// Records the runs of this network into a new recording at `path` (`reflow run
+    /// --record`): every message on every connection and every plugin call (`crate::record`).
+    /// The returned writer's [`TraceWriter::finish`] flushes it and says how it went.
+    pub fn record_to(&mut self, path: &Path) -> Result<Arc<TraceWriter>, NetworkError> {
+        let writer = TraceWriter::create(path, &self.recording_start())
+            .map_err(|e| NetworkError::Record { file: path.to_path_buf(), source: Arc::new(e) })?;
+        let writer = Arc::new(writer);
+        self.recording = Some(writer.clone());
+        Ok(writer)
+    }
+
+    /// What a recording starts with: the graph, each process as it is started, each edge.
+    fn recording_start(&self) -> reflow_trace::Start {
+        let processes = self
+            .graph
+            .processes()
+            .map(|process| {
+                let plugin = process.plugin_path(&self.base_dir).map(|path| path.canonicalize().unwrap_or(path).display().to_string());
+                reflow_trace::ProcessInfo {
+                    name: process.name().to_string(),
+                    component: process.component.clone(),
+                    plugin,
+                    grants: self.settings.get(process.name()).map(|s| s.grants.to_strings()).unwrap_or_default(),
+                    config: process.config.clone(),
+                }
+            })
+            .collect();
+        let edges = self
+            .graph
+            .edges()
+            .map(|edge| reflow_trace::EdgeInfo {
+                from: edge.src.process.clone(),
+                outport: edge.src.port.clone(),
+                from_index: edge.src.index,
+                to: edge.tgt.process.clone(),
+                inport: edge.tgt.port.clone(),
+                to_index: edge.tgt.index,
+            })
+            .collect();
+        let started_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
+        reflow_trace::Start {
+            graph_file: self.file.display().to_string(),
+            graph: serde_json::from_str(&self.graph.to_fbp_json()).unwrap_or(serde_json::Value::Null),
+            started_ms,
+            processes,
+            edges,
+        }
+    }
+
+    /// Makes the plugins of this network's runs swappable while they run, and returns the
+    /// handle that swaps them: [`Reloader::reload`] (a plugin file changed on disk, as
+    /// `reflow run --watch` does) or [`Reloader::replace`] (new bytes for a plugin file, as an
+    /// editor's `component:setsource` would). Call it before [`Network::run`]; the handle
+    /// reaches the actors of the run in progress from any thread (move the network into the
+    /// run's thread, keep the handle). A swap happens between two calls of each actor that
+    /// runs the plugin, keeps its state, and loses or repeats no message; a module that does
+    /// not load, fails `get_metadata` or drops a port the graph connects is refused with a
+    /// one-line [`ReloadError`](crate::ReloadError) and the old one keeps running (`crate::reload`).
+    pub fn hot_reload(&mut self) -> Reloader {
+        let files: Vec<PathBuf> = self.graph.processes().filter_map(|p| p.plugin_path(&self.base_dir)).collect();
+        let registry = self.reload.get_or_insert_with(|| Arc::new(Registry::new(files))).clone();
+        Reloader::new(registry)
     }
 
     pub fn state(&self) -> Option<&StateBinding> {
@@ -170,7 +241,20 @@ impl Network {
 
     /// Starts a fresh instance of every process and runs the network to its end.
     pub fn run(&self, options: &RunOptions, observer: Arc<dyn Observer>) -> Result<RunReport, NetworkError> {
-        Ok(self.instantiate()?.run(options, observer))
+        let plan = self.instantiate()?;
+        let Some(writer) = &self.recording else {
+            return Ok(plan.run(options, observer));
+        };
+        // The scheduler's edge hook feeds the recording (crate::record).
+        let observer = Arc::new(RecordingObserver { inner: observer, writer: writer.clone(), forward_edges: options.observe_edges });
+        let options = RunOptions {
+            observe_edges: true,
+            stop: options.stop.clone(),
+            halt: options.halt.clone(),
+            inlet: options.inlet.clone(),
+            ..*options
+        };
+        Ok(plan.run(&options, observer))
     }
 
     /// One actor per process, in the graph's order, plus the wiring between them.
@@ -178,10 +262,13 @@ impl Network {
         let base_dir = &self.base_dir;
         let mut actors = Vec::new();
         let mut index = HashMap::new();
-        for process in self.graph.processes() {
+        if let Some(registry) = &self.reload {
+            registry.clear();
+        }
+        for (number, process) in self.graph.processes().enumerate() {
             let settings = &self.settings[process.name()];
             let component =
-                self.start(process, settings, base_dir).map_err(|reason| reason.in_process(&self.file, process.name()))?;
+                self.start(number, process, settings, base_dir).map_err(|reason| reason.in_process(&self.file, process.name()))?;
             index.insert(process.name().to_string(), actors.len());
             let policy = settings.policy.clone();
             actors.push(ActorSpec { name: process.name().to_string(), component, initial: Vec::new(), policy });
@@ -198,9 +285,18 @@ impl Network {
             let (from, to) = (index[&edge.src.process], index[&edge.tgt.process]);
             routes.push(Route { from, outport: port_name(from, &edge.src.port, false), to, inport: port_name(to, &edge.tgt.port, true) });
         }
+        if let Some(registry) = &self.reload {
+            for route in &routes {
+                registry.connected(&actors[route.from].name, &route.outport, false);
+                registry.connected(&actors[route.to].name, &route.inport, true);
+            }
+        }
         for initial in self.graph.initials() {
             let to = index[&initial.tgt.process];
             let port = port_name(to, &initial.tgt.port, true);
+            if let Some(registry) = &self.reload {
+                registry.connected(&actors[to].name, &port, true);
+            }
             // An IIP is whatever JSON the graph holds: a tagged message stays one, a plain value
             // is mapped by its kind (5 -> Integer).
             let message = Message::from_json(initial.data.clone()).unwrap_or_else(|_| Message::Any(initial.data.clone()));
@@ -211,7 +307,11 @@ impl Network {
             .outports()
             .map(|(name, port)| {
                 let actor = index[&port.process];
-                Export { name: name.to_string(), actor, port: port_name(actor, &port.port, false) }
+                let port = port_name(actor, &port.port, false);
+                if let Some(registry) = &self.reload {
+                    registry.connected(&actors[actor].name, &port, false);
+                }
+                Export { name: name.to_string(), actor, port }
             })
             .collect();
         let inports = self
@@ -225,7 +325,8 @@ impl Network {
         Ok(Plan { actors, routes, exports, inports })
     }
 
-    fn start(&self, process: &Process, settings: &ProcessSettings, base_dir: &Path) -> Result<Box<dyn Component>, NetworkError> {
+    /// The actor of `process`, the `number`-th of the graph.
+    fn start(&self, number: usize, process: &Process, settings: &ProcessSettings, base_dir: &Path) -> Result<Box<dyn Component>, NetworkError> {
         if process.is_plugin() {
             let module = self.catalog.module_with(&process.component, &settings.grants, settings.limits)?;
             let config = ActorConfig {
@@ -234,8 +335,15 @@ impl Network {
                 config: process.config.clone(),
                 ..ActorConfig::default()
             };
-            let actor = ScriptActor::new(&module, config)?;
-            let component = WasmComponent::new(actor);
+            let actor = ScriptActor::new(&module, config.clone())?;
+            let mut component = WasmComponent::new(actor);
+            if let Some(writer) = &self.recording {
+                component = component.with_recorder(CallRecorder { writer: writer.clone(), process: number as u32 });
+            }
+            if let (Some(registry), Some(path)) = (&self.reload, process.plugin_path(base_dir)) {
+                let swap = registry.register(process.name(), path, &settings.grants.to_strings(), settings.limits, module.metadata(), config);
+                component = component.with_swap(swap);
+            }
             match &self.state {
                 None => Ok(Box::new(component)),
                 Some(binding) => {

@@ -16,3 +16,6 @@ mod state;
 // The scheduler itself (shapes and sizes, cycles, back-pressure bounds, order, edge
 // observation, halting) is tested inside the crate (`src/scheduler/tests/`), where its
 // internals are visible.
+
+// Recording a run, replaying an actor on the same or a new plugin, hot reload mid-stream.
+mod replay;

@@ -99,22 +99,14 @@ pub fn wire_port(port: &PortRef) -> Value {
     value
 }
 
-/// A port in an edge id: upper-case name, `[index]` for an array-port slot.
-fn id_port(port: &PortRef) -> String {
-    match port.index {
-        Some(index) => format!("{}[{index}]", port.port.to_uppercase()),
-        None => port.port.to_uppercase(),
-    }
-}
-
 /// The protocol's edge id, an FBP DSL line: `SRC() OUT -> IN TGT()`.
 pub fn edge_id(src: &PortRef, tgt: &PortRef) -> String {
-    format!("{}() {} -> {} {}()", src.process, id_port(src), id_port(tgt), tgt.process)
+    reflow_trace::flowtrace::edge_id(&src.process, &src.port, src.index, &tgt.process, &tgt.port, tgt.index)
 }
 
 /// The id of an IIP's data event: `DATA -> IN TGT()`.
 pub fn initial_id(tgt: &PortRef) -> String {
-    format!("DATA -> {} {}()", id_port(tgt), tgt.process)
+    format!("DATA -> {} {}()", reflow_trace::flowtrace::port_id(&tgt.port, tgt.index), tgt.process)
 }
 
 /// Our port type (`docs/abi.md`: `Integer`, `Any`, ...) in the names FBP editors know

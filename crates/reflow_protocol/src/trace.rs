@@ -1,7 +1,8 @@
 //! The `trace` sub-protocol: while a graph's trace is on, its network events are kept in a
 //! bounded buffer (oldest dropped first), and `dump` returns them as a flowtrace: a JSON
 //! text `{header: {metadata, graphs, main}, events: [{protocol, command, payload, graph,
-//! time}]}`, the format of the flowbased/flowtrace tools, with the graph as FBP JSON.
+//! time}]}`, the format of the flowbased/flowtrace tools, with the graph as FBP JSON (built
+//! by `reflow_trace::flowtrace`, which `reflow trace export` uses for recordings).
 
 use crate::graphs::{target, GraphEntry};
 use crate::messages::{Refusal, Reply, Request};
@@ -37,9 +38,7 @@ impl Tracer {
         if state.events.len() == state.capacity {
             state.events.pop_front();
         }
-        state.events.push_back(json!({
-            "protocol": event.protocol, "command": event.command, "payload": event.payload, "graph": graph, "time": time,
-        }));
+        state.events.push_back(reflow_trace::flowtrace::event(&event.protocol, &event.command, &event.payload, graph, time));
     }
 }
 
@@ -80,20 +79,8 @@ pub fn handle(graphs: &mut HashMap<String, GraphEntry>, request: &Request) -> Re
             }
             let graph: Value = serde_json::from_str(&entry.graph.to_fbp_json()).unwrap_or(Value::Null);
             let state = lock(&entry.tracer.state);
-            let flowtrace = json!({
-                "header": {
-                    "metadata": {
-                        "runtime": "reflow",
-                        "type": "reflow",
-                        "label": "Reflow WASM runtime",
-                        "start": state.started,
-                        "end": crate::network::now(),
-                    },
-                    "graphs": { id.clone(): graph },
-                    "main": id,
-                },
-                "events": state.events,
-            });
+            let flowtrace =
+                reflow_trace::flowtrace::document(&id, graph, state.started.as_deref(), &crate::network::now(), state.events.iter().cloned());
             Ok(vec![reply("dump", json!({"graph": id, "type": "flowtrace.json", "flowtrace": flowtrace.to_string()}))])
         }
         other => Err(format!("Unknown trace command {other:?}")),

@@ -65,14 +65,25 @@ impl ScriptActor {
     /// Runs one call. Sent and returned messages on declared outports go to `emit`, sent ones
     /// during the call, returned ones after it in the metadata's outport order.
     pub fn process(&mut self, payload: &HashMap<String, Message>, emit: OutputSink) -> Result<(), ScriptError> {
+        let returned = emit.clone();
+        self.process_split(payload, emit, &mut |port, message| returned(port, message))
+    }
+
+    /// [`ScriptActor::process`], with the messages the call sent (`sent`, during the call) and
+    /// those it returned (`returned`, after it) apart: a recording keeps them apart.
+    pub fn process_split(
+        &mut self,
+        payload: &HashMap<String, Message>,
+        sent: OutputSink,
+        returned: &mut dyn FnMut(&str, Message),
+    ) -> Result<(), ScriptError> {
         let filtered: OutputSink = {
             let declared = self.declared.clone();
             let dropped = self.dropped.clone();
             let actor: Arc<str> = self.engine.actor().into();
-            let emit = emit.clone();
             Arc::new(move |port: &str, message: Message| {
                 if declared.contains(port) {
-                    emit(port, message)
+                    sent(port, message)
                 } else if let Ok(mut log) = dropped.lock() {
                     log.note(&actor, port)
                 }
@@ -81,7 +92,7 @@ impl ScriptActor {
         let mut outputs = self.engine.process(payload, Some(&filtered))?;
         for port in &self.engine.metadata().outports {
             if let Some(message) = outputs.remove(&port.name) {
-                emit(&port.name, message);
+                returned(&port.name, message);
             }
         }
         if !outputs.is_empty() {

@@ -2,7 +2,7 @@
 
 use crate::call_state::CallState;
 use crate::module::{CallFailure, PluginInstance};
-use crate::{decode, Limit, Limits, PluginModule, ScriptConfig, ScriptError};
+use crate::{decode, Entropy, Limit, Limits, PluginModule, ScriptConfig, ScriptError};
 use reflow_abi::{ActorConfig, Message, PluginMetadata};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
@@ -27,6 +27,8 @@ pub struct ExtismEngine {
     state_json: Option<String>,
     /// The buffer the context is encoded into, reused from call to call.
     input: Vec<u8>,
+    /// How the next call's WASI clock and random reads are served, then what they were.
+    entropy: Entropy,
 }
 
 impl ExtismEngine {
@@ -59,6 +61,7 @@ impl ExtismEngine {
             state: Arc::default(),
             state_json: None,
             input: Vec::new(),
+            entropy: Entropy::Live,
         })
     }
 
@@ -82,6 +85,20 @@ impl ExtismEngine {
         self.state_json = None;
     }
 
+    /// Serves the next [`ExtismEngine::process`] call's WASI clock and random reads as
+    /// `entropy` says (recorded, or replayed from a recording); [`ExtismEngine::take_entropy`]
+    /// then returns what the call read. Only for that one call: the next is live again.
+    pub fn set_entropy(&mut self, entropy: Entropy) {
+        self.entropy = entropy;
+    }
+
+    /// What the last call read (an [`Entropy::Record`]) or left unreplayed (an
+    /// [`Entropy::Replay`]), as set by [`ExtismEngine::set_entropy`]; [`Entropy::Live`] if
+    /// nothing was set.
+    pub fn take_entropy(&mut self) -> Entropy {
+        std::mem::take(&mut self.entropy)
+    }
+
     /// Runs the entry point once with `payload`. Messages the plugin sends with
     /// `__send_output` go to `sink` during the call; the returned map holds the outputs the
     /// call returned. The state changes only if the call succeeds: `__set_state` writes, then
@@ -95,7 +112,16 @@ impl ExtismEngine {
         let limits = self.module.limits;
         self.encode_context(payload);
         let call = CallState::new(self.actor.clone(), self.state.clone(), sink.cloned()).with_budget(limits.max_output_bytes);
-        let (output, call) = match self.instance.call(&self.module.entry_point, &self.input, call) {
+        // Only a recording or a replay touches the instance's tape: a live call costs a branch.
+        let taped = !matches!(self.entropy, Entropy::Live);
+        if taped {
+            self.instance.swap_entropy(std::mem::take(&mut self.entropy));
+        }
+        let called = self.instance.call(&self.module.entry_point, &self.input, call);
+        if taped {
+            self.entropy = self.instance.swap_entropy(Entropy::Live);
+        }
+        let (output, call) = match called {
             Ok(done) => done,
             Err(failure) => {
                 self.replace_instance();

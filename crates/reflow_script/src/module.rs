@@ -3,7 +3,7 @@
 use crate::call_state::CallState;
 use crate::extism_backend::{ExtismInstance, ExtismModule};
 use crate::wasmtime_backend::{WasmtimeInstance, WasmtimeModule};
-use crate::{Backend, Grants, Limit, Limits, ScriptConfig, ScriptError};
+use crate::{Backend, Entropy, Grants, Limit, Limits, ScriptConfig, ScriptError};
 use reflow_abi::PluginMetadata;
 use std::sync::Arc;
 use wasmparser::{ExternalKind, Parser, Payload, TypeRef};
@@ -289,6 +289,16 @@ impl PluginInstance {
         match self {
             PluginInstance::Wasmtime(instance) => instance.call(function, input, call),
             PluginInstance::Extism(instance) => instance.call(function, input, call),
+        }
+    }
+
+    /// Serves the next calls' WASI clock and random reads as `entropy` says, and returns what
+    /// was there (what the previous calls recorded or left unreplayed). The Extism backend has
+    /// no such hook: it hands `entropy` back and its reads stay live.
+    pub fn swap_entropy(&mut self, entropy: Entropy) -> Entropy {
+        match self {
+            PluginInstance::Wasmtime(instance) => std::mem::replace(&mut *instance.tape().lock().unwrap_or_else(|p| p.into_inner()), entropy),
+            PluginInstance::Extism(_) => entropy,
         }
     }
 

@@ -57,6 +57,8 @@ pub(crate) struct HostState {
     config: BTreeMap<String, String>,
     /// When the running call must end (epoch deadlines cannot stop a blocking host call).
     deadline: Arc<wasi::Deadline>,
+    /// How the call's clock and random reads are served (`crate::entropy`).
+    tape: wasi::Tape,
     /// The call's log budget, shared with the WASI stdio pipes.
     log: Arc<Mutex<LogBudget>>,
     /// Granted HTTP hosts, and the status of the call's last response.
@@ -272,7 +274,8 @@ impl WasmtimeInstance {
     /// An instance on `runtime`; `Err(None)` when the runtime's pool has no free slot.
     fn on(runtime: &Runtime, compiled: &Compiled, actor: Arc<str>, limits: Limits, grants: &Grants) -> Result<WasmtimeInstance, Option<String>> {
         let deadline = Arc::new(wasi::Deadline::default());
-        let wasi = wasi::wasi_ctx(grants, deadline.clone())?;
+        let tape = wasi::Tape::default();
+        let wasi = wasi::wasi_ctx(grants, deadline.clone(), &tape)?;
         let log = Arc::new(Mutex::new(LogBudget { left: limits.max_output_bytes, capped: false }));
         stdio::route_to_tracing(&wasi, &actor, &log);
         let state = HostState {
@@ -284,6 +287,7 @@ impl WasmtimeInstance {
             vars: BTreeMap::new(),
             config: grants.env.clone(),
             deadline,
+            tape,
             log,
             http_hosts: grants.http_hosts.clone(),
             http_status: 0,
@@ -354,6 +358,11 @@ impl WasmtimeInstance {
 
     /// Calls `function` with `input`; returns its output bytes and the call state as the
     /// plugin left it. On failure, the reason in one line.
+    /// Where this instance's WASI clock and random reads are served from.
+    pub fn tape(&self) -> &wasi::Tape {
+        &self.store.data().tape
+    }
+
     pub fn call(&mut self, function: &str, input: &[u8], call: CallState) -> Result<(Vec<u8>, CallState), CallFailure> {
         let func = self.export(function)?;
         self.store.data_mut().limiter.hit = false;

@@ -13,6 +13,9 @@
 //! in wasm code only, so `poll_oneoff` asked to sleep 8 s would hold the actor (and Ctrl-C,
 //! `network:stop`) for 8 s whatever the time limit. [`ClampedSched`] sleeps at most until the
 //! call's deadline ([`Deadline`]) and then traps; the call fails naming the time limit.
+//!
+//! The clocks and the random source go through the instance's [`Tape`]: live by default, and
+//! recorded or replayed for the call that asks (`crate::entropy`, for `reflow replay`).
 
 use std::any::Any;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -20,7 +23,109 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use wasi_common::dir::{OpenResult, ReaddirCursor, ReaddirEntity};
 use wasi_common::file::{Advice, FdFlags, FileType, Filestat, OFlags};
-use wasi_common::{Error, ErrorExt, SystemTimeSpec, WasiDir, WasiFile, WasiSched};
+use wasi_common::clocks::WasiMonotonicOffsetClock;
+use wasi_common::{Error, ErrorExt, RngCore, SystemTimeSpec, WasiClocks, WasiDir, WasiFile, WasiMonotonicClock, WasiSched, WasiSystemClock};
+
+use crate::entropy::{Entropy, EntropyRead};
+
+/// The current call's [`Entropy`], shared by the instance's clocks and random source.
+pub(crate) type Tape = Arc<Mutex<Entropy>>;
+
+fn on_tape<T>(tape: &Tape, f: impl FnOnce(&mut Entropy) -> T) -> T {
+    f(&mut tape.lock().unwrap_or_else(|p| p.into_inner()))
+}
+
+/// The wall clock, through the tape.
+struct TapedWall {
+    inner: Box<dyn WasiSystemClock>,
+    tape: Tape,
+}
+
+impl WasiSystemClock for TapedWall {
+    fn resolution(&self) -> cap_std::time::Duration {
+        self.inner.resolution()
+    }
+
+    fn now(&self, precision: cap_std::time::Duration) -> cap_std::time::SystemTime {
+        let since_epoch = |t: cap_std::time::SystemTime| t.into_std().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
+        let nanos = on_tape(&self.tape, |tape| {
+            tape.clock(|| since_epoch(self.inner.now(precision)), EntropyRead::Wall, |read| match read {
+                EntropyRead::Wall(nanos) => Some(*nanos),
+                _ => None,
+            })
+        });
+        cap_std::time::SystemTime::from_std(std::time::UNIX_EPOCH + Duration::from_nanos(nanos))
+    }
+}
+
+/// The monotonic clock, through the tape: kept as the time since the instance started, so a
+/// replay on another instance sees the same offsets.
+struct TapedMonotonic {
+    inner: Box<dyn WasiMonotonicClock>,
+    start: cap_std::time::Instant,
+    tape: Tape,
+}
+
+impl WasiMonotonicClock for TapedMonotonic {
+    fn resolution(&self) -> cap_std::time::Duration {
+        self.inner.resolution()
+    }
+
+    fn now(&self, precision: cap_std::time::Duration) -> cap_std::time::Instant {
+        let nanos = on_tape(&self.tape, |tape| {
+            tape.clock(|| self.inner.now(precision).duration_since(self.start).as_nanos() as u64, EntropyRead::Monotonic, |read| match read {
+                EntropyRead::Monotonic(nanos) => Some(*nanos),
+                _ => None,
+            })
+        });
+        self.start + Duration::from_nanos(nanos)
+    }
+}
+
+/// The random source, through the tape.
+struct TapedRandom {
+    inner: Box<dyn RngCore + Send + Sync>,
+    tape: Tape,
+}
+
+impl RngCore for TapedRandom {
+    fn next_u32(&mut self) -> u32 {
+        let mut bytes = [0; 4];
+        self.fill_bytes(&mut bytes);
+        u32::from_le_bytes(bytes)
+    }
+
+    fn next_u64(&mut self) -> u64 {
+        let mut bytes = [0; 8];
+        self.fill_bytes(&mut bytes);
+        u64::from_le_bytes(bytes)
+    }
+
+    fn fill_bytes(&mut self, dest: &mut [u8]) {
+        let inner = &mut self.inner;
+        on_tape(&self.tape, |tape| tape.random(dest, |dest| inner.fill_bytes(dest)));
+    }
+
+    fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), cap_rand::Error> {
+        self.fill_bytes(dest);
+        Ok(())
+    }
+}
+
+/// The OS's clocks and random source, each behind `tape`.
+fn taped(tape: &Tape) -> (Box<dyn RngCore + Send + Sync>, WasiClocks) {
+    use wasi_common::sync::{ambient_authority, clocks::MonotonicClock, clocks::SystemClock, random_ctx};
+    let monotonic = MonotonicClock::new(ambient_authority());
+    let start = monotonic.now(monotonic.resolution());
+    let clocks = WasiClocks {
+        system: Some(Box::new(TapedWall { inner: Box::new(SystemClock::new(ambient_authority())), tape: tape.clone() })),
+        monotonic: Some(WasiMonotonicOffsetClock {
+            creation_time: start,
+            abs_clock: Box::new(TapedMonotonic { inner: Box::new(monotonic), start, tape: tape.clone() }),
+        }),
+    };
+    (Box::new(TapedRandom { inner: random_ctx(), tape: tape.clone() }), clocks)
+}
 
 /// When the running call (or initializer) must end; shared by the store and its WASI.
 #[derive(Default)]
@@ -236,9 +341,11 @@ impl WasiFile for ReadOnlyFile {
 /// (read-only ones behind [`ReadOnlyDir`]), waits clamped to `deadline`. The `env:` values
 /// are deliberately not WASI env vars: as on the Extism backend (which cannot set them), they
 /// reach the plugin as `resolved_env` and Extism config only, so both backends behave the same.
-pub(crate) fn wasi_ctx(grants: &crate::Grants, deadline: Arc<Deadline>) -> Result<wasi_common::WasiCtx, String> {
-    use wasi_common::sync::{clocks_ctx, dir::Dir, random_ctx};
-    let ctx = wasi_common::WasiCtx::new(random_ctx(), clocks_ctx(), Box::new(ClampedSched::new(deadline)), wasi_common::Table::new());
+/// Clocks and random go through `tape`.
+pub(crate) fn wasi_ctx(grants: &crate::Grants, deadline: Arc<Deadline>, tape: &Tape) -> Result<wasi_common::WasiCtx, String> {
+    use wasi_common::sync::dir::Dir;
+    let (random, clocks) = taped(tape);
+    let ctx = wasi_common::WasiCtx::new(random, clocks, Box::new(ClampedSched::new(deadline)), wasi_common::Table::new());
     for path in &grants.paths {
         let dir = cap_std_dir(&path.host).map_err(|e| format!("cannot open granted directory {}: {e}", path.host.display()))?;
         let dir: Box<dyn WasiDir> = Box::new(Dir::from_cap_std(dir));

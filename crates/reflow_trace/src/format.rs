@@ -1,0 +1,101 @@
+//! The records of a recording (see the crate docs for the framing).
+
+use reflow_abi::Message;
+use reflow_script::EntropyRead;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// The first bytes of every recording; the version byte follows.
+pub const MAGIC: &[u8; 8] = b"RFLTRACE";
+
+/// The format this crate writes and reads.
+pub const FORMAT_VERSION: u8 = 1;
+
+/// One record of a recording.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Record {
+    Start(Start),
+    Edge(EdgeRecord),
+    Call(CallRecord),
+}
+
+/// What was run: the first record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Start {
+    /// The graph file, as given to `reflow run`.
+    pub graph_file: String,
+    /// The graph as FBP JSON (the flowtrace header carries it).
+    pub graph: Value,
+    /// When the run started, in milliseconds since the Unix epoch.
+    pub started_ms: u64,
+    /// Every process, in the graph's order; [`CallRecord::process`] indexes it.
+    pub processes: Vec<ProcessInfo>,
+    /// Every connection, in the graph's order; [`EdgeRecord::edge`] indexes it.
+    pub edges: Vec<EdgeInfo>,
+}
+
+/// A process and, for a plugin, what its actor was started with.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProcessInfo {
+    pub name: String,
+    /// The component as the graph names it.
+    pub component: String,
+    /// The plugin file (absolute), for a plugin.
+    pub plugin: Option<String>,
+    /// The sandbox grants the actor ran with (`fs:`, `http:`, `env:`).
+    pub grants: Vec<String>,
+    /// The process configuration (`ActorConfig.config`).
+    pub config: Map<String, Value>,
+}
+
+/// One connection: `from`'s `outport` to `to`'s `inport` (process names).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EdgeInfo {
+    pub from: String,
+    pub outport: String,
+    pub from_index: Option<usize>,
+    pub to: String,
+    pub inport: String,
+    pub to_index: Option<usize>,
+}
+
+/// A message sent on a connection.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EdgeRecord {
+    pub seq: u64,
+    /// Microseconds since the run started.
+    pub micros: u64,
+    /// Index into [`Start::edges`].
+    pub edge: u32,
+    pub message: Message,
+}
+
+/// One plugin call, as it went.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CallRecord {
+    pub seq: u64,
+    /// Microseconds since the run started.
+    pub micros: u64,
+    /// Index into [`Start::processes`].
+    pub process: u32,
+    /// The call's input, by inport (sorted by port name).
+    pub payload: Vec<(String, Message)>,
+    pub state_before: Map<String, Value>,
+    /// `None`: the call left the state as it was.
+    pub state_after: Option<Map<String, Value>>,
+    /// Messages sent with `__send_output` during the call, in order.
+    pub sent: Vec<(String, Message)>,
+    /// The outputs the call returned, in the metadata's outport order.
+    pub outputs: Vec<(String, Message)>,
+    /// What the plugin read from its WASI clocks and random source, in order.
+    pub entropy: Vec<EntropyRead>,
+    /// Why the call failed, if it did.
+    pub error: Option<String>,
+}
+
+impl CallRecord {
+    /// The state after the call.
+    pub fn state_after(&self) -> &Map<String, Value> {
+        self.state_after.as_ref().unwrap_or(&self.state_before)
+    }
+}
