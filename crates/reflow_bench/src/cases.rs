@@ -15,18 +15,18 @@ const ROUND: Duration = Duration::from_millis(150);
 const ROUNDS: usize = 7;
 
 /// One row of the table.
-struct Row<'a> {
-    case: &'a str,
-    unit: &'a str,
-    ours: f64,
-    baseline: &'a str,
-    base: f64,
+pub(crate) struct Row<'a> {
+    pub case: &'a str,
+    pub unit: &'a str,
+    pub ours: f64,
+    pub baseline: &'a str,
+    pub base: f64,
     /// The target, in words, and whether this run met it.
-    target: &'a str,
-    met: bool,
+    pub target: &'a str,
+    pub met: bool,
 }
 
-fn emit(row: Row) {
+pub(crate) fn emit(row: Row) {
     let ratio = if row.base > 0.0 { row.ours / row.base } else { f64::NAN };
     println!(
         "{}",
@@ -52,7 +52,7 @@ fn actor(dir: &Path, plugin: &str, backend: Backend) -> Result<ScriptActor, Stri
 }
 
 /// The groups of cases, by the name `--only` selects them with.
-pub const GROUPS: [&str; 7] = ["bare", "doubler", "instances", "pipelines", "cold", "rss", "scale"];
+pub const GROUPS: [&str; 8] = ["bare", "doubler", "instances", "pipelines", "cold", "rss", "scale", "inspect"];
 
 /// Runs the groups in `only` (all when empty). The pipelines need the doubler group's naive
 /// host figure, so selecting them runs that too.
@@ -83,6 +83,9 @@ pub fn run_all(dir: &Path, noflo: Option<&Path>, only: &[String]) -> Result<(), 
     }
     if wanted("scale") {
         scale(dir)?;
+    }
+    if wanted("inspect") {
+        crate::inspect::run(dir)?;
     }
     Ok(())
 }
@@ -221,7 +224,7 @@ fn sdk_doublers(dir: &Path) -> Result<(), String> {
     Ok(())
 }
 
-struct Quiet;
+pub struct Quiet;
 
 impl Observer for Quiet {
     fn exported(&self, _: &str, _: &Message) {}
@@ -232,7 +235,7 @@ impl Observer for Quiet {
 
 /// The network `reflow/Range 1..=packets -> stage x stages -> core/Drop`, as if in a file in
 /// `dir` (where plugin stages are).
-fn chain_network(dir: &Path, stage: &str, inport: &str, outport: &str, stages: usize, packets: u64) -> Result<Network, String> {
+pub(crate) fn chain_network(dir: &Path, stage: &str, inport: &str, outport: &str, stages: usize, packets: u64) -> Result<Network, String> {
     let mut processes = serde_json::Map::new();
     let mut connections = Vec::new();
     processes.insert("src".into(), json!({"component": "reflow/Range", "metadata": {"config": {"start": 1, "end": packets}}}));

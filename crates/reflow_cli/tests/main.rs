@@ -20,5 +20,7 @@ mod graphs;
 mod state;
 // SIGKILL in the middle of a run, restart, and the guarantee of docs/state.md.
 mod crash;
+// `reflow run --inspect` in headless Chromium (puppeteer-core), screenshots in target/inspector.
+mod inspect;
 // `reflow run --record`, `reflow trace show|export`, `reflow replay`, damaged recordings.
 mod replay;

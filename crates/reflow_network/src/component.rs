@@ -65,6 +65,9 @@ impl ComponentError {
 pub enum SourceStatus {
     /// More remains: poll again (the scheduler does, once what was sent has moved on).
     More,
+    /// More remains, but later: end this activation now, so that what was sent moves on
+    /// before the next poll (a paced source, whose messages should not wait for a batch).
+    Yield,
     /// Exhausted: never polled again.
     Done,
 }

@@ -97,12 +97,14 @@
 //! [`Observer::edge_data`] (from the sending side, when it is sent), and [`RunOptions::halt`]
 //! ends a run at once, queued messages dropped, where `stop` only stops sources and lets queues
 //! drain (slow actors may hold minutes of work, and a cycle may never drain).
+//! [`RunOptions::probe`] publishes live counters for a web inspector ([`Probe`]).
 //! [`RunOptions::inlet`] lets an editor send into the graph's exported inports while it runs;
 //! an open inlet counts as a live source, so the run lasts until it is closed ([`Inlet`]).
 
 mod cell;
 mod inlet;
 mod pool;
+mod probe;
 mod supervise;
 mod wiring;
 
@@ -110,6 +112,7 @@ mod wiring;
 mod tests;
 
 use crate::component::Component;
+pub use probe::{ActorSample, ActorShape, LiveRun, Probe, QueueFill, RouteShape, Sample};
 pub use inlet::{Inlet, InletError, EARLY_BOUND};
 use reflow_abi::Message;
 use std::collections::HashMap;
@@ -266,6 +269,10 @@ pub struct RunOptions {
     /// still queued is dropped, every actor's `finish` is called (what it sends is dropped) and
     /// the run returns. Raise `stop` too, so that sources stop.
     pub halt: Option<Halt>,
+    /// When given, the run publishes live counters there (messages per connection; calls,
+    /// errors, dead letters, restarts and call times per actor; queue fill on demand): see
+    /// [`Probe`]. `None` adds nothing to the sending or calling path.
+    pub probe: Option<Arc<Probe>>,
     /// When given, messages can be sent into the graph's exported inports while the network
     /// runs, and the run does not end by quiescence until the inlet is closed ([`Inlet`]).
     pub inlet: Option<Inlet>,
@@ -280,6 +287,7 @@ impl Default for RunOptions {
             stop: Arc::new(AtomicBool::new(false)),
             observe_edges: false,
             halt: None,
+            probe: None,
             inlet: None,
         }
     }
