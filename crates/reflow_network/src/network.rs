@@ -252,6 +252,7 @@ impl Network {
             stop: options.stop.clone(),
             halt: options.halt.clone(),
             inlet: options.inlet.clone(),
+            probe: options.probe.clone(),
             ..*options
         };
         Ok(plan.run(&options, observer))
