@@ -15,7 +15,10 @@
 //!   workspace tests, the Go tests (SDK and plugins), and the FBP protocol's own suite
 //!   (`fbp-test`) against `reflow serve` (needs Node.js; see `fbp_test.rs`), and our `fbp-spec`
 //!   YAML suites against `reflow serve` (`fbp_spec.rs`).
+//!   Before the Rust tests it installs what the inspector's browser test needs (`browser.rs`:
+//!   Debian's Chromium, the pinned `puppeteer-core`).
 //! - `fbp-test`, `fbp-spec`: only that step (with the npm install; plugins already built).
+//! - `browser-deps`: only the browser test's tools (to run that test alone).
 //! - `nats`: installs the pinned `nats-server` (`nats.rs`) that `test` installs before the
 //!   Rust tests, and prints its path.
 //! - `bench`: the benchmark suite under RUST_BACKTRACE=0 and =1, written to docs/performance.md.
@@ -23,6 +26,7 @@
 mod apt;
 mod as_plugins;
 mod bench;
+mod browser;
 mod c_plugins;
 mod demo;
 mod fbp_spec;
@@ -49,6 +53,7 @@ fn main() -> Result<()> {
             plugins::build_all(&root)?;
             // reflow_protocol's tests read the protocol's JSON schemas from this package.
             fbp_test::install(&root)?;
+            browser::install(&root)?;
             // The NATS backend's and the cluster's tests start this server (reflow_test_nats).
             nats::install(&root)?;
             let mut cmd = cargo();
@@ -67,6 +72,7 @@ fn main() -> Result<()> {
             fbp_test::install(&root)?;
             fbp_test::run_suite(&root)
         }
+        Some("browser-deps") => browser::install(&root),
         Some("fbp-spec") => {
             fbp_test::check_node()?;
             fbp_test::install(&root)?;
@@ -74,7 +80,7 @@ fn main() -> Result<()> {
         }
         Some("bench") => bench::bench(&root),
         Some("nats") => nats::install(&root).map(|binary| println!("{}", binary.display())),
-        _ => bail!("usage: cargo xtask <build-plugins | demo | test [cargo test args] | fbp-test | fbp-spec | bench | nats>"),
+        _ => bail!("usage: cargo xtask <build-plugins | demo | test [cargo test args] | fbp-test | fbp-spec | browser-deps | bench | nats>"),
     }
 }
 

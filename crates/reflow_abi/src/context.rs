@@ -73,6 +73,24 @@ pub struct ActorResult {
     pub state: Option<Value>,
 }
 
+/// The input of one `__reflow_batch_v1` call (`docs/abi.md`, "Batches"): the payloads of
+/// several firings, in order, with the config once and the state before the first of them.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ActorBatch {
+    #[serde(default, deserialize_with = "lenient_payloads")]
+    pub payloads: Vec<HashMap<String, Message>>,
+    #[serde(default)]
+    pub config: ActorConfig,
+    #[serde(default, deserialize_with = "crate::null_as_default")]
+    pub state: Map<String, Value>,
+}
+
+/// [`lenient_messages`] for each payload of a batch.
+fn lenient_payloads<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<HashMap<String, Message>>, D::Error> {
+    let payloads: Option<Vec<Option<PortMessages>>> = Option::deserialize(d)?;
+    Ok(payloads.unwrap_or_default().into_iter().map(|p| p.map(|p| p.0.into_iter().collect()).unwrap_or_default()).collect())
+}
+
 /// A port map whose values may be tagged messages or plain JSON (see [`Message::from_json`]),
 /// read straight from the text; `null` is an empty map. A port named twice keeps the last.
 fn lenient_messages<'de, D: Deserializer<'de>>(d: D) -> Result<HashMap<String, Message>, D::Error> {
@@ -96,6 +114,20 @@ mod tests {
         assert_eq!(ctx.payload["input"], Message::Integer(21));
         assert_eq!(ctx.config.get_integer("initial_value"), Some(7));
         assert!(ctx.state.is_empty());
+    }
+
+    #[test]
+    fn batch_reads_payloads_in_order() {
+        let batch: ActorBatch = serde_json::from_str(
+            r#"{"payloads":[{"in":{"type":"Integer","data":1}},{},null,{"in":"plain"}],"config":{"node_id":"n"},"state":{"k":1}}"#,
+        )
+        .unwrap();
+        assert_eq!(batch.payloads.len(), 4);
+        assert_eq!(batch.payloads[0]["in"], Message::Integer(1));
+        assert!(batch.payloads[1].is_empty() && batch.payloads[2].is_empty());
+        assert_eq!(batch.payloads[3]["in"], Message::String("plain".into()));
+        assert_eq!(batch.config.node_id, "n");
+        assert_eq!(batch.state["k"], json!(1));
     }
 
     #[test]

@@ -26,7 +26,7 @@ mod context;
 mod message;
 mod metadata;
 
-pub use context::{ActorConfig, ActorContext, ActorResult};
+pub use context::{ActorBatch, ActorConfig, ActorContext, ActorResult};
 pub use message::{json_kind, Message, MessageError, PortMessages};
 pub use metadata::{PluginMetadata, PortDefinition};
 

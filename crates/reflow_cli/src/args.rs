@@ -174,6 +174,11 @@ pub struct RunArgs {
     /// extism crate, the reference).
     #[arg(long, default_value = "wasmtime")]
     pub engine: reflow_script::Backend,
+    /// Serve a live web page of the run at ADDR [default: 127.0.0.1 on a free port]; its
+    /// address, with the token that opens it, is printed on stderr. After the run it stays
+    /// until Ctrl-C.
+    #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = reflow_inspect::DEFAULT_ADDR, value_parser = inspect_addr)]
+    pub inspect: Option<String>,
     /// Record every message on every connection and every plugin call into FILE (for
     /// `reflow trace` and `reflow replay`).
     #[arg(long, value_name = "FILE")]
@@ -195,6 +200,15 @@ fn parse_interval(text: &str) -> Result<std::time::Duration, String> {
         return Err(format!("{text:?}: the interval must be between 1ms and 86400s"));
     }
     Ok(std::time::Duration::from_secs_f64(seconds))
+}
+
+/// `HOST:PORT` (an IP address or a name, and a port), so that `--inspect graph.json` is an
+/// error rather than an address.
+fn inspect_addr(text: &str) -> Result<String, String> {
+    match text.rsplit_once(':') {
+        Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok() => Ok(text.to_string()),
+        _ => Err(format!("{text:?} is not HOST:PORT (such as 127.0.0.1:8080; port 0 picks a free one)")),
+    }
 }
 
 /// Where actor state is stored (docs/state.md).

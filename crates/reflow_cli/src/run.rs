@@ -2,7 +2,8 @@
 
 use crate::args::{RunArgs, ValidateArgs};
 use anyhow::{bail, Result};
-use reflow_network::{graph_id, ActorFailure, ActorStats, DeadLetter, Network, Observer, RunOptions, StateBinding};
+use reflow_inspect::{Allowlist, Inspector};
+use reflow_network::{graph_id, ActorFailure, ActorStats, DeadLetter, Network, Observer, RunOptions, RunReport, StateBinding};
 use reflow_script::{Limits, Message};
 use serde_json::json;
 use std::io::Write;
@@ -61,14 +62,35 @@ pub fn run(args: &RunArgs) -> Result<()> {
         ..RunOptions::default()
     };
     let stop = options.stop.clone();
+    let (interrupted, interrupt) = std::sync::mpsc::channel();
     // First Ctrl-C: sources stop, messages in flight finish. Second: leave at once.
     let _ = ctrlc::set_handler(move || {
         if stop.swap(true, Ordering::SeqCst) {
             std::process::exit(130);
         }
         let _ = writeln!(std::io::stderr(), "reflow: stopping (messages in flight finish; Ctrl-C again to quit now)");
+        let _ = interrupted.send(());
     });
-    let report = network.run_prepared(prepared, &options, Arc::new(Printer));
+    let printer: Arc<dyn Observer> = Arc::new(Printer);
+    let Some(addr) = &args.inspect else {
+        let report = network.run_prepared(prepared, &options, printer);
+        return finish(args, &report, recording);
+    };
+    let mut inspector = Inspector::start(addr, Allowlist::default(), &network, printer)?;
+    let url = inspector.url();
+    let _ = writeln!(std::io::stderr(), "reflow run: inspector at {url}");
+    let options = RunOptions { probe: Some(inspector.probe()), observe_edges: true, ..options };
+    let report = network.run_prepared(prepared, &options, inspector.observer());
+    inspector.finish(Ok(&report));
+    if !options.stop.load(Ordering::SeqCst) {
+        let _ = writeln!(std::io::stderr(), "reflow run: the run ended; the inspector stays at {url} until Ctrl-C");
+        let _ = interrupt.recv();
+    }
+    finish(args, &report, recording)
+}
+
+/// The final table, and the exit status a finished run earns.
+fn finish(args: &RunArgs, report: &RunReport, recording: Option<Arc<reflow_trace::TraceWriter>>) -> Result<()> {
     print_summary(&report.actors);
     if let Some(writer) = recording {
         let summary = writer.finish()?;

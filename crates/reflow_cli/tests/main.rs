@@ -22,5 +22,7 @@ mod state;
 mod crash;
 // The same at seeded random moments of a graph with a pipeline, a loop and a file sink.
 mod chaos;
+// `reflow run --inspect` in headless Chromium (puppeteer-core), screenshots in target/inspector.
+mod inspect;
 // `reflow run --record`, `reflow trace show|export`, `reflow replay`, damaged recordings.
 mod replay;

@@ -66,6 +66,9 @@ impl ComponentError {
 pub enum SourceStatus {
     /// More remains: poll again (the scheduler does, once what was sent has moved on).
     More,
+    /// More remains, but later: end this activation now, so that what was sent moves on
+    /// before the next poll (a paced source, whose messages should not wait for a batch).
+    Yield,
     /// Exhausted: never polled again.
     Done,
 }
@@ -82,6 +85,21 @@ pub trait Component: Send {
     /// what goes to the `error` port or the dead letters, so a component that can fail after
     /// taking a message should leave it in place.
     fn process(&mut self, payload: &mut Payload, out: &Outputs) -> Result<(), ComponentError>;
+
+    /// Handles several firings, in order, as that many [`Component::process`] calls would,
+    /// setting `*done` to how many are handled as it goes (so a failure, or a panic, is
+    /// pinned on the right one). On an error, the firing at `*done` failed (and is left in
+    /// place as `process` leaves it) and those after it were not handled. The scheduler
+    /// calls this when an actor has several firings waiting; a WASM plugin that takes
+    /// batches handles them in one call across the boundary (docs/abi.md, "Batches"). The
+    /// default is one `process` per firing.
+    fn process_batch(&mut self, batch: &mut [Payload], out: &Outputs, done: &mut usize) -> Result<(), ComponentError> {
+        for payload in batch {
+            self.process(payload, out)?;
+            *done += 1;
+        }
+        Ok(())
+    }
 
     /// A source's step: sends at most about `budget` messages and says whether more remain.
     /// Called on the actor's first activation and then again, while it returns

@@ -48,7 +48,7 @@ pub use error::NetworkError;
 pub use network::{Network, Plan, PluginCatalog, Prepared};
 pub use reload::{ReloadError, Reloader};
 pub use sandbox::{ProcessSettings, SandboxPolicy};
-pub use scheduler::{ActorFailure, ActorStats, DeadLetter, Escalation, FailurePolicy, Halt, Inlet, InletError, Observer, RunOptions, RunReport, ERROR_PORT};
+pub use scheduler::{ActorFailure, ActorStats, DeadLetter, Escalation, FailurePolicy, Halt, Inlet, InletError, Observer, Probe, RunOptions, RunReport, ERROR_PORT};
 pub use snapshot::{snapshot_mismatches, SnapshotMismatch};
 pub use validate::{validate, warnings, ComponentCatalog, ValidationError};
 // The sandbox's types, as a network's settings and errors use them (a caller of this crate

@@ -30,6 +30,22 @@ impl WasmComponent {
         self.swap = Some(swap);
         self
     }
+
+    pub fn actor(&self) -> &ScriptActor {
+        &self.actor
+    }
+
+    pub fn actor_mut(&mut self) -> &mut ScriptActor {
+        &mut self.actor
+    }
+
+    /// Between two calls: the one place a new version can take over (crate::reload).
+    fn take_swap(&mut self) {
+        if let Some(new) = self.swap.as_ref().and_then(|swap| swap.swapped(&self.actor)) {
+            self.dropped_before += self.actor.dropped();
+            self.actor = new;
+        }
+    }
 }
 
 impl Component for WasmComponent {
@@ -38,22 +54,28 @@ impl Component for WasmComponent {
     }
 
     fn process(&mut self, payload: &mut Payload, out: &Outputs) -> Result<(), ComponentError> {
-        // Between two calls: the one place a new version can take over (crate::reload).
-        if let Some(new) = self.swap.as_ref().and_then(|swap| swap.swapped(&self.actor)) {
-            self.dropped_before += self.actor.dropped();
-            self.actor = new;
-        }
+        self.take_swap();
         let result = match &self.recorder {
             None => self.actor.process(payload, out.sink().clone()),
             Some(recorder) => recorder.call(&mut self.actor, payload, out.sink()),
         };
-        // The scheduler names the actor itself; keep only what went wrong.
-        result.map_err(|e| match e {
-            ScriptError::Call { reason, .. } => ComponentError(reason),
-            ScriptError::InvalidResult { reason, .. } => ComponentError(format!("invalid ActorResult: {reason}")),
-            ScriptError::LimitExceeded { limit, limits, .. } => ComponentError(format!("exceeded {}", limits.describe(limit))),
-            other => ComponentError(other.to_string()),
-        })
+        result.map_err(component_error)
+    }
+
+    fn process_batch(&mut self, batch: &mut [Payload], out: &Outputs, done: &mut usize) -> Result<(), ComponentError> {
+        // A recording keeps every call apart (its payload, state before and after), so a
+        // recorded actor is called once per message.
+        if self.recorder.is_some() {
+            for payload in batch {
+                self.process(payload, out)?;
+                *done += 1;
+            }
+            return Ok(());
+        }
+        self.take_swap();
+        let (handled, failed) = self.actor.process_batch(batch, out.sink().clone());
+        *done = handled;
+        failed.map_or(Ok(()), |e| Err(component_error(e)))
     }
 
     /// A plugin's state is what it keeps: the state object the host holds for it.
@@ -73,5 +95,15 @@ impl Component for WasmComponent {
 
     fn dropped_messages(&self) -> u64 {
         self.dropped_before + self.actor.dropped()
+    }
+}
+
+/// The scheduler names the actor itself; keep only what went wrong.
+fn component_error(error: ScriptError) -> ComponentError {
+    match error {
+        ScriptError::Call { reason, .. } => ComponentError(reason),
+        ScriptError::InvalidResult { reason, .. } => ComponentError(format!("invalid ActorResult: {reason}")),
+        ScriptError::LimitExceeded { limit, limits, .. } => ComponentError(format!("exceeded {}", limits.describe(limit))),
+        other => ComponentError(other.to_string()),
     }
 }

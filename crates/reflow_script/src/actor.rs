@@ -77,19 +77,52 @@ impl ScriptActor {
         sent: OutputSink,
         returned: &mut dyn FnMut(&str, Message),
     ) -> Result<(), ScriptError> {
-        let filtered: OutputSink = {
-            let declared = self.declared.clone();
-            let dropped = self.dropped.clone();
-            let actor: Arc<str> = self.engine.actor().into();
-            Arc::new(move |port: &str, message: Message| {
-                if declared.contains(port) {
-                    sent(port, message)
-                } else if let Ok(mut log) = dropped.lock() {
-                    log.note(&actor, port)
+        let filtered = self.filtered(&sent);
+        let outputs = self.engine.process(payload, Some(&filtered))?;
+        self.emit_returned(outputs, returned);
+        Ok(())
+    }
+
+    /// Runs `payloads` in order, as [`ScriptActor::process`] would one by one (the same
+    /// messages, in the same order), in one call when the plugin takes batches
+    /// ([`ExtismEngine::process_batch`]). Returns how many were done, and the error of the next
+    /// one if it failed (the ones after it were not run).
+    pub fn process_batch(&mut self, payloads: &[HashMap<String, Message>], emit: OutputSink) -> (usize, Option<ScriptError>) {
+        if !self.engine.batches() {
+            for (done, payload) in payloads.iter().enumerate() {
+                if let Err(e) = self.process(payload, emit.clone()) {
+                    return (done, Some(e));
                 }
-            })
-        };
-        let mut outputs = self.engine.process(payload, Some(&filtered))?;
+            }
+            return (payloads.len(), None);
+        }
+        // A plugin that takes batches cannot call `__send_output`: only returned outputs.
+        let (outputs, failed) = self.engine.process_batch(payloads, None);
+        let done = outputs.len();
+        for returned in outputs {
+            self.emit_returned(returned, &mut |port, message| emit(port, message));
+        }
+        (done, failed)
+    }
+
+    /// `emit`, keeping only the outports the metadata declares (the rest are counted).
+    fn filtered(&self, emit: &OutputSink) -> OutputSink {
+        let declared = self.declared.clone();
+        let dropped = self.dropped.clone();
+        let actor: Arc<str> = self.engine.actor().into();
+        let emit = emit.clone();
+        Arc::new(move |port: &str, message: Message| {
+            if declared.contains(port) {
+                emit(port, message)
+            } else if let Ok(mut log) = dropped.lock() {
+                log.note(&actor, port)
+            }
+        })
+    }
+
+    /// A call's returned outputs to `returned`, in the metadata's outport order; those on
+    /// undeclared ports are counted and dropped.
+    fn emit_returned(&self, mut outputs: HashMap<String, Message>, returned: &mut dyn FnMut(&str, Message)) {
         for port in &self.engine.metadata().outports {
             if let Some(message) = outputs.remove(&port.name) {
                 returned(&port.name, message);
@@ -103,6 +136,5 @@ impl ScriptActor {
                 log.note(self.engine.actor(), &port);
             }
         }
-        Ok(())
     }
 }

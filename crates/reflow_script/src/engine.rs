@@ -128,15 +128,73 @@ impl ExtismEngine {
                 return Err(self.failed(failure));
             }
         };
+        self.take_result(&output, Some(call))
+    }
+
+    /// Whether [`ExtismEngine::process_batch`] passes several messages in one call: on our
+    /// engine, for a plugin with `__reflow_batch_v1` that calls none of our host functions
+    /// (docs/abi.md, "Batches"). Otherwise it makes one call per message.
+    pub fn batches(&self) -> bool {
+        self.instance.batches()
+    }
+
+    /// Runs the entry point for each payload in order, with the same outputs, state and
+    /// errors as [`ExtismEngine::process`] one payload at a time, in one call when the plugin
+    /// takes batches ([`ExtismEngine::batches`]; else one call each, messages sent with
+    /// `__send_output` going to `sink` during its call). Returns the outputs of the payloads
+    /// done, in order, and the error of the next one if it failed; then the payloads after it
+    /// were not run (they may be passed again: the instance is ready for them).
+    pub fn process_batch(
+        &mut self,
+        payloads: &[HashMap<String, Message>],
+        sink: Option<&OutputSink>,
+    ) -> (Vec<HashMap<String, Message>>, Option<ScriptError>) {
+        let mut outputs = Vec::with_capacity(payloads.len());
+        if payloads.len() < 2 || !self.batches() {
+            for payload in payloads {
+                match self.process(payload, sink) {
+                    Ok(done) => outputs.push(done),
+                    Err(e) => return (outputs, Some(e)),
+                }
+            }
+            return (outputs, None);
+        }
+        self.encode_batch(payloads);
+        let call = CallState::new(self.actor.clone(), self.state.clone(), None).with_budget(self.module.limits.max_output_bytes);
+        let (results, failure) = self.instance.call_batch(&self.input, payloads.len(), call);
+        for result in &results {
+            match self.take_result(result, None) {
+                Ok(done) => outputs.push(done),
+                Err(e) => {
+                    // The plugin went on from a result the host refused (over the output
+                    // limit, or invalid): what it did after that is void, so the payloads
+                    // after this one run again on a fresh instance.
+                    self.replace_instance();
+                    return (outputs, Some(e));
+                }
+            }
+        }
+        if let Some(failure) = failure {
+            self.replace_instance();
+            return (outputs, Some(self.failed(failure)));
+        }
+        (outputs, None)
+    }
+
+    /// A call's `ActorResult` text taken in: checked against the output limit, decoded, and
+    /// the state changed as it says (a returned state replaces it; else the call's
+    /// `__set_state` writes, if `call` made any, are kept).
+    fn take_result(&mut self, output: &[u8], call: Option<CallState>) -> Result<HashMap<String, Message>, ScriptError> {
+        let limits = self.module.limits;
         let over_output = || ScriptError::LimitExceeded { actor: self.actor.to_string(), limit: Limit::Output, limits };
         if output.len() as u64 > limits.max_output_bytes {
             return Err(over_output());
         }
-        let returned = decode::actor_result(&output)
+        let returned = decode::actor_result(output)
             .map_err(|reason| ScriptError::InvalidResult { actor: self.actor.to_string(), reason })?;
-        match returned.state {
-            Some(new_state) => self.set_state(new_state),
-            None if call.wrote_state(limits.max_output_bytes) => {
+        match (returned.state, call) {
+            (Some(new_state), _) => self.set_state(new_state),
+            (None, Some(call)) if call.wrote_state(limits.max_output_bytes) => {
                 // `__set_state` adds keys call after call: the whole state must stay within
                 // the output limit too (a returned state already does, being part of the
                 // output). Its text is the next context's.
@@ -147,7 +205,7 @@ impl ExtismEngine {
                 self.state = call.state;
                 self.state_json = Some(text);
             }
-            None => {}
+            (None, _) => {}
         }
         Ok(returned.outputs)
     }
@@ -181,10 +239,20 @@ impl ExtismEngine {
     /// `{"payload":..,"config":..,"state":..}` into `self.input`: the payload written straight
     /// from the messages, the config and the unchanged state spliced in as kept text.
     fn encode_context(&mut self, payload: &HashMap<String, Message>) {
+        self.encode_input(b"{\"payload\":", payload)
+    }
+
+    /// `{"payloads":[..],"config":..,"state":..}` (an `ActorBatch`) into `self.input`, as
+    /// [`Self::encode_context`] writes one context.
+    fn encode_batch(&mut self, payloads: &[HashMap<String, Message>]) {
+        self.encode_input(b"{\"payloads\":", payloads)
+    }
+
+    fn encode_input(&mut self, opening: &[u8], payload: &(impl serde::Serialize + ?Sized)) {
         let state = self.state_json.get_or_insert_with(|| serde_json::to_string(&*self.state).expect("JSON values always serialise"));
         let input = &mut self.input;
         input.clear();
-        input.extend_from_slice(b"{\"payload\":");
+        input.extend_from_slice(opening);
         serde_json::to_writer(&mut *input, payload).expect("messages always serialise");
         input.extend_from_slice(self.config_part.as_bytes());
         input.extend_from_slice(state.as_bytes());

@@ -292,6 +292,25 @@ impl PluginInstance {
         }
     }
 
+    /// Whether [`PluginInstance::call_batch`] can pass several payloads in one call (our engine,
+    /// and a plugin with `__reflow_batch_v1`; docs/abi.md, "Batches"). The Extism backend
+    /// calls one message at a time.
+    pub fn batches(&self) -> bool {
+        match self {
+            PluginInstance::Wasmtime(instance) => instance.batches(),
+            PluginInstance::Extism(_) => false,
+        }
+    }
+
+    /// One call for `count` payloads encoded in `input` (an `ActorBatch`): the `ActorResult` of
+    /// each payload done, and why the next one failed if one did. Only when [`Self::batches`].
+    pub fn call_batch(&mut self, input: &[u8], count: usize, call: CallState) -> (Vec<Vec<u8>>, Option<CallFailure>) {
+        match self {
+            PluginInstance::Wasmtime(instance) => instance.call_batch(input, count, call),
+            PluginInstance::Extism(_) => (Vec::new(), Some("the Extism backend takes one message per call".to_string().into())),
+        }
+    }
+
     /// Serves the next calls' WASI clock and random reads as `entropy` says, and returns what
     /// was there (what the previous calls recorded or left unreplayed). The Extism backend has
     /// no such hook: it hands `entropy` back and its reads stay live.

@@ -55,22 +55,50 @@ fn run_engine(mut engine: ExtismEngine, plugin: &str, calls: &[Value]) -> (reflo
         .map(|call| {
             let recorder = Recorder::default();
             match engine.process(&payload(call.clone()), Some(&recorder.sink())) {
-                Ok(outputs) => {
-                    let mut outputs: Vec<_> = outputs.into_iter().collect();
-                    outputs.sort_by(|a, b| a.0.cmp(&b.0));
-                    // The ABI promises the order of sent messages: compare it, unsorted.
-                    let sent = recorder.take();
-                    Outcome::Done { outputs, sent, state: state_of(&engine) }
-                }
-                Err(ScriptError::Call { reason, .. }) if reason.contains("wasm trap") => Outcome::Trap,
-                Err(ScriptError::Call { reason, .. }) => Outcome::PluginError(reason),
-                Err(ScriptError::InvalidResult { .. }) => Outcome::InvalidResult,
-                Err(ScriptError::LimitExceeded { limit, .. }) => Outcome::Limit(limit),
-                Err(other) => panic!("{plugin}: unexpected {other}"),
+                Ok(outputs) => done(outputs, recorder.take(), state_of(&engine)),
+                Err(e) => failed(plugin, e),
             }
         })
         .collect();
     (engine.metadata().clone(), outcomes)
+}
+
+fn done(outputs: std::collections::HashMap<String, Message>, sent: Vec<(String, Message)>, state: Value) -> Outcome {
+    let mut outputs: Vec<_> = outputs.into_iter().collect();
+    outputs.sort_by(|a, b| a.0.cmp(&b.0));
+    // The ABI promises the order of sent messages: compare it, unsorted.
+    Outcome::Done { outputs, sent, state }
+}
+
+fn failed(plugin: &str, error: ScriptError) -> Outcome {
+    match error {
+        ScriptError::Call { reason, .. } if reason.contains("wasm trap") => Outcome::Trap,
+        ScriptError::Call { reason, .. } => Outcome::PluginError(reason),
+        ScriptError::InvalidResult { .. } => Outcome::InvalidResult,
+        ScriptError::LimitExceeded { limit, .. } => Outcome::Limit(limit),
+        other => panic!("{plugin}: unexpected {other}"),
+    }
+}
+
+/// `calls` through [`ExtismEngine::process_batch`], as the executor passes the messages an
+/// actor has waiting: all at once, and after a failure the rest again. The state is seen only
+/// after each batch, so every outcome carries the state the whole run ended with.
+fn run_batched(mut engine: ExtismEngine, plugin: &str, calls: &[Value]) -> Vec<Outcome> {
+    let payloads: Vec<_> = calls.iter().map(|call| payload(call.clone())).collect();
+    let mut outcomes = Vec::new();
+    let mut next = 0;
+    while next < payloads.len() {
+        let (outputs, error) = engine.process_batch(&payloads[next..], None);
+        next += outputs.len();
+        outcomes.extend(outputs.into_iter().map(|outputs| done(outputs, Vec::new(), Value::Null)));
+        if let Some(error) = error {
+            outcomes.push(failed(plugin, error));
+            next += 1;
+        }
+    }
+    let state = state_of(&engine);
+    outcomes.iter_mut().for_each(|outcome| if let Outcome::Done { state: s, .. } = outcome { *s = state.clone() });
+    outcomes
 }
 
 fn check(plugin: &str, config: Value, calls: &[Value]) {
@@ -207,4 +235,56 @@ fn the_pdk_echo_export_is_byte_exact_at_every_size_on_the_wasmtime_backend() {
         assert!(output == input, "bytes differ at size {size}");
     }
     assert_eq!(engine.call_export("noop", b"ignored").unwrap(), Vec::<u8>::new());
+}
+
+/// A batch (several messages in one `__reflow_batch_v1` call) gives what the same messages give
+/// one by one: the same outputs (the counter's show the state handed from message to message
+/// inside the batch), the same final state, and a failure in the middle (an error, a trap, the
+/// time limit) fails that message only, the ones before it standing and the ones after it run
+/// as usual; for the Rust and the Go SDK. On the Extism backend, and for a plugin built by the
+/// first SDK (no batch export), `process_batch` makes one call per message, with the same
+/// results again.
+#[test]
+fn a_batch_equals_the_same_messages_one_by_one() {
+    let flow = json!({"type": "Flow"});
+    let limits = Limits { call_timeout: std::time::Duration::from_millis(200), ..Limits::default() };
+    let failing = [
+        json!({"in": "a"}),
+        json!({"in": 2}),
+        json!({"fail": "broken"}),
+        json!({"in": "c"}),
+        json!({"panic": 1}),
+        json!({"in": [1, 2]}),
+        json!({"loop": null}),
+        json!({"in": "d"}),
+        json!({"in": "e"}),
+    ];
+    let counter = [json!({"increment": flow}), json!({"increment": flow}), json!({"decrement": flow}), json!({"reset": flow}), json!({"increment": flow})];
+    let word = |w: Value| json!({"word": w});
+    let tally = [word(json!("a")), word(json!("b")), word(json!("a")), word(json!(5)), word(json!("a")), json!({})];
+    let cases: [(&str, Option<Vec<u8>>, Value, &[Value]); 4] = [
+        ("failing.wasm", None, json!({}), &failing),
+        ("counter.wasm", None, json!({"initial_value": 5}), &counter),
+        // The Go SDK's batch export (examples/go/tally calls no host function).
+        ("go_tally.wasm", None, json!({}), &tally),
+        ("doubler.wasm", Some(prebuilt_bytes("doubler.wasm")), json!({}), &[json!({"input": 1}), json!({"input": 2}), json!({}), json!({"input": 4})]),
+    ];
+    for (plugin, bytes, config, calls) in cases {
+        for backend in [Backend::Wasmtime, Backend::Extism] {
+            let engine = || engine_from(backend, plugin, bytes.clone().unwrap_or_else(|| plugin_bytes(plugin)), &config, limits);
+            let batches = backend == Backend::Wasmtime && bytes.is_none();
+            assert_eq!(engine().batches(), batches, "{plugin} on {backend:?}: takes batches");
+            let (_, mut one_by_one) = run_engine(engine(), plugin, calls);
+            let last_state = one_by_one.iter().rev().find_map(|o| match o {
+                Outcome::Done { state, .. } => Some(state.clone()),
+                _ => None,
+            });
+            for outcome in &mut one_by_one {
+                if let Outcome::Done { state, .. } = outcome {
+                    *state = last_state.clone().unwrap();
+                }
+            }
+            assert_eq!(run_batched(engine(), plugin, calls), one_by_one, "{plugin} on {backend:?}: a batch and one by one disagree");
+        }
+    }
 }

@@ -30,12 +30,21 @@ struct Mailbox {
     output_ptr: u32,
     output_len: u32,
     output_set: u32,
+    /// The batch fields (docs/abi.md, "Batches"), written by the plugin during a
+    /// `__reflow_batch_v1` call: how many of its payloads are done, and where their results
+    /// are (one record per done payload: its length as a little-endian `u32`, then its
+    /// `ActorResult` JSON). Kept current after every payload, so the host can read the done
+    /// ones even after a trap in the next.
+    batch_done: u32,
+    results_ptr: u32,
+    results_len: u32,
 }
 
 struct Shared {
     mailbox: UnsafeCell<Mailbox>,
     input: UnsafeCell<Vec<u8>>,
     output: UnsafeCell<Vec<u8>>,
+    results: UnsafeCell<Vec<u8>>,
 }
 
 // SAFETY: wasm32 plugins run one call at a time on one thread (see the module docs).
@@ -50,9 +59,13 @@ static SHARED: Shared = Shared {
         output_ptr: 0,
         output_len: 0,
         output_set: 0,
+        batch_done: 0,
+        results_ptr: 0,
+        results_len: 0,
     }),
     input: UnsafeCell::new(Vec::new()),
     output: UnsafeCell::new(Vec::new()),
+    results: UnsafeCell::new(Vec::new()),
 };
 
 /// The `__reflow_bulk_v1(reserve)` export: makes the input buffer hold at least `reserve`
@@ -123,5 +136,32 @@ pub fn set_output(bytes: Vec<u8>) -> i32 {
             0
         }
         Err(_) => 1,
+    }
+}
+
+/// Starts a batch: no payload done, no results yet.
+pub fn begin_batch() {
+    // SAFETY: within the running call only (see the module docs).
+    unsafe {
+        (*SHARED.results.get()).clear();
+        let mailbox = &mut *SHARED.mailbox.get();
+        mailbox.batch_done = 0;
+        mailbox.results_len = 0;
+    }
+}
+
+/// Records the result of the batch's next payload. The count goes up last, once the record and
+/// the fields that locate it are complete, so a trap at any point leaves the host a consistent
+/// view of the payloads done before it.
+pub fn push_result(result: &[u8]) {
+    // SAFETY: within the running call only (see the module docs).
+    unsafe {
+        let results = &mut *SHARED.results.get();
+        results.extend_from_slice(&(result.len() as u32).to_le_bytes());
+        results.extend_from_slice(result);
+        let mailbox = &mut *SHARED.mailbox.get();
+        mailbox.results_ptr = results.as_ptr() as u32;
+        mailbox.results_len = results.len() as u32;
+        mailbox.batch_done += 1;
     }
 }

@@ -107,8 +107,10 @@ macro_rules! port_def {
 
 /// Generates the plugin's exports: `get_metadata` (returns `metadata` as JSON), `process`
 /// (decodes the `ActorContext`, calls `process`, encodes its `ActorResult`; an `Err` becomes
-/// an Extism error carrying its message), and `__reflow_bulk_v1`, which lets a Reflow host
-/// pass input and output in one copy each (Extism never calls it; docs/abi.md).
+/// an Extism error carrying its message), `__reflow_bulk_v1`, which lets a Reflow host
+/// pass input and output in one copy each, and `__reflow_batch_v1`, which runs `process` for
+/// several waiting messages in one call, the state each returns handed to the next (Extism
+/// never calls either; docs/abi.md). `process` is called once per message either way.
 #[macro_export]
 macro_rules! actor_plugin {
     (metadata: $metadata:expr, process: $process:expr $(,)?) => {
@@ -128,14 +130,21 @@ macro_rules! actor_plugin {
         pub extern "C" fn __reflow_bulk_v1(reserve: i32) -> i32 {
             $crate::__private::export_bulk(reserve)
         }
+
+        #[export_name = "__reflow_batch_v1"]
+        pub extern "C" fn __reflow_batch_v1() -> i32 {
+            $crate::__private::export_batch($process)
+        }
     };
 }
 
 /// Used by the macros' expansions only; not part of the API.
 #[doc(hidden)]
 pub mod __private {
-    use crate::bulk::{set_output, with_input};
+    use crate::bulk::{begin_batch, push_result, set_output, with_input};
     use crate::{ActorContext, ActorResult, PluginMetadata};
+    use reflow_abi::serde_json::Value;
+    use reflow_abi::ActorBatch;
     use std::fmt::Display;
 
     pub use crate::bulk::export_bulk;
@@ -161,6 +170,35 @@ pub mod __private {
             },
             Err(e) => fail(&e.to_string()),
         }
+    }
+
+    /// `__reflow_batch_v1` (docs/abi.md, "Batches"): `process` for each payload in order, each
+    /// context holding the state the previous one returned (or the batch's, until one does).
+    /// A failed payload ends the batch with its error, as a failed `process` call would: the
+    /// host keeps the results before it and runs the rest again on a fresh instance.
+    pub fn export_batch<E: Display>(mut process: impl FnMut(ActorContext) -> Result<ActorResult, E>) -> i32 {
+        install_panic_hook();
+        begin_batch();
+        let ActorBatch { payloads, config, mut state } =
+            match with_input(|input| reflow_abi::serde_json::from_slice::<ActorBatch>(input)) {
+                Ok(batch) => batch,
+                Err(e) => return fail(&format!("invalid batch from the host: {e}")),
+            };
+        for payload in payloads {
+            let context = ActorContext { payload, config: config.clone(), state: state.clone() };
+            let result = match process(context) {
+                Ok(result) => result,
+                Err(e) => return fail(&e.to_string()),
+            };
+            match reflow_abi::serde_json::to_vec(&result) {
+                Ok(bytes) => push_result(&bytes),
+                Err(e) => return fail(&format!("cannot encode ActorResult: {e}")),
+            }
+            if let Some(Value::Object(new_state)) = result.state {
+                state = new_state;
+            }
+        }
+        0
     }
 
     /// A panic aborts the wasm instance (a trap) before the host can read anything but the

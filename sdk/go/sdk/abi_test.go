@@ -29,6 +29,9 @@ const (
   "state": {"count": 3}
 }`
 	abiResult = `{"outputs": {"output": {"type": "Integer", "data": 42}}, "state": {"count": 4}}`
+	abiBatch  = `{"payloads": [{"input": {"type": "Integer", "data": 1}}, {"input": {"type": "Integer", "data": 2}}],
+ "config": {"node_id": "double1", "component": "MyActor", "resolved_env": {}, "config": {}, "namespace": null},
+ "state": {"count": 3}}`
 )
 
 // The copies above are the examples of docs/abi.md (skipped when the module is used outside
@@ -50,7 +53,7 @@ func TestExamplesAreTheOnesInAbiMd(t *testing.T) {
 		blocks = append(blocks, strings.TrimSpace(rest[:j]))
 		rest = rest[j+3:]
 	}
-	want := []string{abiMetadata, abiContext, abiResult}
+	want := []string{abiMetadata, abiContext, abiResult, abiBatch}
 	if len(blocks) != len(want) {
 		t.Fatalf("docs/abi.md has %d json blocks, want %d", len(blocks), len(want))
 	}

@@ -72,7 +72,7 @@ func GetMetadata() (status int32) {
 		pdk.SetErrorString(errorText(err))
 		return 1
 	}
-	pdk.Output(out)
+	output(out)
 	return 0
 }
 
@@ -89,11 +89,11 @@ func Process() (status int32) {
 			status = 1
 		}
 	}()
-	out, err := ProcessJSON(pdk.Input())
+	out, err := ProcessJSON(input())
 	if err != nil {
 		pdk.SetErrorString(errorText(err))
 		return 1
 	}
-	pdk.Output(out)
+	output(out)
 	return 0
 }

@@ -83,6 +83,9 @@ pub struct Range {
     next: i64,
     end: i64,
     step: i64,
+    /// The pause before each integer (`interval_ms`), for demos and the inspector's test: a
+    /// paced source. The pause holds a worker, as any long call does (the pool compensates).
+    interval: std::time::Duration,
 }
 
 impl Range {
@@ -96,15 +99,17 @@ impl Range {
         if step <= 0 {
             return Err(problem(format!("config `step` must be positive, got {step}")));
         }
-        Ok(Range { metadata: Self::metadata_value(), next: start, end, step })
+        let interval = int("interval_ms", Some(0))?;
+        let interval = u64::try_from(interval).map_err(|_| problem(format!("config `interval_ms` must not be negative, got {interval}")))?;
+        Ok(Range { metadata: Self::metadata_value(), next: start, end, step, interval: std::time::Duration::from_millis(interval) })
     }
 
     pub fn metadata_value() -> PluginMetadata {
-        let mut m = meta("reflow/Range", "Sends the integers start..=end (config: start, end, step)", vec![], vec![port("out", "each integer", "Integer")]);
+        let mut m = meta("reflow/Range", "Sends the integers start..=end (config: start, end, step, interval_ms)", vec![], vec![port("out", "each integer", "Integer")]);
         m.config_schema = Some(serde_json::json!({
             "type": "object",
             "required": ["end"],
-            "properties": {"start": {"type": "integer", "default": 0}, "end": {"type": "integer"}, "step": {"type": "integer", "default": 1}}
+            "properties": {"start": {"type": "integer", "default": 0}, "end": {"type": "integer"}, "step": {"type": "integer", "default": 1}, "interval_ms": {"type": "integer", "default": 0}}
         }));
         m
     }
@@ -118,7 +123,11 @@ impl Component for Range {
         Ok(())
     }
     fn poll_source(&mut self, out: &Outputs, budget: usize) -> Result<SourceStatus, ComponentError> {
-        for _ in 0..budget {
+        let paced = !self.interval.is_zero();
+        if paced {
+            std::thread::sleep(self.interval);
+        }
+        for _ in 0..if paced { 1 } else { budget } {
             if self.next > self.end || out.stopping() {
                 return Ok(SourceStatus::Done);
             }
@@ -128,7 +137,11 @@ impl Component for Range {
                 None => return Ok(SourceStatus::Done),
             }
         }
-        Ok(if self.next > self.end { SourceStatus::Done } else { SourceStatus::More })
+        Ok(match () {
+            _ if self.next > self.end => SourceStatus::Done,
+            _ if paced => SourceStatus::Yield,
+            _ => SourceStatus::More,
+        })
     }
     /// The position is the next integer to send.
     fn checkpoint(&mut self) -> Result<Option<Value>, ComponentError> {

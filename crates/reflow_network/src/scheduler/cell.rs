@@ -157,6 +157,11 @@ impl Inbox {
         self.queues.iter().flat_map(|q| q.items.iter().map(|item| (item.port.to_string(), item.message.clone()))).collect()
     }
 
+    /// Messages waiting in each queue (`None`: the queue of every port).
+    pub fn lengths(&self) -> Vec<(Option<String>, usize)> {
+        self.queues.iter().map(|q| (q.port.as_deref().map(str::to_string), q.items.len())).collect()
+    }
+
     /// Messages still queued (never fired).
     pub fn queued(&self) -> u64 {
         self.queues.iter().map(|q| q.items.len() as u64).sum()
@@ -193,6 +198,8 @@ pub(crate) struct Body {
 pub(crate) struct Cell {
     pub state: AtomicU8,
     pub inbox: Mutex<Inbox>,
+    /// The body's outbox, also here so that a probe reads it without waiting for a call.
+    pub outbox: Arc<Mutex<Outbox>>,
     pub body: Mutex<Body>,
 }
 
@@ -222,9 +229,7 @@ impl Cell {
             }
             (batch, more)
         };
-        for payload in batch {
-            body.supervisor.fire(&mut *body.component, payload, &body.outputs, &mut body.stats, &shared.reports);
-        }
+        body.supervisor.fire_batch(&mut *body.component, batch, &body.outputs, &mut body.stats, &shared.reports);
         shared.flush(me, &body.outbox) && (more_input || body.source == Source::Live)
     }
 
@@ -238,6 +243,7 @@ impl Cell {
         for _ in 0..budget {
             match guarded(|| body.component.poll_source(&body.outputs, ask)) {
                 Ok(SourceStatus::More) => {}
+                Ok(SourceStatus::Yield) => return true,
                 Ok(SourceStatus::Done) => return false,
                 Err(e) => {
                     body.supervisor.failed_outside_call(e, &mut body.stats, &shared.reports);

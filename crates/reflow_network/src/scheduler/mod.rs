@@ -16,9 +16,11 @@
 //! 1. Whatever the previous activation could not deliver is delivered first; if it still does
 //!    not fit, the actor stays *parked* (below) and the activation ends.
 //! 2. A source ([`Component::poll_source`]) produces up to `BUDGET` (64) messages.
-//! 3. Up to `BUDGET` (64) firings are taken from the inbox and each is one `process` call, so one
-//!    busy actor cannot starve the others; if more remains, the cell goes to the back of the
-//!    ready queue.
+//! 3. Up to `BUDGET` (64) firings are taken from the inbox, so one busy actor cannot starve the
+//!    others, and handed to the component together ([`Component::process_batch`]: one
+//!    `process` call each, or, for a WASM plugin that takes batches, one call across the
+//!    boundary for all of them; a failure is supervised as the failure of that firing alone);
+//!    if more remains, the cell goes to the back of the ready queue.
 //! 4. What the calls sent (including a plugin's `__send_output` during a call) was held in the
 //!    activation's *outbox*, grouped per target actor; it is now *flushed*: one lock and at
 //!    most one wake-up per target. Order per connection is the order of sending.
@@ -106,6 +108,7 @@
 //! [`Observer::edge_data`] (from the sending side, when it is sent), and [`RunOptions::halt`]
 //! ends a run at once, queued messages dropped, where `stop` only stops sources and lets queues
 //! drain (slow actors may hold minutes of work, and a cycle may never drain).
+//! [`RunOptions::probe`] publishes live counters for a web inspector ([`Probe`]).
 //! [`RunOptions::inlet`] lets an editor send into the graph's exported inports while it runs;
 //! an open inlet counts as a live source, so the run lasts until it is closed ([`Inlet`]).
 
@@ -113,6 +116,7 @@ mod cell;
 mod checkpoint;
 mod inlet;
 mod pool;
+mod probe;
 mod supervise;
 mod wiring;
 
@@ -121,6 +125,7 @@ mod tests;
 
 use crate::component::Component;
 pub use checkpoint::{ActorCut, Checkpointer, Checkpointing, Cut, SourcePhase, DEFAULT_CHECKPOINT_INTERVAL};
+pub use probe::{ActorSample, ActorShape, LiveRun, Probe, QueueFill, RouteShape, Sample};
 pub use inlet::{Inlet, InletError, EARLY_BOUND};
 use reflow_abi::Message;
 use std::collections::HashMap;
@@ -293,6 +298,10 @@ pub struct RunOptions {
     pub halt: Option<Halt>,
     /// Consistent checkpoints of the whole graph (see "Checkpoints" above); `None`: none.
     pub checkpoint: Option<Checkpointing>,
+    /// When given, the run publishes live counters there (messages per connection; calls,
+    /// errors, dead letters, restarts and call times per actor; queue fill on demand): see
+    /// [`Probe`]. `None` adds nothing to the sending or calling path.
+    pub probe: Option<Arc<Probe>>,
     /// When given, messages can be sent into the graph's exported inports while the network
     /// runs, and the run does not end by quiescence until the inlet is closed ([`Inlet`]).
     pub inlet: Option<Inlet>,
@@ -308,6 +317,7 @@ impl Default for RunOptions {
             observe_edges: false,
             halt: None,
             checkpoint: None,
+            probe: None,
             inlet: None,
         }
     }
@@ -320,7 +330,7 @@ pub struct ActorStats {
     pub name: String,
     /// Messages received (IIPs included).
     pub received: u64,
-    /// Calls of `process`.
+    /// Firings handled: calls of `process`, a batch counting one per message.
     pub calls: u64,
     /// Messages sent on connected or exported outports.
     pub sent: u64,

@@ -1,8 +1,9 @@
 //! The worker pool: the ready queue, the workers, the monitor that compensates for long
 //! activations, the quiescence counter, and a run from start to report.
 
-use super::cell::{lock, Body, Cell, Inbox, IDLE, NOTIFIED, RUNNING, SCHEDULED};
+use super::cell::{lock, Body, Cell, Inbox, Source, IDLE, NOTIFIED, RUNNING, SCHEDULED};
 use super::checkpoint::{self, Schedule};
+use super::probe::{ActorShape, Counters, LiveRun, QueueFill, RouteShape};
 use super::supervise::{guarded, Reports, Supervisor};
 use super::wiring::{self, Item, Outbox};
 use super::{ActorFailure, ActorSpec, ActorStats, Export, Observer, Route, RunOptions, RunReport, BUDGET, MAX_COMPENSATING, MAX_QUEUE_CAPACITY, STUCK_AFTER};
@@ -173,6 +174,20 @@ impl Shared {
             }
         }
         outbox.held == 0
+    }
+
+    /// How full every actor's queues are (for a probe): one inbox lock, then one outbox lock,
+    /// per actor, never both at once (a flush takes them in the other order).
+    fn queue_fill(&self) -> Vec<QueueFill> {
+        self.cells
+            .iter()
+            .map(|cell| {
+                let queued = lock(&cell.inbox).lengths();
+                let outbox = lock(&cell.outbox);
+                let held = outbox.slots.iter().zip(&outbox.queues).filter(|(_, q)| !q.is_empty()).map(|(slot, q)| (slot.to, q.len())).collect();
+                QueueFill { queued, held }
+            })
+            .collect()
     }
 
     /// Runs one activation of `id`, which the caller took from the ready queue.
@@ -395,7 +410,9 @@ fn worker_count(requested: usize) -> usize {
 
 pub(crate) fn run(actors: Vec<ActorSpec>, routes: &[Route], exports: &[Export], options: &RunOptions, observer: Arc<dyn Observer>) -> RunReport {
     let n = actors.len();
-    let wiring = wiring::build(n, routes, exports, &observer, options.observe_edges);
+    let counters = options.probe.as_ref().map(|_| Counters::new(n, routes.len()));
+    let wiring = wiring::build(n, routes, exports, &observer, options.observe_edges, counters.as_ref());
+    let mut shapes = Vec::with_capacity(n);
     let mut cells = Vec::with_capacity(n);
     let mut initial_messages = 0;
     let mut unrestored = Vec::new();
@@ -403,6 +420,10 @@ pub(crate) fn run(actors: Vec<ActorSpec>, routes: &[Route], exports: &[Export], 
         let metadata = spec.component.metadata();
         let inports: Vec<String> = metadata.inports.iter().map(|p| p.name.clone()).collect();
         let required: Vec<String> = metadata.inports.iter().filter(|p| p.required).map(|p| p.name.clone()).collect();
+        if counters.is_some() {
+            let outports = metadata.outports.iter().map(|p| p.name.clone()).collect();
+            shapes.push(ActorShape { name: spec.name.clone(), inports: inports.clone(), outports });
+        }
         let mut inbox = Inbox::new(&inports, &required);
         for (port, message) in spec.initial {
             let size = wiring::estimated_size(&message);
@@ -417,11 +438,12 @@ pub(crate) fn run(actors: Vec<ActorSpec>, routes: &[Route], exports: &[Export], 
             component: spec.component,
             outputs: Outputs::new(wiring.sinks[index].clone(), options.stop.clone()),
             outbox: wiring.outboxes[index].clone(),
-            supervisor: Supervisor::new(spec.policy, wiring.error_connected[index]),
+            supervisor: Supervisor::new(spec.policy, wiring.error_connected[index], counters.clone().map(|c| (c, index))),
             stats: ActorStats { name: spec.name, ..Default::default() },
             source: spec.source,
         };
-        cells.push(Cell { state: AtomicU8::new(SCHEDULED), inbox: Mutex::new(inbox), body: Mutex::new(body) });
+        let outbox = wiring.outboxes[index].clone();
+        cells.push(Cell { state: AtomicU8::new(SCHEDULED), inbox: Mutex::new(inbox), outbox, body: Mutex::new(body) });
     }
     let shared = Arc::new(Shared {
         cells,
@@ -454,6 +476,11 @@ pub(crate) fn run(actors: Vec<ActorSpec>, routes: &[Route], exports: &[Export], 
         },
         handles: Mutex::default(),
     });
+    if let (Some(probe), Some(counters)) = (&options.probe, counters) {
+        let weak = Arc::downgrade(&shared);
+        let queues = Box::new(move || weak.upgrade().map(|shared| shared.queue_fill()).unwrap_or_default());
+        probe.attach(Arc::new(LiveRun { actors: shapes, routes: routes.iter().map(|r| RouteShape { from: r.from, outport: r.outport.clone(), to: r.to, inport: r.inport.clone() }).collect(), capacity: shared.capacity, counters, queues }));
+    }
     if let Some(inlet) = &options.inlet {
         inlet.attach(&shared);
     }

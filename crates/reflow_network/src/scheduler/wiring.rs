@@ -3,6 +3,7 @@
 //! exported as); the outbox an activation sends into; which edges lie inside a cycle; the
 //! order of the `finish` calls.
 
+use super::probe::Counters;
 use super::supervise::notify;
 use super::{Export, Observer, Route};
 use reflow_abi::Message;
@@ -85,7 +86,7 @@ pub(crate) struct Wiring {
     pub error_connected: Vec<bool>,
 }
 
-pub(crate) fn build(actors: usize, routes: &[Route], exports: &[Export], observer: &Arc<dyn Observer>, observe_edges: bool) -> Wiring {
+pub(crate) fn build(actors: usize, routes: &[Route], exports: &[Export], observer: &Arc<dyn Observer>, observe_edges: bool, counters: Option<&Arc<Counters>>) -> Wiring {
     let mut adjacency = vec![Vec::new(); actors];
     for route in routes {
         adjacency[route.from].push(route.to);
@@ -122,7 +123,7 @@ pub(crate) fn build(actors: usize, routes: &[Route], exports: &[Export], observe
     for (table, slots) in tables.into_iter().zip(slots) {
         let queues = slots.iter().map(|_| VecDeque::new()).collect();
         let outbox = Arc::new(Mutex::new(Outbox { slots, queues, dirty: Vec::new(), held: 0, bytes: 0, sent: 0 }));
-        sinks.push(sink(table, outbox.clone(), observer.clone(), observe_edges));
+        sinks.push(sink(table, outbox.clone(), observer.clone(), observe_edges, counters.cloned()));
         outboxes.push(outbox);
     }
     Wiring { outboxes, sinks, finish_order, error_connected }
@@ -130,9 +131,14 @@ pub(crate) fn build(actors: usize, routes: &[Route], exports: &[Export], observe
 
 /// The sending function of one actor: reports exports and observed edges, then holds the
 /// message (a copy per extra target) in the outbox. Never blocks: delivery is the flush's.
-fn sink(table: HashMap<Box<str>, PortRoutes>, outbox: Arc<Mutex<Outbox>>, observer: Arc<dyn Observer>, observe_edges: bool) -> OutputSink {
+fn sink(table: HashMap<Box<str>, PortRoutes>, outbox: Arc<Mutex<Outbox>>, observer: Arc<dyn Observer>, observe_edges: bool, counters: Option<Arc<Counters>>) -> OutputSink {
     Arc::new(move |port: &str, message: Message| {
         let Some(routes) = table.get(port) else { return };
+        if let Some(counters) = &counters {
+            for target in &routes.targets {
+                counters.routes[target.route].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+        }
         for name in &routes.exports {
             notify(|| observer.exported(name, &message));
         }

@@ -9,3 +9,7 @@ mod pipelines;
 mod long_calls;
 // A failing actor is reported by name and the others finish their work.
 mod failures;
+// Waiting messages cross into a plugin together, with the results of one call per message.
+mod batches;
+// 10,000 live WASM actors in one graph.
+mod wasm_scale;

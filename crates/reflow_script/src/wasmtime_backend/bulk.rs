@@ -14,6 +14,9 @@ use wasmtime::{AsContext, Instance, Memory, Store, TypedFunc};
 
 /// The export that opts in, and returns the mailbox's address.
 pub(super) const EXPORT: &str = "__reflow_bulk_v1";
+/// The export that runs several payloads in one call (docs/abi.md, "Batches"); only used
+/// together with [`EXPORT`], whose mailbox it extends.
+pub(super) const BATCH_EXPORT: &str = "__reflow_batch_v1";
 
 // Field offsets of the mailbox (seven little-endian u32).
 const INPUT_PTR: usize = 0;
@@ -24,6 +27,27 @@ const OUTPUT_PTR: usize = 16;
 const OUTPUT_LEN: usize = 20;
 const OUTPUT_SET: usize = 24;
 const SIZE: usize = 28;
+// The batch fields that follow them in the mailbox of a plugin with [`BATCH_EXPORT`].
+const BATCH_DONE: usize = 28;
+const RESULTS_PTR: usize = 32;
+const RESULTS_LEN: usize = 36;
+const BATCH_SIZE: usize = 40;
+
+/// Where a running batch says how far it got: read by the epoch callback, which sees the
+/// store but not the instance.
+#[derive(Clone, Copy)]
+pub(super) struct Progress {
+    memory: Memory,
+    at: usize,
+}
+
+impl Progress {
+    /// The payloads the batch reports done (0 if the plugin moved the count out of its memory,
+    /// which only delays the time limit's deadline, never extends it).
+    pub fn done(&self, store: &impl AsContext) -> u32 {
+        read_u32(self.memory.data(store), self.at).unwrap_or(0)
+    }
+}
 
 /// A plugin instance's end of the bulk path.
 pub(super) struct Bulk {
@@ -104,5 +128,40 @@ impl Bulk {
         }
         let (at, len) = (read_u32(data, self.mailbox + OUTPUT_PTR)? as usize, read_u32(data, self.mailbox + OUTPUT_LEN)? as usize);
         data.get(at..at + len).map(Some).ok_or_else(bad_mailbox)
+    }
+}
+
+impl Bulk {
+    /// Before a batch: `input` (an `ActorBatch`) in as for any bulk call, and no payload done
+    /// yet, so a trap before the plugin's own reset reads as none done.
+    pub fn begin_batch<T>(&mut self, store: &mut Store<T>, input: &[u8]) -> Result<Progress, String> {
+        self.begin_call(store, input)?;
+        let data = self.memory.data_mut(&mut *store);
+        if self.mailbox + BATCH_SIZE > data.len() {
+            return Err(bad_mailbox());
+        }
+        write_u32(data, self.mailbox + BATCH_DONE, 0)?;
+        write_u32(data, self.mailbox + RESULTS_LEN, 0)?;
+        Ok(Progress { memory: self.memory, at: self.mailbox + BATCH_DONE })
+    }
+
+    /// After a batch, whether it ended well or not: the results of the payloads it reports
+    /// done, in order (at most `count`: more is the plugin lying, and fails the batch).
+    pub fn batch_results(&self, store: &impl AsContext, count: usize) -> Result<Vec<Vec<u8>>, String> {
+        let data = self.memory.data(store);
+        let done = read_u32(data, self.mailbox + BATCH_DONE)? as usize;
+        if done > count {
+            return Err(format!("`{BATCH_EXPORT}` reports {done} payloads done of the {count} it was given"));
+        }
+        let (at, len) = (read_u32(data, self.mailbox + RESULTS_PTR)? as usize, read_u32(data, self.mailbox + RESULTS_LEN)? as usize);
+        let mut records = data.get(at..at.saturating_add(len)).ok_or_else(bad_mailbox)?;
+        let mut results = Vec::with_capacity(done);
+        for _ in 0..done {
+            let size = read_u32(records, 0)? as usize;
+            let result = records.get(4..4usize.saturating_add(size)).ok_or_else(bad_mailbox)?;
+            results.push(result.to_vec());
+            records = &records[4 + size..];
+        }
+        Ok(results)
     }
 }

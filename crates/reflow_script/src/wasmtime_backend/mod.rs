@@ -37,7 +37,7 @@ use kernel::{Kernel, KERNEL_WAT};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
-use wasmtime::{Config, Engine, Extern, Instance, Linker, Module, ResourceLimiter, Store, TypedFunc};
+use wasmtime::{Config, Engine, Extern, Instance, Linker, Module, ResourceLimiter, Store, StoreContextMut, TypedFunc, UpdateDeadline};
 
 /// How often the shared epoch advances: the resolution of call time limits.
 const EPOCH_TICK: Duration = Duration::from_millis(5);
@@ -156,8 +156,16 @@ fn runtime(metering: Metering) -> Result<&'static Runtime, String> {
 
 /// An engine for `metering`, on the pooling allocator sized for `pool` actors, or on demand.
 fn new_runtime(metering: Metering, pool: Option<u32>) -> wasmtime::Result<Runtime> {
+    // With RUST_BACKTRACE=1 every `wasmtime::Error` (every trap) would capture a native
+    // backtrace, which nobody reads: our errors are one line. Its cargo feature cannot be
+    // turned off (the `extism` crate enables it), so it is turned off here; wasmtime is
+    // pinned (=43.0.2, through extism), which keeps this hidden switch where it is.
+    wasmtime::error::disable_backtrace();
     let mut config = Config::new();
     config.consume_fuel(metering == FUEL);
+    // A trap's error becomes one line (`one_line_failure` drops the wasm backtrace), so
+    // capturing the wasm frames on every trap is work thrown away, on the restart path.
+    config.wasm_backtrace_max_frames(None);
     // The same proposals Extism enables, so every plugin that loads there loads here.
     config.epoch_interruption(true).wasm_tail_call(true).wasm_function_references(true).wasm_gc(true);
     if let Some(actors) = pool {
@@ -181,9 +189,20 @@ fn new_runtime(metering: Metering, pool: Option<u32>) -> wasmtime::Result<Runtim
     let ticker = engine.clone();
     std::thread::Builder::new()
         .name("reflow epoch".into())
-        .spawn(move || loop {
-            std::thread::sleep(EPOCH_TICK);
-            ticker.increment_epoch();
+        .spawn(move || {
+            // The epoch counts wall-clock ticks, not wake-ups: on a loaded machine this thread
+            // wakes late (a 5 ms sleep took ~17 ms at a load of 27 on 2 cores), and one tick
+            // per wake-up stretched a 10 s limit to 35 s.
+            let start = std::time::Instant::now();
+            let mut ticks = 0u128;
+            loop {
+                std::thread::sleep(EPOCH_TICK);
+                let due = start.elapsed().as_nanos() / EPOCH_TICK.as_nanos();
+                while ticks < due {
+                    ticker.increment_epoch();
+                    ticks += 1;
+                }
+            }
         })
         .map_err(|e| wasmtime::Error::msg(format!("cannot start the epoch thread: {e}")))?;
     Ok(Runtime { engine, linker, kernel })
@@ -198,6 +217,10 @@ struct Compiled {
     imports: Vec<Option<wasmtime::ModuleExport>>,
     /// The guest initializer to run once per instance (`_initialize`, `__wasm_call_ctors`).
     init: Option<(&'static str, wasmtime::ModuleExport)>,
+    /// Whether the plugin imports none of our host functions (`extism:host/user`): only then
+    /// can several payloads share one call, since `__get_state`, `__set_state` and
+    /// `__send_output` would see one call where the ABI promises one per message.
+    batchable: bool,
 }
 
 impl Compiled {
@@ -208,7 +231,8 @@ impl Compiled {
             .map(|import| (import.module() == "extism:host/env").then(|| runtime.kernel.get_export_index(import.name())).flatten())
             .collect();
         let init = ["_initialize", "__wasm_call_ctors"].into_iter().find_map(|name| Some((name, module.get_export_index(name)?)));
-        Ok(Compiled { module, imports, init })
+        let batchable = !module.imports().any(|import| import.module() == "extism:host/user");
+        Ok(Compiled { module, imports, init, batchable })
     }
 }
 
@@ -253,6 +277,9 @@ pub(crate) struct WasmtimeInstance {
     kernel: Kernel,
     /// The plugin's end of the bulk input/output path, if it opts in (`bulk.rs`).
     bulk: Option<Bulk>,
+    /// `__reflow_batch_v1`, if the plugin has it, opts in to the bulk path, calls none of our
+    /// host functions and is not limited in fuel (fuel is per call; see [`Self::call_batch`]).
+    batch: Option<TypedFunc<(), i32>>,
     limits: Limits,
     /// Typed exports, looked up once.
     exports: Vec<(Arc<str>, TypedFunc<(), i32>)>,
@@ -321,10 +348,13 @@ impl WasmtimeInstance {
             Some(limit) => Some(format!("instantiating the module exceeded {}", limits.describe(limit))),
             None => pool_full_or(e),
         })?;
-        let mut this = WasmtimeInstance { store, instance, kernel, bulk: None, limits, exports: Vec::new() };
+        let mut this = WasmtimeInstance { store, instance, kernel, bulk: None, batch: None, limits, exports: Vec::new() };
         this.initialize(compiled)?;
         arm(&mut this.store, limits).map_err(|e| format!("{e:#}"))?;
         this.bulk = Bulk::find(&mut this.store, &this.instance)?;
+        if this.bulk.is_some() && compiled.batchable && limits.fuel.is_none() {
+            this.batch = this.instance.get_typed_func::<(), i32>(&mut this.store, bulk::BATCH_EXPORT).ok();
+        }
         Ok(this)
     }
 
@@ -365,25 +395,8 @@ impl WasmtimeInstance {
 
     pub fn call(&mut self, function: &str, input: &[u8], call: CallState) -> Result<(Vec<u8>, CallState), CallFailure> {
         let func = self.export(function)?;
-        self.store.data_mut().limiter.hit = false;
-        self.kernel.begin_call(&mut self.store, input).map_err(|e| self.describe(&e, None))?;
-        *self.store.data().log.lock().unwrap_or_else(|p| p.into_inner()) = call.log;
-        self.store.data_mut().call = Some(call);
-        self.store.data_mut().limiter.hit = false;
-        arm(&mut self.store, self.limits).map_err(|e| CallFailure::from(format!("{e:#}")))?;
-        if let Some(bulk) = self.bulk.as_mut() {
-            bulk.begin_call(&mut self.store, input)?;
-        }
-        let result = func.call(&mut self.store, ());
-        let mut call = self.store.data_mut().call.take().expect("set above");
-        call.log = *self.store.data().log.lock().unwrap_or_else(|p| p.into_inner());
-        let status = result.map_err(|e| self.describe(&e, call.exceeded))?;
-        if let Some(error) = self.kernel.error(&self.store) {
-            return Err(CallFailure { limit: call.exceeded, reason: error });
-        }
-        if status != 0 {
-            return Err(format!("the plugin returned status {status} without an error message").into());
-        }
+        let (ended, call) = self.run(func, input, call, false);
+        ended?;
         let in_plugin = match &self.bulk {
             Some(bulk) => bulk.output(&self.store)?,
             None => None,
@@ -393,6 +406,88 @@ impl WasmtimeInstance {
             None => self.kernel.output(&self.store).ok_or_else(|| "the plugin set an output outside its memory".to_string())?,
         };
         Ok((output.to_vec(), call))
+    }
+
+    /// Whether [`Self::call_batch`] can pass several payloads in one call.
+    pub fn batches(&self) -> bool {
+        self.batch.is_some()
+    }
+
+    /// Runs `__reflow_batch_v1` on `input`, an `ActorBatch` of `count` payloads (docs/abi.md,
+    /// "Batches"): the `ActorResult` text of each payload done, in order, and why the next one
+    /// failed if the batch ended early. Each payload runs under the call time limit as if it
+    /// were a call of its own; the results of the payloads before a trap are kept.
+    pub fn call_batch(&mut self, input: &[u8], count: usize, call: CallState) -> (Vec<Vec<u8>>, Option<CallFailure>) {
+        let Some(func) = self.batch.clone() else {
+            return (Vec::new(), Some("this plugin does not take batches".to_string().into()));
+        };
+        let (ended, _) = self.run(func, input, call, true);
+        let bulk = self.bulk.as_ref().expect("a batching instance has the bulk path");
+        let results = match bulk.batch_results(&self.store, count) {
+            Ok(results) => results,
+            Err(reason) => return (Vec::new(), Some(reason.into())),
+        };
+        let failure = match ended {
+            Err(failure) => Some(failure),
+            Ok(()) if results.len() < count => {
+                Some(format!("`{}` returned after {} of its {count} payloads", bulk::BATCH_EXPORT, results.len()).into())
+            }
+            Ok(()) => None,
+        };
+        (results, failure)
+    }
+
+    /// What every call does around the export: the input in (into the kernel, and into the
+    /// plugin's buffer if it opts in to the bulk path), the limits armed, the export run, and
+    /// its failure if it failed; the call state comes back either way.
+    fn run(&mut self, func: TypedFunc<(), i32>, input: &[u8], call: CallState, batch: bool) -> (Result<(), CallFailure>, CallState) {
+        self.store.data_mut().limiter.hit = false;
+        if let Err(e) = self.kernel.begin_call(&mut self.store, input) {
+            return (Err(self.describe(&e, None)), call);
+        }
+        *self.store.data().log.lock().unwrap_or_else(|p| p.into_inner()) = call.log;
+        self.store.data_mut().call = Some(call);
+        let result = self.start(input, batch).map(|()| func.call(&mut self.store, ()));
+        if batch {
+            self.store.epoch_deadline_trap();
+        }
+        let mut call = self.store.data_mut().call.take().expect("set above");
+        call.log = *self.store.data().log.lock().unwrap_or_else(|p| p.into_inner());
+        let ended = match result {
+            Err(failure) => Err(failure),
+            Ok(Err(trap)) => Err(self.describe(&trap, call.exceeded)),
+            Ok(Ok(status)) => match self.kernel.error(&self.store) {
+                Some(error) => Err(CallFailure { limit: call.exceeded, reason: error }),
+                None if status != 0 => Err(format!("the plugin returned status {status} without an error message").into()),
+                None => Ok(()),
+            },
+        };
+        (ended, call)
+    }
+
+    /// Arms the call's limits and hands the plugin its bulk input. A batch's time limit is
+    /// each payload's: one epoch tick at a time, the deadline starts again whenever the
+    /// plugin reports a payload done.
+    fn start(&mut self, input: &[u8], batch: bool) -> Result<(), CallFailure> {
+        arm(&mut self.store, self.limits).map_err(|e| CallFailure::from(format!("{e:#}")))?;
+        let Some(bulk) = self.bulk.as_mut() else { return Ok(()) };
+        if !batch {
+            return Ok(bulk.begin_call(&mut self.store, input)?);
+        }
+        let progress = bulk.begin_batch(&mut self.store, input)?;
+        let (timeout, allowed) = (self.limits.call_timeout, deadline_ticks(self.limits.call_timeout));
+        let (mut seen, mut ticks) = (0, 0);
+        self.store.epoch_deadline_callback(move |store: StoreContextMut<'_, HostState>| {
+            let done = progress.done(&store);
+            if done != seen {
+                (seen, ticks) = (done, 0);
+                store.data().deadline.arm(timeout);
+            }
+            ticks += 1;
+            Ok(if ticks >= allowed { UpdateDeadline::Interrupt } else { UpdateDeadline::Continue(1) })
+        });
+        self.store.set_epoch_deadline(1);
+        Ok(())
     }
 
     /// One line for a trap, and the limit it hit ([`Limits::describe`] names it, as on the

@@ -1,5 +1,7 @@
 //! Fails on request: `fail` returns an error (its String data is the message), `panic`
-//! panics (a trap in wasm), anything on `in` is echoed to `out`.
+//! panics (a trap in wasm), `loop` loops until the call's time limit, anything on `in` is
+//! echoed to `out`. Its state counts the calls that did not fail; it calls no host function,
+//! so a Reflow host may pass it several messages in one call (docs/abi.md, "Batches").
 
 use reflow_wasm::*;
 use std::collections::HashMap;
@@ -12,6 +14,7 @@ fn metadata() -> PluginMetadata {
             port_def!("in", "echoed", "Any"),
             port_def!("fail", "error message", "String"),
             port_def!("panic", "panics", "Any"),
+            port_def!("loop", "loops until the time limit", "Any"),
         ],
         outports: vec![port_def!("out", "echo", "Any")],
         config_schema: None,
@@ -24,6 +27,12 @@ fn process(context: ActorContext) -> Result<ActorResult, String> {
     }
     if context.payload.contains_key("panic") {
         panic!("failing plugin panicked on purpose");
+    }
+    if context.payload.contains_key("loop") {
+        let mut spins = 0u64;
+        loop {
+            spins = std::hint::black_box(spins.wrapping_add(1));
+        }
     }
     let mut outputs = HashMap::new();
     if let Some(message) = context.payload.get("in") {

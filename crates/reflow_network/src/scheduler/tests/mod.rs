@@ -14,6 +14,8 @@ mod backpressure;
 mod scheduling;
 // Edge observation and halting (options for live editors).
 mod live;
+// The probe's live counters (the inspector's), and the paced reflow/Range.
+mod probe;
 
 use crate::scheduler::{ActorSpec, Route};
 use crate::{builtins, ActorFailure, Component, Observer};
