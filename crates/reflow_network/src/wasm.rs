@@ -31,14 +31,6 @@ impl WasmComponent {
         self
     }
 
-    pub fn actor(&self) -> &ScriptActor {
-        &self.actor
-    }
-
-    pub fn actor_mut(&mut self) -> &mut ScriptActor {
-        &mut self.actor
-    }
-
     /// Between two calls: the one place a new version can take over (crate::reload).
     fn take_swap(&mut self) {
         if let Some(new) = self.swap.as_ref().and_then(|swap| swap.swapped(&self.actor)) {

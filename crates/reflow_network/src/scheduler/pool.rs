@@ -1,7 +1,7 @@
 //! The worker pool: the ready queue, the workers, the monitor that compensates for long
 //! activations, the quiescence counter, and a run from start to report.
 
-use super::cell::{lock, Body, Cell, Inbox, Source, IDLE, NOTIFIED, RUNNING, SCHEDULED};
+use super::cell::{lock, Body, Cell, Inbox, IDLE, NOTIFIED, RUNNING, SCHEDULED};
 use super::checkpoint::{self, Schedule};
 use super::probe::{ActorShape, Counters, LiveRun, QueueFill, RouteShape};
 use super::supervise::{guarded, Reports, Supervisor};

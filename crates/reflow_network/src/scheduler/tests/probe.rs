@@ -2,7 +2,7 @@
 //! the inspector's test runs.
 
 use super::{actor, builtin, route};
-use crate::scheduler::{self, ActorSpec};
+use crate::scheduler::{self, ActorSpec, SourcePhase};
 use crate::{builtins, ActorFailure, Observer, RunOptions};
 use reflow_abi::Message;
 use std::path::Path;
@@ -24,7 +24,7 @@ fn a_probe_counts_what_the_run_did_and_reads_queues() {
     config.insert("end".into(), serde_json::json!(100));
     let range = builtins::create("reflow/Range", &config, Path::new(".")).unwrap().unwrap();
     let actors = vec![
-        ActorSpec { name: "numbers".into(), component: range, initial: vec![], policy: Default::default() },
+        ActorSpec { name: "numbers".into(), component: range, initial: vec![], policy: Default::default(), held: Vec::new(), source: SourcePhase::Unpolled },
         actor("repeat", builtin("core/Repeat", serde_json::json!({}))),
         actor("drop", builtin("core/Drop", serde_json::json!({}))),
     ];
@@ -66,6 +66,8 @@ fn a_probe_counts_failed_calls_restarts_and_dead_letters() {
         component: Box::new(Fails(metadata)),
         initial: vec![("in".into(), Message::Integer(1)), ("in".into(), Message::Integer(2)), ("in".into(), Message::Integer(3))],
         policy: crate::FailurePolicy { max_restarts: Some(1), ..Default::default() },
+        held: Vec::new(),
+        source: SourcePhase::Unpolled,
     }];
     let probe = crate::Probe::new();
     let options = RunOptions { probe: Some(probe.clone()), ..RunOptions::default() };
@@ -100,7 +102,7 @@ fn a_paced_range_yields_after_each_integer_and_sends_them_all() {
     // In a run, every integer arrives.
     config.insert("interval_ms".into(), serde_json::json!(1));
     let range = builtins::create("reflow/Range", &config, Path::new(".")).unwrap().unwrap();
-    let actors = vec![ActorSpec { name: "numbers".into(), component: range, initial: vec![], policy: Default::default() }, actor("drop", builtin("core/Drop", serde_json::json!({})))];
+    let actors = vec![ActorSpec { name: "numbers".into(), component: range, initial: vec![], policy: Default::default(), held: Vec::new(), source: SourcePhase::Unpolled }, actor("drop", builtin("core/Drop", serde_json::json!({})))];
     let report = scheduler::run(actors, &[route(0, "out", 1, "in")], &[], &RunOptions::default(), Arc::new(Recorder::default()));
     assert_eq!(report.actors[1].received, 5);
 }
