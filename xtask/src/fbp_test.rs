@@ -67,8 +67,10 @@ pub fn run_suite(root: &Path) -> Result<()> {
     let port = free_port()?;
     let home = root.join("target").join("fbp-test");
     std::fs::create_dir_all(&home)?;
-    // fbp-test runs the command through a shell.
-    let command = format!("'{}' serve --host 127.0.0.1 --port {port}", reflow.display().to_string().replace('\'', r"'\''"));
+    // fbp-test runs the command through a shell and kills that shell when it is done: `exec`
+    // makes the shell become `reflow serve`, so the server is what gets killed (without it,
+    // every run left a `reflow serve` behind).
+    let command = format!("exec '{}' serve --host 127.0.0.1 --port {port}", reflow.display().to_string().replace('\'', r"'\''"));
     let config = format!(
         "{{\n  \"name\": \"reflow\",\n  \"command\": {command:?},\n  \"host\": \"127.0.0.1\",\n  \"port\": {port},\n  \
          \"collection\": \"core\",\n  \"version\": \"0.7\"\n}}\n"
