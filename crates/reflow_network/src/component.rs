@@ -11,12 +11,10 @@
 
 use reflow_abi::{Message, PluginMetadata};
 use reflow_script::OutputSink;
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-/// One firing's messages, by inport (see `docs/graph-format.md`, "When process is called").
-pub type Payload = HashMap<String, Message>;
+pub use crate::payload::Payload;
 
 /// Where a component's messages go. Cheap to clone and `'static`, so a WASM actor can hand
 /// it to its plugin's `__send_output` for the duration of a call. Sending never blocks: the

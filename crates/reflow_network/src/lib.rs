@@ -36,6 +36,7 @@ pub mod graph;
 pub mod loader;
 pub mod network;
 pub mod part;
+mod payload;
 pub mod record;
 pub mod reload;
 pub mod replay;

@@ -75,7 +75,7 @@ impl ComponentCatalog for PluginCatalog {
         } else {
             builtins::metadata(&process.component).ok_or_else(|| NetworkError::UnknownBuiltin {
                 component: process.component.clone(),
-                known: builtins::all().into_iter().map(|m| m.component).collect(),
+                known: builtins::all().iter().map(|m| m.component.clone()).collect(),
             })
         }
     }

@@ -4,8 +4,9 @@
 use crate::component::{Component, ComponentError, Outputs, Payload};
 use crate::record::CallRecorder;
 use crate::reload::Swappable;
-use reflow_abi::PluginMetadata;
+use reflow_abi::{Message, PluginMetadata};
 use reflow_script::{ScriptActor, ScriptError};
+use std::collections::HashMap;
 
 pub struct WasmComponent {
     actor: ScriptActor,
@@ -47,11 +48,16 @@ impl Component for WasmComponent {
 
     fn process(&mut self, payload: &mut Payload, out: &Outputs) -> Result<(), ComponentError> {
         self.take_swap();
+        let map = take_map(payload);
         let result = match &self.recorder {
-            None => self.actor.process(payload, out.sink().clone()),
-            Some(recorder) => recorder.call(&mut self.actor, payload, out.sink()),
+            None => self.actor.process(&map, out.sink().clone()),
+            Some(recorder) => recorder.call(&mut self.actor, &map, out.sink()),
         };
-        result.map_err(component_error)
+        result.map_err(|e| {
+            // The call took nothing: a failure dead-letters the whole payload.
+            *payload = map.into_iter().collect();
+            component_error(e)
+        })
     }
 
     fn process_batch(&mut self, batch: &mut [Payload], out: &Outputs, done: &mut usize) -> Result<(), ComponentError> {
@@ -65,8 +71,13 @@ impl Component for WasmComponent {
             return Ok(());
         }
         self.take_swap();
-        let (handled, failed) = self.actor.process_batch(batch, out.sink().clone());
+        let maps: Vec<HashMap<String, Message>> = batch.iter_mut().map(take_map).collect();
+        let (handled, failed) = self.actor.process_batch(&maps, out.sink().clone());
         *done = handled;
+        // What was not handled goes back, for the failure and the firings after it.
+        for (payload, map) in batch.iter_mut().zip(maps).skip(handled) {
+            *payload = map.into_iter().collect();
+        }
         failed.map_or(Ok(()), |e| Err(component_error(e)))
     }
 
@@ -98,4 +109,10 @@ fn component_error(error: ScriptError) -> ComponentError {
         ScriptError::LimitExceeded { limit, limits, .. } => ComponentError(format!("exceeded {}", limits.describe(limit))),
         other => ComponentError(other.to_string()),
     }
+}
+
+/// A firing's messages as a plugin call takes them (`ActorContext.payload`), moved out of the
+/// payload.
+fn take_map(payload: &mut Payload) -> HashMap<String, Message> {
+    payload.drain().map(|(port, message)| (port.to_string(), message)).collect()
 }

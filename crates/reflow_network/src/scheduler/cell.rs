@@ -5,7 +5,7 @@ use super::supervise::{guarded, Supervisor};
 use super::wiring::{Item, Outbox};
 use super::{ActorStats, BUDGET};
 use crate::component::{Component, Outputs, Payload, SourceStatus};
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashSet, VecDeque};
 use std::sync::atomic::AtomicU8;
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -140,12 +140,9 @@ impl Inbox {
         while batch.len() < BUDGET && self.can_fire() {
             let payload: Payload = if self.required.is_empty() {
                 let item = Self::pop(&mut self.queues[0]).expect("can_fire saw a message");
-                HashMap::from([(item.port.to_string(), item.message)])
+                Payload::from([(item.port, item.message)])
             } else {
-                self.queues
-                    .iter_mut()
-                    .filter_map(|q| Self::pop(q).map(|item| (item.port.to_string(), item.message)))
-                    .collect()
+                self.queues.iter_mut().filter_map(|q| Self::pop(q).map(|item| (item.port, item.message))).collect()
             };
             batch.push(payload);
         }
@@ -205,11 +202,12 @@ pub(crate) struct Cell {
 
 impl Cell {
     /// One activation (see "An activation" in the module docs). Returns whether the actor has
-    /// more to do right away.
-    pub fn activate(&self, me: usize, shared: &Shared) -> bool {
+    /// more to do right away. `handoff` receives the first actor this activation's last flush
+    /// made ready, for the worker to run next ([`Shared::flush`]).
+    pub fn activate(&self, me: usize, shared: &Shared, handoff: &mut Option<usize>) -> bool {
         let mut body = lock(&self.body);
         let body = &mut *body;
-        if !shared.flush(me, &body.outbox) {
+        if !shared.flush(me, &body.outbox, None) {
             return false;
         }
         self.poll_source(body, shared);
@@ -230,7 +228,7 @@ impl Cell {
             (batch, more)
         };
         body.supervisor.fire_batch(&mut *body.component, batch, &body.outputs, &mut body.stats, &shared.reports);
-        shared.flush(me, &body.outbox) && (more_input || body.source == Source::Live)
+        shared.flush(me, &body.outbox, Some(handoff)) && (more_input || body.source == Source::Live)
     }
 
     /// Polls the source until it has sent its budget of messages or one queue's worth of

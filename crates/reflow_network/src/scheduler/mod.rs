@@ -24,6 +24,12 @@
 //! 4. What the calls sent (including a plugin's `__send_output` during a call) was held in the
 //!    activation's *outbox*, grouped per target actor; it is now *flushed*: one lock and at
 //!    most one wake-up per target. Order per connection is the order of sending.
+//! 5. The first target the flush made ready is *handed* to the worker instead of queued: the
+//!    worker runs it next if no other cell waits in the ready queue (else it goes to the back
+//!    of the queue, as any other). A message going down a long chain then costs no queue
+//!    operation and no wake-up of another worker per hop, which (with few messages in a
+//!    100,000-actor chain) cost more than the hop; and since a waiting cell always goes
+//!    first, a chain or a cycle handing on for ever cannot starve the rest.
 //!
 //! # Back-pressure without blocking a worker
 //!

@@ -100,6 +100,12 @@ impl Shared {
     /// Makes sure `id` will be activated: enqueues it if idle (at most once), or tells its
     /// running activation to go again.
     pub fn wake(&self, id: usize) {
+        self.wake_or_hand_off(id, None);
+    }
+
+    /// [`Shared::wake`], except that an idle `id` goes into `handoff` if that is empty, instead
+    /// of the ready queue: see [`Shared::flush`].
+    fn wake_or_hand_off(&self, id: usize, handoff: Option<&mut Option<usize>>) {
         let state = &self.cells[id].state;
         let mut now = state.load(Ordering::Acquire);
         loop {
@@ -112,7 +118,10 @@ impl Shared {
                 Ok(_) => {
                     if next == SCHEDULED {
                         self.count(1);
-                        self.enqueue(id);
+                        match handoff {
+                            Some(slot) if slot.is_none() => *slot = Some(id),
+                            _ => self.enqueue(id),
+                        }
                     }
                     return;
                 }
@@ -122,7 +131,12 @@ impl Shared {
     }
 
     fn enqueue(&self, id: usize) {
-        let mut ready = lock(&self.ready);
+        self.push_ready(&mut lock(&self.ready), id);
+    }
+
+    /// Appends `id` to the ready queue (whose lock the caller holds) and wakes a sleeping
+    /// worker, and the monitor, for it.
+    fn push_ready(&self, ready: &mut Ready, id: usize) {
         ready.queue.push_back(id);
         if ready.sleeping > 0 {
             self.work.notify_one();
@@ -135,7 +149,13 @@ impl Shared {
     /// Moves what `me` holds into its targets' inboxes, as far as they have room: one lock and
     /// at most one wake-up per target. What does not fit stays, and `me` is registered as a
     /// waiter of that target. Returns whether everything was delivered.
-    pub fn flush(&self, me: usize, outbox: &Mutex<Outbox>) -> bool {
+    ///
+    /// With `handoff` (the flush that ends an activation), the first target this makes ready
+    /// is not enqueued but handed to the calling worker, which runs it next unless other
+    /// actors are waiting ([`work`]). A chain then runs down one worker without a queue
+    /// operation or a wake-up per hop: with few messages in a long chain, waking a sleeping
+    /// worker for every hop (and its finding nothing to do) cost more than the hop itself.
+    pub fn flush(&self, me: usize, outbox: &Mutex<Outbox>, mut handoff: Option<&mut Option<usize>>) -> bool {
         let mut guard = lock(outbox);
         let outbox = &mut *guard;
         if outbox.held == 0 {
@@ -170,7 +190,7 @@ impl Shared {
                 outbox.dirty.push(slot);
             }
             if moved > 0 {
-                self.wake(target.to);
+                self.wake_or_hand_off(target.to, handoff.as_deref_mut());
             }
         }
         outbox.held == 0
@@ -190,15 +210,17 @@ impl Shared {
             .collect()
     }
 
-    /// Runs one activation of `id`, which the caller took from the ready queue.
-    fn activate(&self, id: usize) {
+    /// Runs one activation of `id`, which the caller took from the ready queue (or was handed).
+    /// Returns the actor it hands on (scheduled and counted, in no queue), if any.
+    fn activate(&self, id: usize) -> Option<usize> {
         let cell = &self.cells[id];
         cell.state.store(RUNNING, Ordering::Release);
-        let again = !self.halted.load(Ordering::Acquire) && cell.activate(id, self);
+        let mut handoff = None;
+        let again = !self.halted.load(Ordering::Acquire) && cell.activate(id, self, &mut handoff);
         if again {
             cell.state.store(SCHEDULED, Ordering::Release);
             self.enqueue(id);
-            return;
+            return handoff;
         }
         match cell.state.compare_exchange(RUNNING, IDLE, Ordering::AcqRel, Ordering::Acquire) {
             Ok(_) => self.uncount(1),
@@ -212,6 +234,7 @@ impl Shared {
                 self.enqueue(id);
             }
         }
+        handoff
     }
 
     /// Waits until the network is quiescent (true) or halted (false).
@@ -318,11 +341,13 @@ fn spawn_worker(shared: &Arc<Shared>, ready: &mut Ready) -> bool {
 
 fn work(shared: &Shared, slot: &Arc<WorkerSlot>) {
     let mut ready = lock(&shared.ready);
+    // An actor the previous activation handed on, to run next (decided under this lock).
+    let mut handed: Option<usize> = None;
     loop {
         if ready.shutdown {
             return;
         }
-        let next = if ready.paused { None } else { ready.queue.pop_front() };
+        let next = if ready.paused { None } else { handed.take().or_else(|| ready.queue.pop_front()) };
         let Some(id) = next else {
             ready.sleeping += 1;
             ready = shared.work.wait(ready).unwrap_or_else(|p| p.into_inner());
@@ -332,11 +357,21 @@ fn work(shared: &Shared, slot: &Arc<WorkerSlot>) {
         ready.active += 1;
         drop(ready);
         slot.activations.fetch_add(1, Ordering::AcqRel);
-        shared.activate(id);
+        let handoff = shared.activate(id);
         slot.activations.fetch_add(1, Ordering::AcqRel);
         // The same lock takes the next cell: a pause costs the workers nothing.
         ready = lock(&shared.ready);
         ready.active -= 1;
+        if let Some(next) = handoff {
+            // Run it here unless others wait (they go first, in order: no actor is starved by
+            // a chain, or a cycle, handing on forever) or a pause holds every worker back, or
+            // this worker retires below.
+            if ready.queue.is_empty() && !ready.paused && !slot.compensated.load(Ordering::Acquire) {
+                handed = Some(next);
+            } else {
+                shared.push_ready(&mut ready, next);
+            }
+        }
         if ready.paused && ready.active == 0 {
             shared.settled.notify_all();
         }

@@ -88,7 +88,7 @@ impl Supervisor {
         if let Some(reason) = &self.stopped {
             stats.dead_letters += 1;
             live.inspect(|c| ActorCounters::add(&c.dead_letters));
-            reports.dead_letter(DeadLetter { actor: stats.name.clone(), reason: reason.clone(), payload });
+            reports.dead_letter(DeadLetter { actor: stats.name.clone(), reason: reason.clone(), payload: payload.into_map() });
             return;
         }
         stats.calls += 1;
@@ -153,13 +153,13 @@ impl Supervisor {
         reports.failed(ActorFailure { actor: stats.name.clone(), message: error.0.clone() });
         if self.error_connected {
             let ports: serde_json::Map<String, serde_json::Value> =
-                payload.iter().map(|(p, m)| (p.clone(), m.to_json())).collect();
+                payload.iter().map(|(p, m)| (p.to_string(), m.to_json())).collect();
             let report = serde_json::json!({"actor": stats.name, "error": error.0, "payload": ports});
             out.send(ERROR_PORT, Message::Object(report));
         } else {
             stats.dead_letters += 1;
             self.counters().inspect(|c| ActorCounters::add(&c.dead_letters));
-            reports.dead_letter(DeadLetter { actor: stats.name.clone(), reason: error.0, payload });
+            reports.dead_letter(DeadLetter { actor: stats.name.clone(), reason: error.0, payload: payload.into_map() });
         }
         if self.policy.max_restarts.is_some_and(|max| self.failures > max) {
             let reason = format!("stopped after {} failed call(s)", self.failures);

@@ -76,6 +76,28 @@ struct PortRoutes {
     exports: Vec<String>,
 }
 
+/// An actor's outports and where each one's messages go. A list, not a hash map: an actor has
+/// a few outports, and comparing a few names costs less than hashing one for every message.
+#[derive(Default)]
+struct RouteTable(Vec<(Box<str>, PortRoutes)>);
+
+impl RouteTable {
+    fn get(&self, port: &str) -> Option<&PortRoutes> {
+        self.0.iter().find(|(name, _)| &**name == port).map(|(_, routes)| routes)
+    }
+
+    fn entry(&mut self, port: &str) -> &mut PortRoutes {
+        let at = match self.0.iter().position(|(name, _)| &**name == port) {
+            Some(at) => at,
+            None => {
+                self.0.push((port.into(), PortRoutes::default()));
+                self.0.len() - 1
+            }
+        };
+        &mut self.0[at].1
+    }
+}
+
 /// Each actor's outbox (empty) and sending function, plus the order of `finish` calls.
 pub(crate) struct Wiring {
     pub outboxes: Vec<Arc<Mutex<Outbox>>>,
@@ -101,7 +123,7 @@ pub(crate) fn build(actors: usize, routes: &[Route], exports: &[Export], observe
     // Components complete sinks first: the highest number is upstream-most.
     finish_order.sort_by_key(|&i| (std::cmp::Reverse(component[i]), i));
 
-    let mut tables: Vec<HashMap<Box<str>, PortRoutes>> = (0..actors).map(|_| HashMap::new()).collect();
+    let mut tables: Vec<RouteTable> = (0..actors).map(|_| RouteTable::default()).collect();
     let mut slots: Vec<Vec<Slot>> = vec![Vec::new(); actors];
     let mut slot_of: Vec<HashMap<usize, usize>> = vec![HashMap::new(); actors];
     let mut error_connected = vec![false; actors];
@@ -111,11 +133,11 @@ pub(crate) fn build(actors: usize, routes: &[Route], exports: &[Export], observe
             slots[route.from].len() - 1
         });
         let inport: Arc<str> = route.inport.as_str().into();
-        tables[route.from].entry(route.outport.as_str().into()).or_default().targets.push(Target { slot, inport, route: at });
+        tables[route.from].entry(&route.outport).targets.push(Target { slot, inport, route: at });
         error_connected[route.from] |= route.outport == super::ERROR_PORT;
     }
     for export in exports {
-        tables[export.actor].entry(export.port.as_str().into()).or_default().exports.push(export.name.clone());
+        tables[export.actor].entry(&export.port).exports.push(export.name.clone());
         error_connected[export.actor] |= export.port == super::ERROR_PORT;
     }
     let mut outboxes = Vec::with_capacity(actors);
@@ -131,7 +153,7 @@ pub(crate) fn build(actors: usize, routes: &[Route], exports: &[Export], observe
 
 /// The sending function of one actor: reports exports and observed edges, then holds the
 /// message (a copy per extra target) in the outbox. Never blocks: delivery is the flush's.
-fn sink(table: HashMap<Box<str>, PortRoutes>, outbox: Arc<Mutex<Outbox>>, observer: Arc<dyn Observer>, observe_edges: bool, counters: Option<Arc<Counters>>) -> OutputSink {
+fn sink(table: RouteTable, outbox: Arc<Mutex<Outbox>>, observer: Arc<dyn Observer>, observe_edges: bool, counters: Option<Arc<Counters>>) -> OutputSink {
     Arc::new(move |port: &str, message: Message| {
         let Some(routes) = table.get(port) else { return };
         if let Some(counters) = &counters {

@@ -26,7 +26,7 @@ impl Component for Recorder {
         &self.metadata
     }
     fn process(&mut self, payload: &mut Payload, _: &Outputs) -> Result<(), ComponentError> {
-        self.calls.lock().unwrap().push(std::mem::take(payload));
+        self.calls.lock().unwrap().push(std::mem::take(payload).into_map());
         Ok(())
     }
 }
