@@ -21,6 +21,7 @@ pub enum ScriptRuntime {
 /// What executes plugin instances. Both run the same plugins (any Extism PDK) with the same
 /// host functions and limits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum Backend {
     /// Our implementation of the Extism ABI directly on wasmtime: the per-message fast path.
     #[default]
@@ -106,6 +107,7 @@ pub(crate) const TABLE_ELEMENT_BYTES: u64 = 8;
 
 /// Which limit a call exceeded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Limit {
     Memory,
     Time,

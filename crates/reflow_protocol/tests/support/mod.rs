@@ -148,12 +148,17 @@ impl Client {
 
     /// Skips messages until `protocol:command` arrives; returns its payload.
     pub fn expect(&mut self, protocol: &str, command: &str) -> Value {
+        self.until(protocol, command).1
+    }
+
+    /// Reads until `protocol:command` arrives: the messages before it, and its payload.
+    pub fn until(&mut self, protocol: &str, command: &str) -> (Vec<Value>, Value) {
         let mut skipped = Vec::new();
-        let deadline = Instant::now() + Duration::from_secs(10);
+        let deadline = Instant::now() + Duration::from_secs(10); // a hang guard, not a timing claim
         while Instant::now() < deadline {
             if let Some(message) = self.try_recv(Duration::from_millis(500)) {
                 if message["protocol"] == protocol && message["command"] == command {
-                    return message["payload"].clone();
+                    return (skipped, message["payload"].clone());
                 }
                 skipped.push(message);
             }
