@@ -30,6 +30,16 @@ pub enum Backend {
     Extism,
 }
 
+impl Backend {
+    /// The name `--engine` takes for it (what [`str::parse`] reads back).
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Wasmtime => "wasmtime",
+            Backend::Extism => "extism",
+        }
+    }
+}
+
 impl std::str::FromStr for Backend {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {

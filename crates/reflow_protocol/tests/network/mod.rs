@@ -167,7 +167,7 @@ fn a_client_that_does_not_read_misses_packets_but_not_replies() {
     let tokio = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
     let mut next = || {
         // A hang guard, not a timing claim: the range sends as fast as its actors go.
-        let text = tokio.block_on(tokio::time::timeout(Duration::from_secs(60), rx.recv()));
+        let text = tokio.block_on(async { tokio::time::timeout(Duration::from_secs(60), rx.recv()).await });
         serde_json::from_str::<serde_json::Value>(&text.expect("no message within the 60 s hang guard").unwrap()).unwrap()
     };
     let mut texts = Vec::new();
