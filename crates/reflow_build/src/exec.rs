@@ -67,12 +67,22 @@ fn wait(child: &mut Child, options: &BuildOptions, cmd: &Command) -> Result<Exit
         Ok(Some(status)) => Ok(status),
         Ok(None) => {
             // Past the limit: end the whole group, then reap the child so no zombie is left.
-            let _ = rustix::process::kill_process_group(rustix::process::Pid::from_child(child), rustix::process::Signal::KILL);
+            kill_group(child);
             let _ = child.kill();
             let _ = child.wait();
             Err(BuildError::TimedOut { command: format!("{cmd:?}"), limit: options.timeout.unwrap_or_default() })
         }
         Err(e) => Err(BuildError::Failed { command: format!("{cmd:?}"), status: format!("cannot wait for it: {e}"), output: String::new() }),
+    }
+}
+
+/// SIGKILL to the process group `child` leads (it was started as its own group's leader).
+fn kill_group(child: &Child) {
+    let Ok(group) = libc::pid_t::try_from(child.id()) else { return };
+    // SAFETY: kill(2) takes plain integers and touches no memory of ours; a negative pid
+    // names the process group, which holds only the compiler and what it started.
+    unsafe {
+        libc::kill(-group, libc::SIGKILL);
     }
 }
 
@@ -86,4 +96,53 @@ fn drain(mut pipe: impl Read + Send + 'static) -> JoinHandle<Vec<u8>> {
 
 fn collect(reader: JoinHandle<Vec<u8>>) -> Vec<u8> {
     reader.join().unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, Instant};
+
+    fn limited(timeout: Duration) -> BuildOptions {
+        BuildOptions { capture: true, timeout: Some(timeout), ..BuildOptions::default() }
+    }
+
+    #[test]
+    fn a_failing_compiler_s_output_is_captured() {
+        let mut cmd = Command::new("sh");
+        cmd.args(["-c", "echo 'src/lib.rs:3:5: error' >&2; exit 3"]);
+        match run(&mut cmd, "sh", &limited(Duration::from_secs(60)), false) {
+            Err(BuildError::Failed { output, status, .. }) => {
+                assert_eq!(output, "src/lib.rs:3:5: error\n");
+                assert!(status.contains('3'), "{status}");
+            }
+            other => panic!("expected a failure, got {:?}", other.map(|f| f.stdout)),
+        }
+    }
+
+    #[test]
+    fn a_build_past_its_limit_is_killed_with_what_it_started() {
+        let dir = std::env::temp_dir().join(format!("reflow-build-exec-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let pid_file = dir.join("pid");
+        // A "compiler" that starts a child of its own, then waits for it (as cargo waits for rustc).
+        let mut cmd = Command::new("sh");
+        cmd.arg("-c").arg(format!("sleep 600 & echo $! > {}; wait", pid_file.display()));
+        let error = run(&mut cmd, "sh", &limited(Duration::from_millis(300)), false).err();
+        assert!(matches!(error, Some(BuildError::TimedOut { .. })), "{error:?}");
+        let pid = std::fs::read_to_string(&pid_file).unwrap().trim().to_string();
+        // The child is gone too (a zombie awaiting its new parent counts as gone); a hang
+        // guard, not a timing claim.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            let state = stat.rsplit(')').next().and_then(|rest| rest.split_whitespace().next()).unwrap_or("gone");
+            if state == "gone" || state == "Z" || state == "X" {
+                break;
+            }
+            assert!(Instant::now() < deadline, "the compiler's child {pid} still runs ({state})");
+            std::thread::yield_now();
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

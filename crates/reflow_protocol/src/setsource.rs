@@ -147,6 +147,7 @@ impl Builder {
             let short = name.rsplit('/').next().unwrap_or(name);
             let options = NewOptions { name: short.to_string(), sdk_path: self.config.sdk_path.clone() };
             reflow_build::create(project, language, &options).map_err(|e| format!("Component {name}: {e}"))?;
+            add_dependencies(project, language).map_err(|e| io(project, e))?;
             Before::Nothing
         };
         std::fs::write(&source, code).map_err(|e| io(&source, e))?;
@@ -183,6 +184,20 @@ impl Before {
             tracing::warn!("{}: cannot restore the project after a failed build: {e}", project.display());
         }
     }
+}
+
+/// The crates an editor's Rust code may use besides `reflow_wasm`: it sends one file, so it
+/// cannot add any. `serde_json` is what a plugin's state is (`ActorResult.state`); the SDK
+/// depends on it already, so it costs the build nothing.
+const RUST_DEPENDENCIES: &str = "serde_json = \"1\"\n";
+
+fn add_dependencies(project: &Path, language: &Language) -> std::io::Result<()> {
+    if language.name != "rust" {
+        return Ok(());
+    }
+    let manifest = project.join("Cargo.toml");
+    let text = std::fs::read_to_string(&manifest)?;
+    std::fs::write(&manifest, text.replacen("[dependencies]\n", &format!("[dependencies]\n{RUST_DEPENDENCIES}"), 1))
 }
 
 /// The FBP name a payload gives (`library/name`, or `name`), if every part of it is a plain

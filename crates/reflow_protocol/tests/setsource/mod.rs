@@ -86,10 +86,20 @@ fn start_graph(c: &mut Client, component: &str) {
     c.request("network", "start", json!({"graph": "g"}), "started");
 }
 
-/// Sends `value` into `g`'s `in`; what comes out of `out`.
+/// Sends `value` into `g`'s `in`; what comes out of `out`. The output may overtake the
+/// `packetsent` (the network runs on its own threads): both are awaited, in either order.
 fn through(c: &mut Client, value: i64) -> Value {
     c.send("runtime", "packet", json!({"graph": "g", "port": "in", "event": "data", "payload": value}));
-    c.expect("runtime", "packet")["payload"].clone()
+    let (mut sent, mut out) = (false, None);
+    while !sent || out.is_none() {
+        let message = c.recv();
+        match (message["protocol"].as_str(), message["command"].as_str()) {
+            (Some("runtime"), Some("packetsent")) => sent = true,
+            (Some("runtime"), Some("packet")) => out = Some(message["payload"]["payload"].clone()),
+            _ => {}
+        }
+    }
+    out.unwrap()
 }
 
 #[test]
@@ -173,6 +183,16 @@ fn hostile_names_and_other_languages_are_refused_before_anything_is_written() {
     }
     assert!(!outside.exists());
     assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0, "nothing written into {}", dir.display());
+}
+
+#[test]
+fn a_build_past_its_time_limit_is_stopped_and_changes_nothing() {
+    let limited = BuildConfig { timeout: Duration::from_millis(1), ..build_config() };
+    let (mut c, dir) = server("setsource-timeout", Some(limited));
+    let error = set_source(&mut c, "slow", &tally(0)).expect_err("a build cannot end within 1 ms");
+    assert!(error.contains("took longer than 1ms and was stopped"), "{error}");
+    assert!(!dir.join("slow.wasm").exists());
+    assert!(!dir.join(".reflow/build/slow").exists(), "the new project is removed again");
 }
 
 #[test]
