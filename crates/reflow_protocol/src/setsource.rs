@@ -26,7 +26,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 /// The languages setsource builds (those whose route through it is tested).
-pub const LANGUAGES: &[&str] = &["rust"];
+pub const LANGUAGES: &[&str] = &["rust", "go"];
 
 /// The file beside a project's source holding its fbp-spec tests (`component:source`'s
 /// `tests`, given back by `getsource`).
@@ -38,8 +38,8 @@ const MAX_DIAGNOSTICS: usize = 32 * 1024;
 /// What the operator allowed builds to use (`reflow serve --allow-build`).
 #[derive(Debug, Clone)]
 pub struct BuildConfig {
-    /// Where a Rust project takes `reflow_wasm` from: a checkout of this repository;
-    /// `None`: crates.io, as `reflow new` does.
+    /// Where a project takes its SDK from (`reflow_wasm`, the Go SDK): a checkout of this
+    /// repository; `None`: crates.io and the Go module proxy, as `reflow new` does.
     pub sdk_path: Option<PathBuf>,
     /// Rust's target folder, shared by every build; `None`: `DIR/.reflow/build/target`.
     pub target_dir: Option<PathBuf>,

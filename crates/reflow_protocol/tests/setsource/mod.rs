@@ -154,6 +154,73 @@ fn built_code_is_listed_and_swapped_into_the_running_graph_keeping_its_state() {
     c.request("network", "stop", json!({"graph": "g"}), "stopped");
 }
 
+/// A Go plugin (the SDK of `sdk/go`) that triples each Integer.
+const GO_TRIPLER: &str = r#"package main
+
+import (
+	"errors"
+
+	reflow "github.com/darmie/reflow/reflow_wasm_go/sdk"
+)
+
+func triple(ctx reflow.ActorContext) (reflow.ActorResult, error) {
+	outputs := map[string]interface{}{}
+	if msg, ok := ctx.Payload["input"]; ok {
+		n, ok := msg.AsInteger()
+		if !ok {
+			return reflow.ActorResult{}, errors.New("input must be an Integer")
+		}
+		outputs["output"] = reflow.NewIntegerMessage(n * 3)
+	}
+	return reflow.ActorResult{Outputs: outputs}, nil
+}
+
+func metadata() reflow.PluginMetadata {
+	return reflow.PluginMetadata{
+		Component:   "GoTripler",
+		Description: "Triples each Integer",
+		Inports:     []reflow.PortDefinition{reflow.NewRequiredPort("input", "A number", "Integer")},
+		Outports:    []reflow.PortDefinition{reflow.NewOptionalPort("output", "It, tripled", "Integer")},
+	}
+}
+
+func init() {
+	reflow.RegisterPlugin(metadata(), triple)
+}
+
+//go:wasmexport get_metadata
+func get_metadata() int32 {
+	return reflow.GetMetadata()
+}
+
+//go:wasmexport process
+func process() int32 {
+	return reflow.Process()
+}
+
+func main() {}
+"#;
+
+#[test]
+fn go_code_is_built_too_and_its_compiler_errors_name_the_line() {
+    let (mut c, _dir) = server("setsource-go", Some(build_config()));
+    let broken = GO_TRIPLER.replace("n * 3", "n * three");
+    let line = broken.lines().position(|l| l.contains("n * three")).unwrap() + 1;
+    c.send("component", "source", json!({"name": "triple", "library": "go", "language": "go", "code": broken}));
+    let error = answer(&mut c).expect_err("Go code that does not compile was accepted");
+    assert!(error.contains(&format!("main.go:{line}:")) && error.contains("undefined: three"), "{error}");
+
+    c.send("component", "source", json!({"name": "triple", "library": "go", "language": "go", "code": GO_TRIPLER}));
+    let component = answer(&mut c).unwrap_or_else(|e| panic!("the Go plugin does not build: {e}"));
+    assert_eq!(component["name"], "go/triple");
+    start_graph(&mut c, "go/triple");
+    assert_eq!(through(&mut c, 7), 21);
+    c.request("network", "stop", json!({"graph": "g"}), "stopped");
+    let source = c.request("component", "getsource", json!({"name": "go/triple"}), "source");
+    assert_eq!((source["library"].as_str(), source["name"].as_str(), source["language"].as_str()), (Some("go"), Some("triple"), Some("go")));
+    assert_eq!(source["code"].as_str(), Some(GO_TRIPLER));
+}
+
 #[test]
 fn without_the_grant_nothing_is_built() {
     let (mut c, dir) = server("setsource-refused", None);
