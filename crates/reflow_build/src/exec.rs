@@ -2,9 +2,10 @@
 //! build`) or captured for the caller to show (a build asked for over the FBP protocol), and
 //! within a time limit.
 //!
-//! The compiler runs in a process group of its own, so that a build past its limit is ended
-//! with everything it started (cargo runs rustc, build scripts and the linker as children;
-//! killing cargo alone would leave them running).
+//! With a time limit the compiler runs in a process group of its own, so that a build past
+//! its limit is ended with everything it started (cargo runs rustc, build scripts and the
+//! linker as children; killing cargo alone would leave them running). Without one it stays in
+//! ours, so that the terminal's Ctrl-C reaches it as before.
 
 use crate::{BuildError, BuildOptions};
 use std::io::Read;
