@@ -121,6 +121,11 @@ pub enum NetworkError {
     /// checkpoint (every change is named), or the checkpoint cannot be read.
     #[error("{0}")]
     Resume(String),
+
+    /// A bridge given to [`Network::prepare_part`](crate::Network::prepare_part) cannot
+    /// stand for its edge's other end.
+    #[error("bridge {name:?}: {reason}")]
+    Bridge { name: String, reason: String },
 }
 
 impl From<reflow_state::StateError> for NetworkError {

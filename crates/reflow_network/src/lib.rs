@@ -16,11 +16,15 @@
 //! - [`Network::with_state`] keeps the graph's state in a `reflow_state` store: consistent
 //!   checkpoints of the whole run, resumed after a crash ([`durable`]; `docs/state.md`).
 //!
+//! - [`Network::prepare_part`] runs part of a graph in this process, with a [`Bridge`]
+//!   component standing for the other end of each edge that crosses to another part
+//!   (`reflow_cluster` runs one graph on several machines with it; [`part`]).
+//!
 //! - [`NetworkError`] is the crate's one error type (a cause from another crate is its
 //!   `source`).
 //!
 //! The scheduler's wiring (actor specs, routes, exports) is internal: a network is built
-//! from a [`Graph`], so `Network` is the one way to run components.
+//! from a [`Graph`], so `Network` is the one way to run components (a part of one included).
 //!
 //! It knows no editor protocol.
 
@@ -31,6 +35,7 @@ pub mod error;
 pub mod graph;
 pub mod loader;
 pub mod network;
+pub mod part;
 pub mod record;
 pub mod reload;
 pub mod replay;
@@ -46,6 +51,7 @@ pub use graph::{EditError, Graph};
 pub use loader::{load_graph, GraphError};
 pub use error::NetworkError;
 pub use network::{Network, Plan, PluginCatalog, Prepared};
+pub use part::{Bridge, CrossingEdge};
 pub use reload::{ReloadError, Reloader};
 pub use sandbox::{ProcessSettings, SandboxPolicy};
 pub use scheduler::{ActorFailure, ActorStats, DeadLetter, Escalation, FailurePolicy, Halt, Inlet, InletError, Observer, Probe, RunOptions, RunReport, ERROR_PORT};

@@ -13,6 +13,7 @@ use crate::validate::{validate, ComponentCatalog};
 use crate::wasm::WasmComponent;
 use crate::error::NetworkError;
 use crate::load_graph;
+use crate::part::{Bridge, CrossingEdge};
 use reflow_abi::{ActorConfig, Message, PluginMetadata};
 use reflow_script::{Backend, Grants, Limits, PluginModule, ScriptActor, ScriptConfig};
 use reflow_trace::TraceWriter;
@@ -279,14 +280,32 @@ impl Network {
     /// Instantiates the network for one run; with a state store, restores what an unfinished
     /// run's last checkpoint held (or refuses, naming what changed in the graph since).
     pub fn prepare(&self) -> Result<Prepared, NetworkError> {
-        let mut plan = self.instantiate()?;
+        let plan = self.instantiate()?;
+        self.prepared(plan)
+    }
+
+    /// Instantiates one part of the network for a run of its own, for running a graph across
+    /// several processes or machines (`reflow_cluster`, `crate::part`): only the processes
+    /// `keep` selects, the edges between them, and, for every edge with one end outside the
+    /// part, the [`Bridge`] that `bridge` makes to stand for the other end. Checkpoints and
+    /// resuming work as for [`Network::prepare`], bridges included (a bridge's
+    /// [`Component::checkpoint`] is its position on the edge), under the network's state
+    /// binding: give each part a graph id of its own. The graph was validated whole, so a part
+    /// is wired only as the whole graph is.
+    pub fn prepare_part(&self, keep: &dyn Fn(&str) -> bool, bridge: &mut dyn FnMut(&CrossingEdge) -> Bridge) -> Result<Prepared, NetworkError> {
+        let plan = self.instantiate_part(keep, bridge)?;
+        self.prepared(plan)
+    }
+
+    fn prepared(&self, mut plan: Plan) -> Result<Prepared, NetworkError> {
         let Some(binding) = &self.state else { return Ok(Prepared { plan, resumed: None, checkpoint: None }) };
         let resumed = durable::unfinished(binding).map_err(NetworkError::Resume)?;
         if let Some(unfinished) = &resumed {
             durable::resume(&mut plan, unfinished, &self.file).map_err(NetworkError::Resume)?;
         }
-        let processes: Vec<&Process> = self.graph.processes().collect();
-        let writer = StoreCheckpointer::new(binding.clone(), &plan, |i| processes[i].is_plugin());
+        // A bridge is no process of the graph, so never a plugin.
+        let plugin: Vec<bool> = plan.actors.iter().map(|a| self.graph.process(&a.name).is_some_and(Process::is_plugin)).collect();
+        let writer = StoreCheckpointer::new(binding.clone(), &plan, |i| plugin[i]);
         let checkpoint = Some(Checkpointing { interval: self.checkpoint_interval, writer: Arc::new(writer) });
         Ok(Prepared { plan, resumed, checkpoint })
     }
@@ -306,6 +325,12 @@ impl Network {
 
     /// One actor per process, in the graph's order, plus the wiring between them.
     pub fn instantiate(&self) -> Result<Plan, NetworkError> {
+        self.instantiate_part(&|_| true, &mut |edge| unreachable!("a whole graph has no crossing edge, got {edge:?}"))
+    }
+
+    /// The actors of the processes `keep` selects, in the graph's order, then one per
+    /// crossing edge (in the graph's edge order), and the wiring between them.
+    fn instantiate_part(&self, keep: &dyn Fn(&str) -> bool, bridge: &mut dyn FnMut(&CrossingEdge) -> Bridge) -> Result<Plan, NetworkError> {
         let base_dir = &self.base_dir;
         let mut actors = Vec::new();
         let mut index = HashMap::new();
@@ -313,6 +338,9 @@ impl Network {
             registry.clear();
         }
         for (number, process) in self.graph.processes().enumerate() {
+            if !keep(process.name()) {
+                continue;
+            }
             let settings = &self.settings[process.name()];
             let component =
                 self.start(number, process, settings, base_dir).map_err(|reason| reason.in_process(&self.file, process.name()))?;
@@ -328,9 +356,46 @@ impl Network {
         };
 
         let mut routes = Vec::new();
-        for edge in self.graph.edges() {
-            let (from, to) = (index[&edge.src.process], index[&edge.tgt.process]);
-            routes.push(Route { from, outport: port_name(from, &edge.src.port, false), to, inport: port_name(to, &edge.tgt.port, true) });
+        let mut bridges = Vec::new();
+        for (connection, edge) in self.graph.edges().enumerate() {
+            match (index.get(&edge.src.process).copied(), index.get(&edge.tgt.process).copied()) {
+                (Some(from), Some(to)) => routes.push(Route {
+                    from,
+                    outport: port_name(from, &edge.src.port, false),
+                    to,
+                    inport: port_name(to, &edge.tgt.port, true),
+                }),
+                (None, None) => {}
+                (from, to) => {
+                    let crossing = CrossingEdge {
+                        connection,
+                        from: (edge.src.process.clone(), from.map_or_else(|| edge.src.port.clone(), |i| port_name(i, &edge.src.port, false))),
+                        to: (edge.tgt.process.clone(), to.map_or_else(|| edge.tgt.port.clone(), |i| port_name(i, &edge.tgt.port, true))),
+                        leaves: from.is_some(),
+                    };
+                    let made = bridge(&crossing);
+                    bridges.push((crossing, made));
+                }
+            }
+        }
+        let first = actors.len();
+        for (at, (crossing, made)) in bridges.into_iter().enumerate() {
+            let at = first + at;
+            let ports = made.component.metadata();
+            let (own, list) = if crossing.leaves { ("inport", &ports.inports) } else { ("outport", &ports.outports) };
+            let port = list.first().map(|p| p.name.clone()).ok_or_else(|| NetworkError::Bridge {
+                name: made.name.clone(),
+                reason: format!("it stands for one end of connection {} but declares no {own}", crossing.describe()),
+            })?;
+            if actors.iter().any(|a: &ActorSpec| a.name == made.name) {
+                return Err(NetworkError::Bridge { name: made.name, reason: "an actor of the part already has this name".into() });
+            }
+            routes.push(if crossing.leaves {
+                Route { from: index[&crossing.from.0], outport: crossing.from.1.clone(), to: at, inport: port }
+            } else {
+                Route { from: at, outport: port, to: index[&crossing.to.0], inport: crossing.to.1.clone() }
+            });
+            actors.push(ActorSpec::new(made.name, made.component));
         }
         if let Some(registry) = &self.reload {
             for route in &routes {
@@ -339,7 +404,7 @@ impl Network {
             }
         }
         for initial in self.graph.initials() {
-            let to = index[&initial.tgt.process];
+            let Some(&to) = index.get(&initial.tgt.process) else { continue };
             let port = port_name(to, &initial.tgt.port, true);
             if let Some(registry) = &self.reload {
                 registry.connected(&actors[to].name, &port, true);
@@ -352,6 +417,7 @@ impl Network {
         let exports = self
             .graph
             .outports()
+            .filter(|(_, port)| index.contains_key(&port.process))
             .map(|(name, port)| {
                 let actor = index[&port.process];
                 let port = port_name(actor, &port.port, false);
@@ -364,6 +430,7 @@ impl Network {
         let inports = self
             .graph
             .inports()
+            .filter(|(_, port)| index.contains_key(&port.process))
             .map(|(name, port)| {
                 let actor = index[&port.process];
                 Export { name: name.to_string(), actor, port: port_name(actor, &port.port, true) }
@@ -412,7 +479,8 @@ pub struct Plan {
     /// One per process, in the graph's order.
     pub(crate) actors: Vec<ActorSpec>,
     /// One per edge: `routes[i]` is the graph's `i`-th edge in [`Graph::edges`] order (what
-    /// [`Observer::edge_data`] numbers by).
+    /// [`Observer::edge_data`] numbers by). A part's ([`Network::prepare_part`]): its inner
+    /// edges in that order, then one per crossing edge.
     pub(crate) routes: Vec<Route>,
     exports: Vec<Export>,
     /// The graph's exported inports (what [`RunOptions::inlet`] sends into).

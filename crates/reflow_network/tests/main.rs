@@ -12,6 +12,8 @@ mod sandbox;
 mod run;
 // Durable actor state: restore on start, commit before release, redelivery, limits.
 mod state;
+// Part of a graph per run, bridges for the edges to the rest (what a cluster worker runs).
+mod part;
 
 // The scheduler itself (shapes and sizes, cycles, back-pressure bounds, order, edge
 // observation, halting) is tested inside the crate (`src/scheduler/tests/`), where its

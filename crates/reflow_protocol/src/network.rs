@@ -24,7 +24,7 @@ use crate::runtime::{lock, Hub, RuntimeConfig};
 use crate::trace::Tracer;
 use reflow_abi::Message;
 use reflow_network::graph::PortRef;
-use reflow_network::{ActorFailure, Graph, Halt, Inlet, Network, Observer, RunOptions};
+use reflow_network::{ActorFailure, Graph, Halt, Inlet, Network, Observer, Reloader, RunOptions};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -106,6 +106,9 @@ struct Run {
     observer: Arc<EdgeReporter>,
     /// Into the graph's exported inports (`runtime:packet`); `None` when it exports none.
     inlet: Option<Inlet>,
+    /// Swaps plugins rebuilt by `component:source` into the running actors; `None` unless
+    /// the operator allowed builds (an actor that can swap pays one atomic load per call).
+    reloader: Option<Reloader>,
 }
 
 impl NetworkState {
@@ -217,6 +220,19 @@ pub fn packet(graphs: &mut HashMap<String, GraphEntry>, request: &Request) -> Re
     Ok(vec![Reply::new("runtime", "packetsent", sent)])
 }
 
+/// The graphs whose networks run with swappable plugins, with what swaps them.
+pub fn reloaders(graphs: &HashMap<String, GraphEntry>) -> Vec<(String, Reloader)> {
+    let mut found: Vec<(String, Reloader)> = graphs
+        .iter()
+        .filter_map(|(id, entry)| {
+            let run = entry.network.run.as_ref().filter(|run| run.running.load(Ordering::SeqCst))?;
+            Some((id.clone(), run.reloader.clone()?))
+        })
+        .collect();
+    found.sort_by(|a, b| a.0.cmp(&b.0));
+    found
+}
+
 fn status(id: &str, state: &NetworkState) -> Reply {
     Reply::new("network", "status", json!({"graph": id, "running": state.running(), "started": state.started}))
 }
@@ -245,7 +261,7 @@ pub fn start(graphs: &Mutex<HashMap<String, GraphEntry>>, hub: &Arc<Hub>, config
     };
     entry.network.pending = None;
     match prepared {
-        Ok(network) => launch(&graph, &mut entry.network, events, network),
+        Ok(network) => launch(&graph, &mut entry.network, events, network, config.build.is_some()),
         Err(message) => events.send("error", json!({"message": message, "graph": id})),
     }
     Ok(vec![])
@@ -292,8 +308,9 @@ fn file_path(config: &RuntimeConfig, node_config: &serde_json::Map<String, Value
 
 /// Announces `started` and the IIPs before the first actor runs, so they come first, then runs
 /// `network` on a thread of its own.
-fn launch(graph: &Graph, state: &mut NetworkState, events: Events, network: Network) {
+fn launch(graph: &Graph, state: &mut NetworkState, events: Events, mut network: Network, swappable: bool) {
     let id = events.graph.clone();
+    let reloader = swappable.then(|| network.hot_reload());
     let observer = Arc::new(EdgeReporter::new(graph, events.clone(), state.selection.as_deref()));
     // A graph with exported inports waits for packets from clients: its run lasts until
     // `network:stop`, however quiet it gets. One without them ends when its input does.
@@ -306,6 +323,7 @@ fn launch(graph: &Graph, state: &mut NetworkState, events: Events, network: Netw
         since: Instant::now(),
         observer: observer.clone(),
         inlet: inlet.clone(),
+        reloader,
     };
     events.send("started", json!({"graph": id, "started": true, "running": true, "time": now()}));
     for iip in graph.initials() {

@@ -119,7 +119,7 @@ fn a_network_that_would_run_for_ages_stops_on_request() {
     // A new start waits for the stopped run's actors to end, so everything that run sends
     // comes before this `started`: here its end can no longer be announced.
     c.send("network", "start", json!({"graph": "endless"}));
-    let (between, _) = c.until("network", "started");
+    let (between, _) = c.until("network", "started", Duration::from_secs(10));
     let announced: Vec<&serde_json::Value> = between.iter().filter(|m| m["command"] != "data").collect();
     assert!(announced.is_empty(), "the end of a stopped run is not announced twice: {announced:#?}");
     c.send("network", "stop", json!({"graph": "endless"}));
