@@ -23,6 +23,7 @@ pub use lang::{create, find_language, language_of, Language, NewOptions, LANGUAG
 
 /// Why a project could not be created or built.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum BuildError {
     /// A tool the build needs is not installed; `install` says how to get it.
     #[error("{tool} not found: {why}. {install}")]

@@ -11,7 +11,10 @@
 //!   exhausted), then with `started: true`, as `getstatus` reports it.
 //!
 //! Stopping raises the scheduler's `stop` (sources end) and `halt` (queued messages are
-//! dropped), so a network ends within a call's time however much work it had left.
+//! dropped), so a network ends within a call's time however much work it had left. Stopping
+//! does not wait for that end (the reply comes at once), but the next `network:start` of the
+//! graph does: a graph's runs never overlap, so nothing from a stopped run (a late `data`
+//! event, an end announcement) comes after the next run's `started`.
 
 use crate::components::{inside, FILE_BUILTINS};
 use reflow_network::loader::resolve_component;
@@ -26,7 +29,7 @@ use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Instant, SystemTime};
 
 /// Where a graph's network events go: every client, and its trace when on.
@@ -67,6 +70,29 @@ pub struct NetworkState {
     pending: Option<u64>,
     /// `network:edges`: the edges to report; `None` reports every edge.
     selection: Option<Vec<(PortRef, PortRef)>>,
+    /// The end of the last run launched, which the next start waits for.
+    last_run: Option<Arc<Ended>>,
+}
+
+/// Set by a run's thread once it has sent its last event.
+#[derive(Default)]
+struct Ended {
+    done: Mutex<bool>,
+    signal: Condvar,
+}
+
+impl Ended {
+    fn set(&self) {
+        *lock(&self.done) = true;
+        self.signal.notify_all();
+    }
+
+    fn wait(&self) {
+        let mut done = lock(&self.done);
+        while !*done {
+            done = self.signal.wait(done).unwrap_or_else(|p| p.into_inner());
+        }
+    }
 }
 
 struct Run {
@@ -98,6 +124,13 @@ impl NetworkState {
             run.halt.raise();
         }
         self.started = false;
+    }
+
+    /// A fresh state for a graph that replaces (`graph:clear`) one whose network was `old`:
+    /// its next start still waits for `old`'s last run.
+    pub fn replacing(old: &mut NetworkState) -> NetworkState {
+        old.halt();
+        NetworkState { last_run: old.last_run.take(), ..NetworkState::default() }
     }
 
     fn running(&self) -> bool {
@@ -209,15 +242,19 @@ fn status(id: &str, state: &NetworkState) -> Reply {
 /// every graph shares (other clients go on meanwhile); the graph is copied first, and the run
 /// is launched only if no stop, clear or newer start came in between (`token` tells).
 pub fn start(graphs: &Mutex<HashMap<String, GraphEntry>>, hub: &Arc<Hub>, config: &RuntimeConfig, token: u64, request: &Request) -> Result<Vec<Reply>, Refusal> {
-    let (id, graph, events) = {
+    let (id, graph, events, last_run) = {
         let mut graphs = lock(graphs);
         let (id, entry) = target(&mut graphs, request)?;
         entry.network.halt();
         entry.network.pending = Some(token);
         let events = Events::new(&id, hub.clone(), entry.tracer.clone());
-        (id, entry.graph.clone(), events)
+        (id, entry.graph.clone(), events, entry.network.last_run.clone())
     };
     let prepared = prepare(&id, &graph, config);
+    // Halted above, the last run ends within a call's time; its events all come before ours.
+    if let Some(last_run) = last_run {
+        last_run.wait();
+    }
     let mut graphs = lock(graphs);
     let Some(entry) = graphs.get_mut(&id).filter(|entry| entry.network.pending == Some(token)) else {
         return Ok(vec![]); // overtaken: whoever did it has said so
@@ -296,8 +333,9 @@ fn launch(graph: &Graph, state: &mut NetworkState, events: Events, mut network: 
         }
     }
     let options = RunOptions { stop: run.stop.clone(), observe_edges: true, halt: Some(run.halt.clone()), inlet, ..RunOptions::default() };
-    let (running, stopped_by_user, run_events, graph_id, since) =
-        (run.running.clone(), run.stopped_by_user.clone(), events.clone(), id.clone(), run.since);
+    let ended = Arc::new(Ended::default());
+    let (running, stopped_by_user, run_events, graph_id, since, run_ended) =
+        (run.running.clone(), run.stopped_by_user.clone(), events.clone(), id.clone(), run.since, ended.clone());
     let spawned = std::thread::Builder::new().name(format!("network {id}")).spawn(move || {
         let result = network.run(&options, observer);
         running.store(false, Ordering::SeqCst);
@@ -308,11 +346,13 @@ fn launch(graph: &Graph, state: &mut NetworkState, events: Events, mut network: 
             let uptime = since.elapsed().as_secs_f64();
             run_events.send("stopped", json!({"graph": graph_id, "started": true, "running": false, "time": now(), "uptime": uptime}));
         }
+        run_ended.set();
     });
     if let Err(e) = spawned {
         events.send("error", json!({"message": format!("cannot start the network: {e}"), "graph": id}));
         return;
     }
+    state.last_run = Some(ended);
     state.run = Some(run);
     state.started = true;
 }

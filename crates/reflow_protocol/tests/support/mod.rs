@@ -153,12 +153,18 @@ impl Client {
 
     /// [`Client::expect`] with a longer hang guard (a build's answer), not a timing claim.
     pub fn expect_within(&mut self, protocol: &str, command: &str, wait: Duration) -> Value {
+        self.until(protocol, command, wait).1
+    }
+
+    /// Reads until `protocol:command` arrives within `wait` (a hang guard, not a timing claim):
+    /// the messages before it, and its payload.
+    pub fn until(&mut self, protocol: &str, command: &str, wait: Duration) -> (Vec<Value>, Value) {
         let mut skipped = Vec::new();
         let deadline = Instant::now() + wait;
         while Instant::now() < deadline {
             if let Some(message) = self.try_recv(Duration::from_millis(500)) {
                 if message["protocol"] == protocol && message["command"] == command {
-                    return message["payload"].clone();
+                    return (skipped, message["payload"].clone());
                 }
                 skipped.push(message);
             }
