@@ -26,3 +26,6 @@ mod chaos;
 mod inspect;
 // `reflow run --record`, `reflow trace show|export`, `reflow replay`, damaged recordings.
 mod replay;
+// `reflow worker`, `reflow run --nats`, `reflow cluster status` on a real nats-server:
+// three workers, a SIGKILLed worker's part taken over, bad input.
+mod cluster;
