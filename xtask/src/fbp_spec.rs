@@ -9,6 +9,12 @@
 //! with `--secret`: this secret only lives for this run), the example plugins under their FBP
 //! names (`--components` holding `doubler.wasm` and `counter.wasm`), and a files folder for
 //! `reflow/WriteJsonLines`.
+//!
+//! `component:source` (setsource) is covered the way an editor uses it: the server also gets
+//! `--allow-build`, `tests/fbp-spec/setsource.js` (fbp-spec's own client) sends it
+//! `setsource/tripler.rs` with its fbp-spec suite as the message's `tests`, and `fbp-spec
+//! --component-tests` must then pass that suite, which it reads back from the runtime
+//! (`component:getsource`) and runs on the plugin the runtime built.
 
 use crate::fbp_test::suite_secret;
 use crate::{cargo, run};
@@ -22,6 +28,9 @@ const PASSING: [&str; 3] = ["suites/builtins.yaml", "suites/plugins.yaml", "node
 
 /// The suite whose every case must fail.
 const FAILING: &str = "suites/must-fail.yaml";
+
+/// The component sent as source, its code and its suite (relative to `tests/fbp-spec`).
+const SETSOURCE: (&str, &str, &str) = ("tripler", "setsource/tripler.rs", "setsource/tripler.tests.yml");
 
 /// The plugins the suites use, copied from `target/plugins` into the components folder.
 const PLUGINS: [&str; 2] = ["doubler.wasm", "counter.wasm"];
@@ -45,6 +54,8 @@ pub fn run_suites(root: &Path) -> Result<()> {
     let home = root.join("target").join("fbp-spec");
     let components = home.join("components");
     let files = home.join("files");
+    // What an earlier run's setsource built must not stand in for this run's.
+    let _ = std::fs::remove_dir_all(&components);
     std::fs::create_dir_all(&components)?;
     std::fs::create_dir_all(&files)?;
     for plugin in PLUGINS {
@@ -58,7 +69,12 @@ pub fn run_suites(root: &Path) -> Result<()> {
         .arg(&components)
         .arg("--allow-files")
         .arg(&files)
+        .arg("--allow-build")
+        .arg("--sdk-path")
+        .arg(root)
         .env("REFLOW_SERVE_SECRET", &secret)
+        // The wasm target folder the plugins were built in: the SDK is compiled already.
+        .env("CARGO_TARGET_DIR", root.join("target").join("wasm"))
         .stdout(Stdio::piped())
         .spawn()
         .context("cannot start reflow serve")?;
@@ -79,7 +95,7 @@ pub fn run_suites(root: &Path) -> Result<()> {
     eprintln!("xtask: fbp-spec against `reflow serve` on {address}");
 
     let dir = root.join("tests").join("fbp-spec");
-    let (passing, status, output) = fbp_spec(&dir, &address, &secret, &PASSING)?;
+    let (passing, status, output) = fbp_spec(&dir, &address, &secret, &[], &PASSING)?;
     let cases: usize = PASSING.iter().map(|suite| count_cases(&dir.join(suite))).sum::<Result<usize>>()?;
     let failed = output.lines().filter(|l| l.contains('✗')).count();
     if !status.success() || failed > 0 || passing != cases {
@@ -87,7 +103,7 @@ pub fn run_suites(root: &Path) -> Result<()> {
     }
     eprintln!("xtask: fbp-spec passed {passing}/{cases} cases");
 
-    let (passed, status, output) = fbp_spec(&dir, &address, &secret, &[FAILING])?;
+    let (passed, status, output) = fbp_spec(&dir, &address, &secret, &[], &[FAILING])?;
     let cases = count_cases(&dir.join(FAILING))?;
     // Failed by an expectation (chai's "expected X to deeply equal Y"), not by the runtime.
     let by_expectation = output.lines().filter(|l| l.contains("✗ Error:") && l.contains("expected")).count();
@@ -95,12 +111,25 @@ pub fn run_suites(root: &Path) -> Result<()> {
         bail!("fbp-spec: {FAILING} must fail each of its {cases} cases by an expectation: {by_expectation} did, {passed} passed (exit {status})");
     }
     eprintln!("xtask: fbp-spec failed all {cases} cases of {FAILING}, as it must");
+
+    let (name, code, tests) = SETSOURCE;
+    let mut send = Command::new("node");
+    send.arg(dir.join("setsource.js")).args([&address, &secret, name]).arg(dir.join(code)).arg(dir.join(tests)).current_dir(&dir);
+    run(&mut send).context("component:source of setsource/tripler.rs")?;
+    // The folder holds no `.yaml`: the only suites are those the runtime gives back.
+    let (passed, status, _) = fbp_spec(&dir, &address, &secret, &["--component-tests"], &["setsource"])?;
+    let cases = count_cases(&dir.join(tests))?;
+    if !status.success() || passed != cases {
+        bail!("fbp-spec --component-tests: {passed}/{cases} cases of the suite sent with {name}'s source passed (exit {status})");
+    }
+    eprintln!("xtask: fbp-spec --component-tests passed {passed}/{cases} cases of {name}, built from source by the runtime");
     drop(server);
     Ok(())
 }
 
-/// Runs fbp-spec on `suites`; returns the passed cases, its exit status and its output.
-fn fbp_spec(dir: &Path, address: &str, secret: &str, suites: &[&str]) -> Result<(usize, std::process::ExitStatus, String)> {
+/// Runs fbp-spec on `suites` (with `flags`); returns the passed cases, its exit status and its
+/// output.
+fn fbp_spec(dir: &Path, address: &str, secret: &str, flags: &[&str], suites: &[&str]) -> Result<(usize, std::process::ExitStatus, String)> {
     let mut passed = 0;
     let mut all = String::new();
     let mut worst = None;
@@ -111,6 +140,7 @@ fn fbp_spec(dir: &Path, address: &str, secret: &str, suites: &[&str]) -> Result<
             .args(["--address", address, "--secret", secret])
             // Per protocol command; a hang guard (a start compiles plugins on a busy machine).
             .args(["--command-timeout", "60"])
+            .args(flags)
             .arg(suite)
             .current_dir(dir)
             .output()

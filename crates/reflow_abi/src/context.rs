@@ -11,6 +11,7 @@ pub struct ActorContext {
     /// The messages that arrived, by inport name.
     #[serde(default, deserialize_with = "lenient_messages")]
     pub payload: HashMap<String, Message>,
+    /// Who the actor is and the graph's configuration of it.
     #[serde(default)]
     pub config: ActorConfig,
     /// The actor's state as the host holds it (an empty object at first).
@@ -24,6 +25,7 @@ pub struct ActorConfig {
     /// The process name in the graph.
     #[serde(default)]
     pub node_id: String,
+    /// The component the process runs (the plugin's `PluginMetadata.component`).
     #[serde(default)]
     pub component: String,
     /// Environment values the graph granted to this actor (empty unless granted).
@@ -32,6 +34,8 @@ pub struct ActorConfig {
     /// The per-process configuration from the graph.
     #[serde(default, deserialize_with = "crate::null_as_default")]
     pub config: Map<String, Value>,
+    /// A field of the original ABI that this host always leaves `None`: kept so that the
+    /// context keeps the shape plugins of the original SDKs decode.
     #[serde(default)]
     pub namespace: Option<String>,
 }
@@ -48,14 +52,17 @@ impl ActorConfig {
         v.as_i64().or_else(|| v.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64))
     }
 
+    /// A number setting (an integer counts too); `None` when absent or not a number.
     pub fn get_number(&self, key: &str) -> Option<f64> {
         self.config.get(key)?.as_f64()
     }
 
+    /// A string setting; `None` when absent or not a string (no number is turned into text).
     pub fn get_string(&self, key: &str) -> Option<String> {
         self.config.get(key)?.as_str().map(str::to_string)
     }
 
+    /// A boolean setting; `None` when absent or not a boolean (no `"true"` string counts).
     pub fn get_bool(&self, key: &str) -> Option<bool> {
         self.config.get(key)?.as_bool()
     }
@@ -77,10 +84,13 @@ pub struct ActorResult {
 /// several firings, in order, with the config once and the state before the first of them.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ActorBatch {
+    /// One payload per firing, in the order the messages arrived.
     #[serde(default, deserialize_with = "lenient_payloads")]
     pub payloads: Vec<HashMap<String, Message>>,
+    /// As [`ActorContext::config`], the same for every payload.
     #[serde(default)]
     pub config: ActorConfig,
+    /// The state before the first payload; each later one sees what the one before returned.
     #[serde(default, deserialize_with = "crate::null_as_default")]
     pub state: Map<String, Value>,
 }

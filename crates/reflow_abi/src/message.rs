@@ -13,23 +13,34 @@ use std::fmt;
 /// A Reflow message: the 12 variants of the specification.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Message {
-    /// A control signal without data.
+    /// A control signal without data (`data` is `null`, or absent as the original SDKs write it).
     Flow,
+    /// Something that happened, described by any JSON value.
     Event(Value),
+    /// `true` or `false`.
     Boolean(bool),
+    /// A whole number; a whole float such as `42.0` is read as one (Go and JavaScript write those).
     Integer(i64),
+    /// A number; NaN and the infinities, which JSON cannot carry, are written as `null`.
     Float(f64),
+    /// Text.
     String(String),
+    /// A JSON value meant as a record (usually an object; not checked, as the original SDKs do not).
     Object(Value),
+    /// A list of JSON values.
     Array(Vec<Value>),
     /// Binary data; JSON carries it as an array of byte values.
     Stream(Vec<u8>),
+    /// A value that may be absent: `data` `null` is `None`.
     Optional(Option<Box<Value>>),
+    /// Any JSON value, for ports that take every kind.
     Any(Value),
+    /// A failure to report downstream, as text (a non-string `data` is kept as its JSON text).
     Error(String),
 }
 
-/// Why a JSON value is not a tagged message.
+/// Why a JSON value is not a tagged message: its text names the field and what it held, for
+/// errors that name the port and actor around it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MessageError(String);
 

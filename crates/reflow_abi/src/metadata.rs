@@ -5,11 +5,15 @@ use serde::{Deserialize, Serialize};
 /// The answer of a plugin's `get_metadata` export.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct PluginMetadata {
+    /// The component's name, as graphs and the FBP protocol's component list show it.
     pub component: String,
+    /// What the component does, for people (editors show it).
     #[serde(default, deserialize_with = "crate::null_as_default")]
     pub description: String,
+    /// The ports it reads; a graph may connect only these (validation says so otherwise).
     #[serde(default, deserialize_with = "crate::null_as_default")]
     pub inports: Vec<PortDefinition>,
+    /// The ports it sends on; a message on any other port is warned about and dropped.
     #[serde(default, deserialize_with = "crate::null_as_default")]
     pub outports: Vec<PortDefinition>,
     /// A JSON schema for `ActorContext.config.config`, if the plugin publishes one.
@@ -32,7 +36,9 @@ impl PluginMetadata {
 /// One port. On the wire the type field is `port_type`, as the original SDKs emit it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PortDefinition {
+    /// The name graphs connect to.
     pub name: String,
+    /// What the port carries, for people.
     #[serde(default, deserialize_with = "crate::null_as_default")]
     pub description: String,
     /// A message type name (`"Integer"`, `"Flow"`, ...) or `"Any"`.
@@ -48,6 +54,7 @@ fn any_type() -> String {
 }
 
 impl PortDefinition {
+    /// A port from borrowed strings, what `port_def!` expands to.
     pub fn new(name: &str, description: &str, port_type: &str, required: bool) -> Self {
         PortDefinition {
             name: name.to_string(),

@@ -11,16 +11,19 @@
 //! compiler by `npm ci` into the project, and the pinned Zig (PyPI's `ziglang`, into
 //! [`toolchain::zig::tools_dir`]).
 
+mod exec;
 pub mod lang;
 pub mod toolchain;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::Duration;
 
 pub use lang::{create, find_language, language_of, Language, NewOptions, LANGUAGES};
 
 /// Why a project could not be created or built.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum BuildError {
     /// A tool the build needs is not installed; `install` says how to get it.
     #[error("{tool} not found: {why}. {install}")]
@@ -41,9 +44,15 @@ pub enum BuildError {
     #[error("{}: {source}", path.display())]
     Io { path: PathBuf, source: std::io::Error },
 
-    /// The compiler ran and failed; its own output went to the terminal.
+    /// The compiler ran and failed. `output` is what it said when [`BuildOptions::capture`]
+    /// was set (otherwise that went to the terminal, and `output` is empty).
     #[error("the build failed ({status}): {command}")]
-    Failed { command: String, status: String },
+    Failed { command: String, status: String, output: String },
+
+    /// The compiler was still running at [`BuildOptions::timeout`]; it and everything it
+    /// started were killed.
+    #[error("the build took longer than {limit:?} and was stopped: {command}")]
+    TimedOut { command: String, limit: Duration },
 
     /// A project file does not pin a package its build needs.
     #[error("{}: does not pin {package}", file.display())]
@@ -71,11 +80,19 @@ pub struct BuildOptions {
     /// Run `wasm-opt` on the result when it is installed (skipped silently when it is not:
     /// it only makes the module smaller and faster).
     pub wasm_opt: bool,
+    /// Keep the compiler's output for [`BuildError::Failed`] instead of letting it reach the
+    /// terminal (for a caller that shows it elsewhere: an FBP editor).
+    pub capture: bool,
+    /// Stop the compiler (and all it started) when it runs longer; `None`: no limit.
+    pub timeout: Option<Duration>,
+    /// Where Rust's build artifacts go; `None`: cargo's own choice (`CARGO_TARGET_DIR` or the
+    /// project's `target/`). Sharing one between projects spares rebuilding their dependencies.
+    pub target_dir: Option<PathBuf>,
 }
 
 impl Default for BuildOptions {
     fn default() -> Self {
-        BuildOptions { release: true, wasm_opt: true }
+        BuildOptions { release: true, wasm_opt: true, capture: false, timeout: None, target_dir: None }
     }
 }
 
@@ -93,14 +110,10 @@ pub fn build(dir: &Path, options: &BuildOptions) -> Result<PathBuf, BuildError> 
 /// Runs `cmd`, its output going to the terminal (stdout too goes to our stderr: `reflow
 /// build`'s own stdout is the module's path alone); a failure names the command.
 fn run(cmd: &mut Command, tool: &str) -> Result<(), BuildError> {
-    let status = cmd.stdout(std::io::stderr()).status().map_err(|e| BuildError::MissingTool {
-        tool: tool.to_string(),
-        why: format!("cannot start it ({e})"),
-        install: String::new(),
-    })?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(BuildError::Failed { command: format!("{cmd:?}"), status: status.to_string() })
-    }
+    run_with(cmd, tool, &BuildOptions::default())
+}
+
+/// Runs a compiler as `options` say (output captured or not, time limit).
+fn run_with(cmd: &mut Command, tool: &str, options: &BuildOptions) -> Result<(), BuildError> {
+    exec::run(cmd, tool, options, false).map(drop)
 }

@@ -171,6 +171,19 @@ pub struct ServeArgs {
     /// are kept in memory only.
     #[arg(long)]
     pub allow_persist: bool,
+    /// Let clients send component code (component:source): it is built, as `reflow build`
+    /// builds a project, in --components/.reflow/build/, into --components, and swapped into
+    /// running actors of that component. This runs a compiler and the build scripts of the
+    /// code's dependencies with this server's authority. Default: refused. Rust and Go.
+    #[arg(long)]
+    pub allow_build: bool,
+    /// The longest one --allow-build build may run, in seconds; the compiler is then stopped.
+    #[arg(long, default_value_t = 600, value_name = "SECONDS")]
+    pub build_timeout_secs: u64,
+    /// A checkout of this repository for --allow-build's projects to take the SDK from
+    /// (reflow_wasm, sdk/go; as `reflow new --sdk-path`); default: crates.io, the Go proxy.
+    #[arg(long, value_name = "DIR")]
+    pub sdk_path: Option<PathBuf>,
     /// The largest message a client may send, in bytes.
     #[arg(long, default_value_t = reflow_protocol::DEFAULT_MAX_MESSAGE_BYTES)]
     pub max_message_bytes: usize,

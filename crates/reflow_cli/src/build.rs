@@ -20,7 +20,7 @@ pub fn new(args: &NewArgs) -> Result<()> {
 }
 
 pub fn build(args: &BuildArgs) -> Result<()> {
-    let options = BuildOptions { release: !args.debug, wasm_opt: !args.no_wasm_opt };
+    let options = BuildOptions { release: !args.debug, wasm_opt: !args.no_wasm_opt, ..BuildOptions::default() };
     let wasm = reflow_build::build(&args.dir, &options)?;
     println!("{}", wasm.display());
     Ok(())

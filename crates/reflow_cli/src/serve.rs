@@ -5,10 +5,11 @@
 use crate::args::ServeArgs;
 use anyhow::{bail, Context, Result};
 use reflow_network::sandbox::{limits_from, resolve_fs_grant};
-use reflow_protocol::{generate_secret, serve as serve_protocol, Allowlist, RuntimeConfig, ServeConfig};
+use reflow_protocol::{generate_secret, serve as serve_protocol, Allowlist, BuildConfig, RuntimeConfig, ServeConfig};
 use reflow_script::Grants;
 use std::io::Write;
 use std::path::Path;
+use std::time::Duration;
 
 pub fn serve(args: &ServeArgs) -> Result<()> {
     let (secret, generated) = match (&args.secret, &args.secret_file) {
@@ -36,6 +37,15 @@ pub fn serve(args: &ServeArgs) -> Result<()> {
     if args.allow_persist && args.components.is_none() {
         bail!("--allow-persist writes graphs into the --components folder: give one");
     }
+    if args.allow_build && args.components.is_none() {
+        bail!("--allow-build builds plugins into the --components folder: give one");
+    }
+    let build = args.allow_build.then(|| BuildConfig {
+        sdk_path: args.sdk_path.as_deref().map(absolute),
+        // Shared with the operator's other builds when set, as cargo itself would.
+        target_dir: std::env::var_os("CARGO_TARGET_DIR").map(|dir| absolute(Path::new(&dir))),
+        timeout: Duration::from_secs(args.build_timeout_secs),
+    });
     let limit_ceiling = limits_from(limits, &ceiling).context("--allow-limit")?;
     let config = ServeConfig {
         host: args.host.clone(),
@@ -48,6 +58,7 @@ pub fn serve(args: &ServeArgs) -> Result<()> {
             limit_ceiling: Some(limit_ceiling),
             files: args.allow_files.as_deref().map(absolute),
             persist: args.allow_persist,
+            build,
         },
         allow: Allowlist { origins: args.allow_origin.clone(), hosts: args.allow_host.clone() },
         max_message_bytes: args.max_message_bytes,

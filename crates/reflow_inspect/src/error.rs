@@ -2,6 +2,7 @@
 
 /// The inspector's errors: only starting can fail; a bad request is answered, never an error.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum InspectError {
     #[error("the inspector cannot listen on {addr}: {source}")]
     Bind { addr: String, source: std::io::Error },

@@ -27,6 +27,7 @@ use std::sync::{Arc, Mutex};
 /// Why a new module was refused: one line naming the plugin file and what is wrong with it.
 /// The version running before goes on running.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum ReloadError {
     #[error("{plugin}: no running process uses this plugin")]
     NotRunning { plugin: PathBuf },

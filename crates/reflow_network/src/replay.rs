@@ -20,6 +20,7 @@ use std::sync::{Arc, Mutex};
 
 /// Why a replay cannot run.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ReplayError {
     #[error("the recording has no process {process:?} (it has: {known})")]
     UnknownProcess { process: String, known: String },

@@ -116,13 +116,16 @@ impl Catalog {
 
     /// `component:source` for `name` (an FBP name, as `component:list` gives it):
     ///
+    /// - a plugin built by `component:source`: the code it was built from, and the `tests`
+    ///   sent with it (fbp-spec suites; `fbp-spec --component-tests` runs them);
     /// - a plugin whose project folder sits beside it (`DIR/doubler/` for `DIR/doubler.wasm`,
     ///   a project `reflow new` wrote and `reflow build` builds): that project's source file,
-    ///   with its language (`rust`, `go`);
+    ///   with its language (`rust`, `go`), and its `fbp-spec.yaml` as `tests` if it has one;
     /// - any other plugin: its metadata, as JSON (the `.wasm` is all there is);
     /// - a built-in: what it does and its ports, as text (it is native code of the runtime).
     pub fn source(&self, name: &str) -> Result<Reply, String> {
         let resolved = resolve_component(name);
+        let mut tests = None;
         let (code, language) = if !resolved.ends_with(".wasm") {
             let metadata = builtins::metadata(&resolved).ok_or_else(|| format!("Component {name} not found"))?;
             (builtin_description(&metadata), "text".to_string())
@@ -133,11 +136,14 @@ impl Catalog {
             if !wasm.is_file() {
                 return Err(format!("Component {name} not found"));
             }
-            let project = wasm.with_extension("");
+            // The project `component:source` last built it from, else one beside it.
+            let built = crate::setsource::work_dir(dir).join(resolved.trim_end_matches(".wasm"));
+            let project = if reflow_build::language_of(&built).is_ok() { built } else { wasm.with_extension("") };
             match reflow_build::language_of(&project) {
                 Ok(language) => {
                     let file = project.join(language.source);
                     let code = std::fs::read_to_string(&file).map_err(|e| format!("Component {name}: cannot read {}: {e}", language.source))?;
+                    tests = std::fs::read_to_string(project.join(crate::setsource::TESTS_FILE)).ok();
                     (code, language.name.to_string())
                 }
                 Err(_) => {
@@ -154,6 +160,9 @@ impl Catalog {
         };
         payload["language"] = json!(language);
         payload["code"] = json!(code);
+        if let Some(tests) = tests {
+            payload["tests"] = json!(tests);
+        }
         Ok(Reply::new("component", "source", payload))
     }
 
@@ -225,7 +234,7 @@ fn find_wasm(root: &Path, dir: &Path, found: &mut Vec<String>) {
     }
 }
 
-fn component_message(name: &str, metadata: &PluginMetadata) -> Reply {
+pub fn component_message(name: &str, metadata: &PluginMetadata) -> Reply {
     // The schema allows no `description` on the component itself, only on its ports.
     Reply::new(
         "component",

@@ -2,6 +2,7 @@
 //! answered with the protocol's `error` messages and the server goes on.
 
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ProtocolError {
     #[error("cannot listen on {addr}: {source}")]
     Bind { addr: String, source: std::io::Error },

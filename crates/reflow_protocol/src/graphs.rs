@@ -281,9 +281,11 @@ fn clear(graphs: &mut HashMap<String, GraphEntry>, payload: &Value) -> Result<Ve
             graph.properties.insert(key.to_string(), value.clone());
         }
     }
-    if let Some(mut old) = graphs.insert(id, GraphEntry { graph, network: NetworkState::default(), tracer: Arc::default() }) {
-        old.network.halt();
-    }
+    let network = match graphs.get_mut(&id) {
+        Some(old) => NetworkState::replacing(&mut old.network),
+        None => NetworkState::default(),
+    };
+    graphs.insert(id, GraphEntry { graph, network, tracer: Arc::default() });
     Ok(vec![Reply::new("graph", "clear", body)])
 }
 

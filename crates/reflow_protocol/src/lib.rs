@@ -31,9 +31,11 @@ pub mod messages;
 mod network;
 mod runtime;
 mod server;
+pub mod setsource;
 mod trace;
 
 pub use error::ProtocolError;
 pub use runtime::{Backlog, Client, Hub, Runtime, RuntimeConfig, MAX_BACKLOG};
 pub use access::{generate_secret, Allowlist};
 pub use server::{serve, ServeConfig, DEFAULT_MAX_MESSAGE_BYTES};
+pub use setsource::BuildConfig;

@@ -11,7 +11,10 @@
 //!   exhausted), then with `started: true`, as `getstatus` reports it.
 //!
 //! Stopping raises the scheduler's `stop` (sources end) and `halt` (queued messages are
-//! dropped), so a network ends within a call's time however much work it had left.
+//! dropped), so a network ends within a call's time however much work it had left. Stopping
+//! does not wait for that end (the reply comes at once), but the next `network:start` of the
+//! graph does: a graph's runs never overlap, so nothing from a stopped run (a late `data`
+//! event, an end announcement) comes after the next run's `started`.
 
 use crate::components::{inside, FILE_BUILTINS};
 use reflow_network::loader::resolve_component;
@@ -21,12 +24,12 @@ use crate::runtime::{lock, Hub, RuntimeConfig};
 use crate::trace::Tracer;
 use reflow_abi::Message;
 use reflow_network::graph::PortRef;
-use reflow_network::{ActorFailure, Graph, Halt, Inlet, Network, Observer, RunOptions};
+use reflow_network::{ActorFailure, Graph, Halt, Inlet, Network, Observer, Reloader, RunOptions};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Instant, SystemTime};
 
 /// Where a graph's network events go: every client, and its trace when on.
@@ -67,6 +70,29 @@ pub struct NetworkState {
     pending: Option<u64>,
     /// `network:edges`: the edges to report; `None` reports every edge.
     selection: Option<Vec<(PortRef, PortRef)>>,
+    /// The end of the last run launched, which the next start waits for.
+    last_run: Option<Arc<Ended>>,
+}
+
+/// Set by a run's thread once it has sent its last event.
+#[derive(Default)]
+struct Ended {
+    done: Mutex<bool>,
+    signal: Condvar,
+}
+
+impl Ended {
+    fn set(&self) {
+        *lock(&self.done) = true;
+        self.signal.notify_all();
+    }
+
+    fn wait(&self) {
+        let mut done = lock(&self.done);
+        while !*done {
+            done = self.signal.wait(done).unwrap_or_else(|p| p.into_inner());
+        }
+    }
 }
 
 struct Run {
@@ -80,6 +106,9 @@ struct Run {
     observer: Arc<EdgeReporter>,
     /// Into the graph's exported inports (`runtime:packet`); `None` when it exports none.
     inlet: Option<Inlet>,
+    /// Swaps plugins rebuilt by `component:source` into the running actors; `None` unless
+    /// the operator allowed builds (an actor that can swap pays one atomic load per call).
+    reloader: Option<Reloader>,
 }
 
 impl NetworkState {
@@ -95,6 +124,13 @@ impl NetworkState {
             run.halt.raise();
         }
         self.started = false;
+    }
+
+    /// A fresh state for a graph that replaces (`graph:clear`) one whose network was `old`:
+    /// its next start still waits for `old`'s last run.
+    pub fn replacing(old: &mut NetworkState) -> NetworkState {
+        old.halt();
+        NetworkState { last_run: old.last_run.take(), ..NetworkState::default() }
     }
 
     fn running(&self) -> bool {
@@ -184,6 +220,19 @@ pub fn packet(graphs: &mut HashMap<String, GraphEntry>, request: &Request) -> Re
     Ok(vec![Reply::new("runtime", "packetsent", sent)])
 }
 
+/// The graphs whose networks run with swappable plugins, with what swaps them.
+pub fn reloaders(graphs: &HashMap<String, GraphEntry>) -> Vec<(String, Reloader)> {
+    let mut found: Vec<(String, Reloader)> = graphs
+        .iter()
+        .filter_map(|(id, entry)| {
+            let run = entry.network.run.as_ref().filter(|run| run.running.load(Ordering::SeqCst))?;
+            Some((id.clone(), run.reloader.clone()?))
+        })
+        .collect();
+    found.sort_by(|a, b| a.0.cmp(&b.0));
+    found
+}
+
 fn status(id: &str, state: &NetworkState) -> Reply {
     Reply::new("network", "status", json!({"graph": id, "running": state.running(), "started": state.started}))
 }
@@ -193,22 +242,26 @@ fn status(id: &str, state: &NetworkState) -> Reply {
 /// every graph shares (other clients go on meanwhile); the graph is copied first, and the run
 /// is launched only if no stop, clear or newer start came in between (`token` tells).
 pub fn start(graphs: &Mutex<HashMap<String, GraphEntry>>, hub: &Arc<Hub>, config: &RuntimeConfig, token: u64, request: &Request) -> Result<Vec<Reply>, Refusal> {
-    let (id, graph, events) = {
+    let (id, graph, events, last_run) = {
         let mut graphs = lock(graphs);
         let (id, entry) = target(&mut graphs, request)?;
         entry.network.halt();
         entry.network.pending = Some(token);
         let events = Events::new(&id, hub.clone(), entry.tracer.clone());
-        (id, entry.graph.clone(), events)
+        (id, entry.graph.clone(), events, entry.network.last_run.clone())
     };
     let prepared = prepare(&id, &graph, config);
+    // Halted above, the last run ends within a call's time; its events all come before ours.
+    if let Some(last_run) = last_run {
+        last_run.wait();
+    }
     let mut graphs = lock(graphs);
     let Some(entry) = graphs.get_mut(&id).filter(|entry| entry.network.pending == Some(token)) else {
         return Ok(vec![]); // overtaken: whoever did it has said so
     };
     entry.network.pending = None;
     match prepared {
-        Ok(network) => launch(&graph, &mut entry.network, events, network),
+        Ok(network) => launch(&graph, &mut entry.network, events, network, config.build.is_some()),
         Err(message) => events.send("error", json!({"message": message, "graph": id})),
     }
     Ok(vec![])
@@ -255,8 +308,9 @@ fn file_path(config: &RuntimeConfig, node_config: &serde_json::Map<String, Value
 
 /// Announces `started` and the IIPs before the first actor runs, so they come first, then runs
 /// `network` on a thread of its own.
-fn launch(graph: &Graph, state: &mut NetworkState, events: Events, network: Network) {
+fn launch(graph: &Graph, state: &mut NetworkState, events: Events, mut network: Network, swappable: bool) {
     let id = events.graph.clone();
+    let reloader = swappable.then(|| network.hot_reload());
     let observer = Arc::new(EdgeReporter::new(graph, events.clone(), state.selection.as_deref()));
     // A graph with exported inports waits for packets from clients: its run lasts until
     // `network:stop`, however quiet it gets. One without them ends when its input does.
@@ -269,6 +323,7 @@ fn launch(graph: &Graph, state: &mut NetworkState, events: Events, network: Netw
         since: Instant::now(),
         observer: observer.clone(),
         inlet: inlet.clone(),
+        reloader,
     };
     events.send("started", json!({"graph": id, "started": true, "running": true, "time": now()}));
     for iip in graph.initials() {
@@ -278,8 +333,9 @@ fn launch(graph: &Graph, state: &mut NetworkState, events: Events, network: Netw
         }
     }
     let options = RunOptions { stop: run.stop.clone(), observe_edges: true, halt: Some(run.halt.clone()), inlet, ..RunOptions::default() };
-    let (running, stopped_by_user, run_events, graph_id, since) =
-        (run.running.clone(), run.stopped_by_user.clone(), events.clone(), id.clone(), run.since);
+    let ended = Arc::new(Ended::default());
+    let (running, stopped_by_user, run_events, graph_id, since, run_ended) =
+        (run.running.clone(), run.stopped_by_user.clone(), events.clone(), id.clone(), run.since, ended.clone());
     let spawned = std::thread::Builder::new().name(format!("network {id}")).spawn(move || {
         let result = network.run(&options, observer);
         running.store(false, Ordering::SeqCst);
@@ -290,11 +346,13 @@ fn launch(graph: &Graph, state: &mut NetworkState, events: Events, network: Netw
             let uptime = since.elapsed().as_secs_f64();
             run_events.send("stopped", json!({"graph": graph_id, "started": true, "running": false, "time": now(), "uptime": uptime}));
         }
+        run_ended.set();
     });
     if let Err(e) = spawned {
         events.send("error", json!({"message": format!("cannot start the network: {e}"), "graph": id}));
         return;
     }
+    state.last_run = Some(ended);
     state.run = Some(run);
     state.started = true;
 }

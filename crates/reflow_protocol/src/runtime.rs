@@ -7,6 +7,7 @@ use crate::components::Catalog;
 use crate::graphs::{self, GraphEntry};
 use crate::messages::{Reply, Request};
 use crate::network;
+use crate::setsource::{BuildConfig, Builder};
 use reflow_network::SandboxPolicy;
 use reflow_network::{Grants, Limits};
 use serde_json::{json, Value};
@@ -54,6 +55,9 @@ pub struct RuntimeConfig {
     pub files: Option<PathBuf>,
     /// Whether `network:persist` may write graphs (as `ID.json`) into [`Self::components`].
     pub persist: bool,
+    /// Whether `component:source` may build code into plugins of [`Self::components`], and
+    /// with what (`reflow serve --allow-build`). `None`: it is refused.
+    pub build: Option<BuildConfig>,
 }
 
 impl RuntimeConfig {
@@ -177,6 +181,8 @@ pub struct Runtime {
     main_graph: Mutex<Option<String>>,
     /// Numbers each `network:start`, to tell a start still preparing from a newer one.
     starts: AtomicU64,
+    /// Builds `component:source`'s code, when the operator allowed it.
+    builder: Option<Builder>,
 }
 
 impl Runtime {
@@ -185,7 +191,11 @@ impl Runtime {
         for conflict in catalog.conflicts() {
             tracing::warn!("--components: {conflict}");
         }
-        Runtime { config, hub: Arc::new(Hub::default()), catalog, graphs: Mutex::default(), main_graph: Mutex::default(), starts: AtomicU64::new(1) }
+        let builder = match (&config.components, &config.build) {
+            (Some(dir), Some(build)) => Some(Builder::new(dir.clone(), build.clone(), config.limits)),
+            _ => None,
+        };
+        Runtime { config, hub: Arc::new(Hub::default()), catalog, graphs: Mutex::default(), main_graph: Mutex::default(), starts: AtomicU64::new(1), builder }
     }
 
     pub fn hub(&self) -> &Arc<Hub> {
@@ -303,6 +313,9 @@ impl Runtime {
                 if self.config.persist && self.config.components.is_some() {
                     capabilities.push("network:persist");
                 }
+                if self.builder.is_some() {
+                    capabilities.push("component:setsource");
+                }
                 let mut payload = json!({
                     "type": "reflow",
                     "version": PROTOCOL_VERSION,
@@ -324,11 +337,39 @@ impl Runtime {
         match request.command.as_str() {
             "list" => Ok(self.catalog.list()),
             "getsource" => Ok(vec![self.catalog.source(&crate::messages::string(&request.payload, "name")?)?]),
-            "source" => Err("component:source (setsource) is not supported by this runtime yet: it does not build code sent by a \
-                 client; build the plugin with `reflow build` and put the .wasm in the --components folder"
-                .to_string()),
+            "source" => self.set_source(request),
             other => Err(format!("Unknown component command {other:?}")),
         }
+    }
+}
+
+impl Runtime {
+    /// `component:source`: the code built into a plugin (see [`crate::setsource`]), answered
+    /// with its `component` message; then swapped into the running actors of every graph that
+    /// uses it, keeping their state. A graph whose actors cannot take it (a port it connects
+    /// is gone) keeps the old version, and the client is told which and why.
+    fn set_source(&self, request: &Request) -> Result<Vec<Reply>, String> {
+        let Some(builder) = &self.builder else {
+            return Err("component:source (setsource) is not allowed by this runtime: building a client's code runs a compiler with \
+                 the server's authority, so it needs reflow serve --allow-build (with --components). Without it, build the \
+                 plugin with `reflow build` and put the .wasm in the --components folder"
+                .to_string());
+        };
+        let built = builder.set_source(&request.payload)?;
+        let mut replies = vec![crate::components::component_message(&built.name, &built.metadata)];
+        // Each swap compiles the module again: done with no graph locked.
+        let reloaders = network::reloaders(&lock(&self.graphs));
+        for (graph, reloader) in reloaders {
+            match reloader.replace(&built.path, built.module.clone()) {
+                Ok(processes) => tracing::info!("graph {graph}: {} now run(s) the new {}", processes.join(", "), built.name),
+                Err(reflow_network::ReloadError::NotRunning { .. }) => {}
+                Err(e) => replies.push(Reply::error(
+                    "component",
+                    format!("Component {} is built and listed, but the running graph {graph} keeps the version before: {e}", built.name),
+                )),
+            }
+        }
+        Ok(replies)
     }
 }
 

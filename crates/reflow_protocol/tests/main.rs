@@ -24,6 +24,10 @@ mod errors;
 // component:list: built-ins and the plugins of the components folder.
 mod components;
 
+// component:source (setsource): code built into a plugin, swapped into a running graph;
+// compiler errors, refusals, hostile names, two setsources at once.
+mod setsource;
+
 // trace:* : network events recorded and dumped as a flowtrace.
 mod trace;
 

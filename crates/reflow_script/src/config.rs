@@ -21,12 +21,23 @@ pub enum ScriptRuntime {
 /// What executes plugin instances. Both run the same plugins (any Extism PDK) with the same
 /// host functions and limits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum Backend {
     /// Our implementation of the Extism ABI directly on wasmtime: the per-message fast path.
     #[default]
     Wasmtime,
     /// The `extism` crate's `Plugin`: the reference implementation.
     Extism,
+}
+
+impl Backend {
+    /// The name `--engine` takes for it (what [`str::parse`] reads back).
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Wasmtime => "wasmtime",
+            Backend::Extism => "extism",
+        }
+    }
 }
 
 impl std::str::FromStr for Backend {
@@ -106,6 +117,7 @@ pub(crate) const TABLE_ELEMENT_BYTES: u64 = 8;
 
 /// Which limit a call exceeded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Limit {
     Memory,
     Time,

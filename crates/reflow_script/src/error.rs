@@ -19,7 +19,9 @@ pub enum ScriptError {
     #[error("actor {actor}: plugin call failed: {reason}")]
     Call { actor: String, reason: String },
 
-    #[error("{plugin}: {source}")]
+    /// A grant of `ScriptConfig.packages` that cannot be read or used; the grant and why are
+    /// its `source` (not repeated here, so a printed cause chain names them once).
+    #[error("{plugin}: cannot apply its grants")]
     Grant { plugin: String, source: crate::GrantError },
 
     /// A call stopped for going over one of its [`Limits`](crate::Limits): `limit` says which

@@ -237,7 +237,7 @@ impl PluginModule {
         let load_error = |reason: String| ScriptError::Load { plugin: self.name.to_string(), reason };
         Ok(match &self.compiled {
             Compiled::Wasmtime(module) => {
-                PluginInstance::Wasmtime(WasmtimeInstance::new(module, actor, self.limits, &self.grants).map_err(load_error)?)
+                PluginInstance::Wasmtime(WasmtimeInstance::new(module, actor, self.limits, &self.grants).map_err(|e| load_error(e.reason))?)
             }
             Compiled::Extism(module) => PluginInstance::Extism(ExtismInstance::new(module).map_err(load_error)?),
         })
@@ -251,7 +251,7 @@ impl PluginModule {
 fn starts_within_limits(name: &str, bytes: &[u8], limits: Limits, grants: &Grants) -> Result<(), ScriptError> {
     let Ok(module) = WasmtimeModule::compile(bytes, limits) else { return Ok(()) };
     match WasmtimeInstance::new(&module, name.into(), limits, grants) {
-        Err(reason) if reason.contains("exceeded ") => Err(ScriptError::Load { plugin: name.to_string(), reason }),
+        Err(CallFailure { limit: Some(_), reason }) => Err(ScriptError::Load { plugin: name.to_string(), reason }),
         _ => Ok(()),
     }
 }

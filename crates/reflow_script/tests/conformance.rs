@@ -105,7 +105,7 @@ fn every_sdk_passes_every_case_on_both_backends() {
     for (sdk, file) in SDKS {
         let bytes = plugin_bytes(file);
         for backend in BACKENDS {
-            columns.push(format!("{sdk} {}", backend_name(backend)));
+            columns.push(format!("{sdk} {}", backend.name()));
             let module = PluginModule::load_on(backend, file, &ScriptConfig::new(bytes.clone()), Limits::default())
                 .unwrap_or_else(|e| panic!("{sdk}: loading {file}: {e}"));
             let mut actors = HashMap::new();
@@ -125,13 +125,6 @@ fn every_sdk_passes_every_case_on_both_backends() {
         })
         .collect();
     assert!(failures.is_empty(), "{} conformance failures:\n{}\n\n{table}", failures.len(), failures.join("\n"));
-}
-
-fn backend_name(backend: Backend) -> &'static str {
-    match backend {
-        Backend::Wasmtime => "wasmtime",
-        Backend::Extism => "extism",
-    }
 }
 
 /// One case on an actor for its config (made on first use), its state reset to the case's.

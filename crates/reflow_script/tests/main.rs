@@ -5,6 +5,8 @@ mod support;
 
 /// The specification's Rust samples (doubler, counter), also built for wasm32-wasip1.
 mod examples;
+/// The Rust SDK crate itself (macros, wire format) through a plugin depending on it alone.
+mod sdk;
 /// `__get_state`, `__set_state`, `__send_output` and logging, through the state_probe plugin.
 mod host_functions;
 /// A plugin written for the original Reflow SDK (`host::`, `helpers`, `#[plugin_fn]`).

@@ -18,6 +18,18 @@ fn start(name: &str, grants: &[&str], limits: Limits, config: Value) -> Box<dyn 
 }
 
 /// The limit a failed call names, as the error describes it.
+/// `error` and its causes, outermost first, as `{:#}` prints them with anyhow (the CLI).
+fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(next) = cause {
+        text.push_str(": ");
+        text.push_str(&next.to_string());
+        cause = next.source();
+    }
+    text
+}
+
 fn limit_error(err: ScriptError) -> (Limit, String) {
     match err {
         ScriptError::LimitExceeded { actor, limit, limits } => {
@@ -221,10 +233,15 @@ fn a_grant_of_a_missing_directory_fails_at_load_naming_it() {
         let err = start_sandboxed("read_file.wasip1.wasm", "a", &["fs:ro:/no/such/dir=/data"], Limits::default(), json!({}))
             .err()
             .unwrap();
-        assert!(matches!(err, ScriptError::Grant { .. }), "{err}");
-        assert!(err.to_string().contains("/no/such/dir is not a directory"), "{err}");
+        let ScriptError::Grant { source, .. } = &err else { panic!("{err:?}") };
+        assert_eq!(source.grant, "fs:ro:/no/such/dir=/data");
+        assert_eq!(source.reason, "/no/such/dir is not a directory");
+        // Printed with its causes (as the CLI does), the grant is named once.
+        let printed = with_causes(&err);
+        assert_eq!(printed.matches("/no/such/dir is not a directory").count(), 1, "{printed}");
         let err = start_sandboxed("doubler.wasm", "a", &["disk:/"], Limits::default(), json!({})).err().unwrap();
-        assert!(err.to_string().contains("invalid grant \"disk:/\""), "{err}");
+        let printed = with_causes(&err);
+        assert_eq!(printed.matches("invalid grant \"disk:/\"").count(), 1, "{printed}");
     });
 }
 

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 /// A failure of a state store. `path` is the store's file; `graph` and `process` the actor.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum StateError {
     #[error("{path}: cannot open the state store: {reason}")]
     Open { path: PathBuf, reason: String },

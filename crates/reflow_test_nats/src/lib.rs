@@ -105,6 +105,8 @@ impl NatsServer {
         format!("nats://127.0.0.1:{}", self.port)
     }
 
+    /// The loopback port the server listens on (chosen by the server at the first start, kept
+    /// across [`NatsServer::restart`]), for tests that reach it without a URL.
     pub fn port(&self) -> u16 {
         self.port
     }

@@ -14,8 +14,11 @@ pub const FORMAT_VERSION: u8 = 1;
 /// One record of a recording.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Record {
+    /// What was run; always the first record, and only there.
     Start(Start),
+    /// A message crossing a connection.
     Edge(EdgeRecord),
+    /// A plugin call, which replay runs again.
     Call(CallRecord),
 }
 
@@ -37,6 +40,7 @@ pub struct Start {
 /// A process and, for a plugin, what its actor was started with.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProcessInfo {
+    /// The process name in the graph.
     pub name: String,
     /// The component as the graph names it.
     pub component: String,
@@ -51,28 +55,39 @@ pub struct ProcessInfo {
 /// One connection: `from`'s `outport` to `to`'s `inport` (process names).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EdgeInfo {
+    /// The sending process.
     pub from: String,
+    /// Its outport.
     pub outport: String,
+    /// The outport's index, for an addressable (array) port.
     pub from_index: Option<usize>,
+    /// The receiving process.
     pub to: String,
+    /// Its inport.
     pub inport: String,
+    /// The inport's index, for an addressable (array) port.
     pub to_index: Option<usize>,
 }
 
 /// A message sent on a connection.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EdgeRecord {
+    /// The record's place among every edge and call record of the run
+    /// ([`TraceWriter::stamp`](crate::TraceWriter::stamp)): the order events happened in,
+    /// which file order need not be (worker threads append as they finish).
     pub seq: u64,
     /// Microseconds since the run started.
     pub micros: u64,
     /// Index into [`Start::edges`].
     pub edge: u32,
+    /// The message as it was sent.
     pub message: Message,
 }
 
 /// One plugin call, as it went.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CallRecord {
+    /// As [`EdgeRecord::seq`].
     pub seq: u64,
     /// Microseconds since the run started.
     pub micros: u64,
@@ -80,6 +95,7 @@ pub struct CallRecord {
     pub process: u32,
     /// The call's input, by inport (sorted by port name).
     pub payload: Vec<(String, Message)>,
+    /// The actor's state when the call started: replaying the call starts from it.
     pub state_before: Map<String, Value>,
     /// `None`: the call left the state as it was.
     pub state_after: Option<Map<String, Value>>,
@@ -94,7 +110,8 @@ pub struct CallRecord {
 }
 
 impl CallRecord {
-    /// The state after the call.
+    /// The state after the call, whether or not the record stores it (it is left out when
+    /// the call did not change it).
     pub fn state_after(&self) -> &Map<String, Value> {
         self.state_after.as_ref().unwrap_or(&self.state_before)
     }

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 /// Why a recording cannot be read (each names the file and, past the header, the offset).
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum TraceError {
     #[error("cannot read recording {file}: {source}")]
     Io { file: PathBuf, source: io::Error },

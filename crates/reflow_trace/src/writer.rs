@@ -36,6 +36,7 @@ fn lock(out: &Mutex<Out>) -> MutexGuard<'_, Out> {
 /// What a finished recording holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WriteSummary {
+    /// Records written, the start record included.
     pub records: u64,
     /// The file's size.
     pub bytes: u64,
@@ -76,6 +77,7 @@ impl TraceWriter {
         Ok(writer)
     }
 
+    /// The file being written, for messages that name it.
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -86,10 +88,13 @@ impl TraceWriter {
         (self.seq.fetch_add(1, Ordering::Relaxed), self.started.elapsed().as_micros() as u64)
     }
 
+    /// Appends a message sent on a connection (stamped with [`TraceWriter::stamp`] when it was
+    /// sent). Never fails: a write error stops the recording and is reported by `finish`.
     pub fn edge(&self, record: EdgeRecord) {
         self.append(&Record::Edge(record));
     }
 
+    /// Appends a plugin call, as [`TraceWriter::edge`] appends an edge.
     pub fn call(&self, record: CallRecord) {
         self.append(&Record::Call(record));
     }

@@ -129,7 +129,7 @@ fn build(dir: &Path, options: &BuildOptions) -> Result<PathBuf, BuildError> {
         options.release,
     );
     cmd.current_dir(dir);
-    crate::run(&mut cmd, "node").map_err(|e| match e {
+    crate::run_with(&mut cmd, "node", options).map_err(|e| match e {
         BuildError::MissingTool { tool, why, .. } => {
             BuildError::MissingTool { tool, why, install: "Install Node.js (Debian: apt-get install nodejs npm)".into() }
         }

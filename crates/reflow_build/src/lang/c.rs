@@ -59,6 +59,6 @@ fn build(dir: &Path, options: &BuildOptions) -> Result<PathBuf, BuildError> {
     sources.push(dir.join("reflow/reflow.c"));
     let mut cmd = clang.command(false, options.release);
     cmd.arg("-I").arg(dir.join("reflow")).args(Clang::PLUGIN_LINK_ARGS).args(&sources).arg("-o").arg(&out);
-    crate::run(&mut cmd, "clang")?;
+    crate::run_with(&mut cmd, "clang", options)?;
     Ok(out)
 }

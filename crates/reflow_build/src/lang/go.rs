@@ -128,7 +128,7 @@ func TestDoubles(t *testing.T) {
 
 fn build(dir: &Path, options: &BuildOptions) -> Result<PathBuf, BuildError> {
     let out = project_wasm(dir);
-    crate::run(&mut build_command(&toolchain::go()?, dir, &out, options.release), "go")?;
+    crate::run_with(&mut build_command(&toolchain::go()?, dir, &out, options.release), "go", options)?;
     Ok(out)
 }
 

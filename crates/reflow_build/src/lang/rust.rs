@@ -6,7 +6,6 @@ use crate::toolchain::RustWasm;
 use crate::{BuildError, BuildOptions};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 
 pub const LANGUAGE: Language = Language { name: "rust", marker: "Cargo.toml", source: "src/lib.rs", files, build };
 
@@ -100,18 +99,16 @@ fn build(dir: &Path, options: &BuildOptions) -> Result<PathBuf, BuildError> {
     if toolchain.builds_std() {
         eprintln!("reflow build: no rustup wasm32 target here; using Debian's rustc-web and building std for wasm (slow the first time)");
     }
-    let mut cmd = toolchain.cargo_build(&dir.join("Cargo.toml"), TARGET, options.release, None);
-    // The artifacts' paths, from cargo itself, wherever CARGO_TARGET_DIR puts them.
-    cmd.arg("--message-format=json-render-diagnostics").stdout(Stdio::piped());
-    let output = cmd.spawn().and_then(|child| child.wait_with_output()).map_err(|e| BuildError::MissingTool {
-        tool: "cargo".into(),
-        why: format!("cannot start it ({e})"),
-        install: "Install Rust from https://rustup.rs".into(),
+    let mut cmd = toolchain.cargo_build(&dir.join("Cargo.toml"), TARGET, options.release, options.target_dir.as_deref());
+    // The artifacts' paths, from cargo itself, wherever the target folder is; the
+    // diagnostics, rendered as usual, go to stderr.
+    cmd.arg("--message-format=json-render-diagnostics");
+    let output = crate::exec::run(&mut cmd, "cargo", options, true).map_err(|e| match e {
+        BuildError::MissingTool { tool, why, .. } => BuildError::MissingTool { tool, why, install: "Install Rust from https://rustup.rs".into() },
+        other => other,
     })?;
-    if !output.status.success() {
-        return Err(BuildError::Failed { command: format!("{cmd:?}"), status: output.status.to_string() });
-    }
-    let built = wasm_artifact(&String::from_utf8_lossy(&output.stdout))
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let built = wasm_artifact(&stdout)
         .ok_or_else(|| BuildError::NoOutput { detail: "cargo reported no cdylib .wasm; is crate-type \"cdylib\" set?".into() })?;
     let file = built.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     place(&built, dir, &file)

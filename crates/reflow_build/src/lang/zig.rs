@@ -56,6 +56,6 @@ fn build(dir: &Path, options: &BuildOptions) -> Result<PathBuf, BuildError> {
     let out = project_wasm(dir);
     let mut cmd = zig.build_plugin(&dir.join("src/main.zig"), &dir.join("reflow/reflow.zig"), &out, options.release);
     cmd.current_dir(dir);
-    crate::run(&mut cmd, "zig")?;
+    crate::run_with(&mut cmd, "zig", options)?;
     Ok(out)
 }

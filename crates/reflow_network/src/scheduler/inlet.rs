@@ -44,6 +44,7 @@ struct InletState {
 
 /// Why a message could not be sent into the network.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum InletError {
     #[error("the graph exports no inport {port:?}")]
     UnknownPort { port: String },

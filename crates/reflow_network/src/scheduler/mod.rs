@@ -174,6 +174,7 @@ impl Default for FailurePolicy {
 
 /// The end of an actor's restarts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Escalation {
     /// The actor stops: every message that still reaches it becomes a dead letter. The rest of
     /// the graph runs on.

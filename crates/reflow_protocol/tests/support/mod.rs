@@ -148,17 +148,28 @@ impl Client {
 
     /// Skips messages until `protocol:command` arrives; returns its payload.
     pub fn expect(&mut self, protocol: &str, command: &str) -> Value {
+        self.expect_within(protocol, command, Duration::from_secs(10))
+    }
+
+    /// [`Client::expect`] with a longer hang guard (a build's answer), not a timing claim.
+    pub fn expect_within(&mut self, protocol: &str, command: &str, wait: Duration) -> Value {
+        self.until(protocol, command, wait).1
+    }
+
+    /// Reads until `protocol:command` arrives within `wait` (a hang guard, not a timing claim):
+    /// the messages before it, and its payload.
+    pub fn until(&mut self, protocol: &str, command: &str, wait: Duration) -> (Vec<Value>, Value) {
         let mut skipped = Vec::new();
-        let deadline = Instant::now() + Duration::from_secs(10);
+        let deadline = Instant::now() + wait;
         while Instant::now() < deadline {
             if let Some(message) = self.try_recv(Duration::from_millis(500)) {
                 if message["protocol"] == protocol && message["command"] == command {
-                    return message["payload"].clone();
+                    return (skipped, message["payload"].clone());
                 }
                 skipped.push(message);
             }
         }
-        panic!("no {protocol}:{command} within 10 s; got {skipped:#?}");
+        panic!("no {protocol}:{command} within {wait:?}; got {skipped:#?}");
     }
 
     /// Sends and returns the next message, which must be `protocol:reply`.

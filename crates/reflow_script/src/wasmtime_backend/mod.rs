@@ -285,21 +285,52 @@ pub(crate) struct WasmtimeInstance {
     exports: Vec<(Arc<str>, TypedFunc<(), i32>)>,
 }
 
+/// Why [`WasmtimeInstance::on`] made no instance.
+enum NoInstance {
+    /// The runtime's pool has no free slot: try the on-demand engine.
+    PoolFull,
+    /// Anything else; its `limit` is set when the start function or initializer ran over one.
+    Failed(CallFailure),
+}
+
+impl From<String> for NoInstance {
+    fn from(reason: String) -> Self {
+        NoInstance::Failed(reason.into())
+    }
+}
+
+impl From<CallFailure> for NoInstance {
+    fn from(failure: CallFailure) -> Self {
+        NoInstance::Failed(failure)
+    }
+}
+
+impl From<NoInstance> for CallFailure {
+    fn from(error: NoInstance) -> Self {
+        match error {
+            NoInstance::PoolFull => "the instance pool is full".to_string().into(),
+            NoInstance::Failed(failure) => failure,
+        }
+    }
+}
+
 impl WasmtimeInstance {
     /// A new instance for `actor`: in a pool slot if one is free, else on the on-demand engine.
-    pub fn new(module: &WasmtimeModule, actor: Arc<str>, limits: Limits, grants: &Grants) -> Result<WasmtimeInstance, String> {
+    /// The error's `limit` says whether the module's start function or initializer ran over
+    /// one of `limits` (a plugin that loops there), which the loader reports at load.
+    pub fn new(module: &WasmtimeModule, actor: Arc<str>, limits: Limits, grants: &Grants) -> Result<WasmtimeInstance, CallFailure> {
         if let Some((runtime, compiled)) = &module.pooled {
             match WasmtimeInstance::on(runtime, compiled, actor.clone(), limits, grants) {
-                Err(None) => tracing::debug!(%actor, "instance pool full; allocating on demand"),
-                made => return made.map_err(Option::unwrap_or_default),
+                Err(NoInstance::PoolFull) => tracing::debug!(%actor, "instance pool full; allocating on demand"),
+                made => return made.map_err(CallFailure::from),
             }
         }
         let (runtime, compiled) = module.on_demand()?;
-        WasmtimeInstance::on(runtime, compiled, actor, limits, grants).map_err(|e| e.unwrap_or_else(|| "the instance pool is full".into()))
+        WasmtimeInstance::on(runtime, compiled, actor, limits, grants).map_err(CallFailure::from)
     }
 
-    /// An instance on `runtime`; `Err(None)` when the runtime's pool has no free slot.
-    fn on(runtime: &Runtime, compiled: &Compiled, actor: Arc<str>, limits: Limits, grants: &Grants) -> Result<WasmtimeInstance, Option<String>> {
+    /// An instance on `runtime`.
+    fn on(runtime: &Runtime, compiled: &Compiled, actor: Arc<str>, limits: Limits, grants: &Grants) -> Result<WasmtimeInstance, NoInstance> {
         let deadline = Arc::new(wasi::Deadline::default());
         let tape = wasi::Tape::default();
         let wasi = wasi::wasi_ctx(grants, deadline.clone(), &tape)?;
@@ -345,7 +376,9 @@ impl WasmtimeInstance {
             })?);
         }
         let instance = Instance::new(&mut store, &compiled.module, &externs).map_err(|e| match limit_hit(&store, &e) {
-            Some(limit) => Some(format!("instantiating the module exceeded {}", limits.describe(limit))),
+            Some(limit) => {
+                NoInstance::Failed(CallFailure { limit: Some(limit), reason: format!("instantiating the module exceeded {}", limits.describe(limit)) })
+            }
             None => pool_full_or(e),
         })?;
         let mut this = WasmtimeInstance { store, instance, kernel, bulk: None, batch: None, limits, exports: Vec::new() };
@@ -360,7 +393,7 @@ impl WasmtimeInstance {
 
     /// Runs the guest's initializer once: `_initialize` (Go, wasip1 reactors), or else
     /// `__wasm_call_ctors`.
-    fn initialize(&mut self, compiled: &Compiled) -> Result<(), String> {
+    fn initialize(&mut self, compiled: &Compiled) -> Result<(), CallFailure> {
         let Some((name, export)) = &compiled.init else { return Ok(()) };
         let init = self
             .instance
@@ -369,7 +402,10 @@ impl WasmtimeInstance {
             .and_then(|f| f.typed::<(), ()>(&self.store).ok());
         if let Some(init) = init {
             arm(&mut self.store, self.limits).map_err(|e| format!("{e:#}"))?;
-            return init.call(&mut self.store, ()).map_err(|e| format!("{name} failed: {}", self.describe(&e, None).reason));
+            return init.call(&mut self.store, ()).map_err(|e| {
+                let failure = self.describe(&e, None);
+                CallFailure { limit: failure.limit, reason: format!("{name} failed: {}", failure.reason) }
+            });
         }
         Ok(())
     }
@@ -504,10 +540,14 @@ impl WasmtimeInstance {
     }
 }
 
-/// `None` when `error` says the instance pool has no free slot (try the on-demand engine),
-/// else the error in one line.
-fn pool_full_or(error: wasmtime::Error) -> Option<String> {
-    (!alloc::pool_is_full(&error)).then(|| format!("{error:#}"))
+/// [`NoInstance::PoolFull`] when `error` says the instance pool has no free slot, else the
+/// error in one line.
+fn pool_full_or(error: wasmtime::Error) -> NoInstance {
+    if alloc::pool_is_full(&error) {
+        NoInstance::PoolFull
+    } else {
+        format!("{error:#}").into()
+    }
 }
 
 /// The limit a trap means: the time limit (the epoch deadline, or a blocking WASI call cut at
