@@ -26,3 +26,5 @@ mod chaos;
 mod inspect;
 // `reflow run --record`, `reflow trace show|export`, `reflow replay`, damaged recordings.
 mod replay;
+// `reflow run --watch`: a plugin file replaced on disk mid-stream, swapped between calls.
+mod watch;

@@ -205,7 +205,7 @@ mod tests {
             graph_file: "g.json".into(),
             graph: json!({"processes": {}}),
             started_ms: 1,
-            processes: vec![ProcessInfo { name: "p".into(), component: "p.wasm".into(), plugin: Some("/p.wasm".into()), grants: vec![], config: Default::default() }],
+            processes: vec![ProcessInfo { name: "p".into(), component: "p.wasm".into(), plugin: Some("/p.wasm".into()), grants: vec![], config: Default::default(), limits: Some(reflow_script::Limits::default().into()) }],
             edges: vec![EdgeInfo { from: "a".into(), outport: "out".into(), from_index: None, to: "p".into(), inport: "in".into(), to_index: None }],
         }
     }
@@ -228,7 +228,8 @@ mod tests {
             sent: vec![("out".into(), Message::String("x".into()))],
             outputs: vec![("out".into(), Message::Object(json!({"a": [1, 2.5, null]})))],
             entropy: vec![EntropyRead::Wall(5), EntropyRead::Random(vec![1, 2])],
-            error: None,
+            error: Some("actor p: exceeded the 10 s call time limit".into()),
+            limit: Some("time".into()),
         };
         writer.edge(edge.clone());
         writer.call(call.clone());
