@@ -52,7 +52,7 @@ fn actor(dir: &Path, plugin: &str, backend: Backend) -> Result<ScriptActor, Stri
 }
 
 /// The groups of cases, by the name `--only` selects them with.
-pub const GROUPS: [&str; 9] = ["bare", "doubler", "instances", "pipelines", "cold", "rss", "scale", "durable", "inspect"];
+pub const GROUPS: [&str; 10] = ["bare", "doubler", "instances", "pipelines", "cold", "rss", "scale", "durable", "inspect", "record"];
 
 /// Runs the groups in `only` (all when empty). The pipelines need the doubler group's naive
 /// host figure, so selecting them runs that too.
@@ -89,6 +89,9 @@ pub fn run_all(dir: &Path, noflo: Option<&Path>, only: &[String]) -> Result<(), 
     }
     if wanted("inspect") {
         crate::inspect::run(dir)?;
+    }
+    if wanted("record") {
+        crate::record::run(dir)?;
     }
     Ok(())
 }

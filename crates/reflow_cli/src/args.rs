@@ -122,7 +122,36 @@ pub struct ReplayArgs {
     #[arg(long, requires = "process")]
     pub plugin: Option<PathBuf>,
     #[command(flatten)]
-    pub limits: LimitArgs,
+    pub limits: ReplayLimitArgs,
+}
+
+/// A replay runs under the limits each actor was recorded with; these replace one of them.
+#[derive(Args, Clone)]
+pub struct ReplayLimitArgs {
+    /// Wall-clock limit of one call, in milliseconds [default: as recorded].
+    #[arg(long)]
+    pub timeout_ms: Option<u64>,
+    /// Linear memory limit, in 64 KiB pages [default: as recorded].
+    #[arg(long)]
+    pub max_memory_pages: Option<u32>,
+    /// Bytes one call may return (and, separately, send and store) [default: as recorded].
+    #[arg(long)]
+    pub max_output_bytes: Option<u64>,
+    /// CPU fuel one call may burn [default: as recorded].
+    #[arg(long)]
+    pub fuel: Option<u64>,
+}
+
+impl ReplayLimitArgs {
+    /// `recorded` with the limits given here in place of theirs.
+    pub fn over(&self, recorded: reflow_script::Limits) -> reflow_script::Limits {
+        reflow_script::Limits {
+            max_memory_pages: self.max_memory_pages.unwrap_or(recorded.max_memory_pages),
+            call_timeout: self.timeout_ms.map_or(recorded.call_timeout, std::time::Duration::from_millis),
+            max_output_bytes: self.max_output_bytes.unwrap_or(recorded.max_output_bytes),
+            fuel: self.fuel.or(recorded.fuel),
+        }
+    }
 }
 
 #[derive(Args)]
@@ -187,6 +216,12 @@ pub struct ServeArgs {
     /// The largest message a client may send, in bytes.
     #[arg(long, default_value_t = reflow_protocol::DEFAULT_MAX_MESSAGE_BYTES)]
     pub max_message_bytes: usize,
+    /// Also serve the live web inspector (the page of `reflow run --inspect`) over HTTP at
+    /// ADDR [default: 127.0.0.1 on a free port], showing the network a client started last;
+    /// its address, with the token that opens it, is printed on stdout. The same
+    /// --allow-origin and --allow-host apply.
+    #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = reflow_inspect::DEFAULT_ADDR, value_parser = inspect_addr)]
+    pub inspect: Option<String>,
     #[command(flatten)]
     pub limits: LimitArgs,
 }

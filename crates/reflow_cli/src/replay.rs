@@ -2,7 +2,7 @@
 
 use crate::args::ReplayArgs;
 use anyhow::{bail, Result};
-use reflow_network::replay::{recorded_actors, replay as replay_actor, ActorReplay};
+use reflow_network::replay::{recorded_actors, recorded_limits, replay as replay_actor, ActorReplay};
 use std::io::Write;
 
 /// Differing calls printed in full; the rest are counted.
@@ -10,7 +10,6 @@ const SHOWN_IN_FULL: usize = 10;
 
 pub fn replay(args: &ReplayArgs) -> Result<()> {
     let (start, records) = reflow_trace::read_all(&args.file)?;
-    let limits = args.limits.to_limits();
     let mut out = std::io::stdout().lock();
     let actors = match &args.process {
         Some(process) => vec![process.clone()],
@@ -18,7 +17,8 @@ pub fn replay(args: &ReplayArgs) -> Result<()> {
     };
     let mut diverged = Vec::new();
     for process in &actors {
-        let result = replay_actor(&start, &records, process, args.plugin.as_deref(), limits)?;
+        let limits = args.limits.over(recorded_limits(&start, process));
+        let result = replay_actor(&start, &records, process, args.plugin.as_deref(), Some(limits))?;
         print(&mut out, &result, args.process.is_some())?;
         if !result.identical() {
             diverged.push(format!("{} ({} of {} calls)", result.process, result.diffs.len(), result.calls));

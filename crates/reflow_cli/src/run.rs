@@ -46,7 +46,8 @@ pub fn run(args: &RunArgs) -> Result<()> {
     // Recording and hot reload hook into the instances, so they come before the network is
     // prepared (instantiated) for the run.
     let recording = args.record.as_deref().map(|path| network.record_to(path)).transpose()?;
-    let _watch = if args.watch { Some(crate::watch::start(network.hot_reload())?) } else { None };
+    let reloader = args.watch.then(|| network.hot_reload());
+    let _watch = reloader.clone().map(crate::watch::start).transpose()?;
     let prepared = network.prepare()?;
     if let Some(unfinished) = &prepared.resumed {
         let _ = writeln!(
@@ -80,6 +81,9 @@ pub fn run(args: &RunArgs) -> Result<()> {
         return finish(args, &report, recording);
     };
     let mut inspector = Inspector::start(addr, Allowlist::default(), &network, printer)?;
+    if let Some(reloader) = reloader {
+        inspector.show_swaps(reloader);
+    }
     let url = inspector.url();
     let _ = writeln!(std::io::stderr(), "reflow run: inspector at {url}");
     let options = RunOptions { probe: Some(inspector.probe()), observe_edges: true, ..options };

@@ -1,11 +1,13 @@
 //! `reflow serve`: the FBP network-protocol server. Prints one line on stdout once it
 //! listens (tools that start it, such as `fbp-test`, wait for that line), and the generated
-//! secret when none was given, then serves until killed.
+//! secret when none was given, and the inspector's address with `--inspect`, then serves
+//! until killed.
 
 use crate::args::ServeArgs;
 use anyhow::{bail, Context, Result};
 use reflow_network::sandbox::{limits_from, resolve_fs_grant};
-use reflow_protocol::{generate_secret, serve as serve_protocol, Allowlist, BuildConfig, RuntimeConfig, ServeConfig};
+use reflow_protocol::{generate_secret, serve as serve_protocol, Allowlist, BuildConfig, RuntimeConfig, ServeConfig, Watcher};
+use std::sync::Arc;
 use reflow_script::Grants;
 use std::io::Write;
 use std::path::Path;
@@ -47,6 +49,9 @@ pub fn serve(args: &ServeArgs) -> Result<()> {
         timeout: Duration::from_secs(args.build_timeout_secs),
     });
     let limit_ceiling = limits_from(limits, &ceiling).context("--allow-limit")?;
+    let allow = Allowlist { origins: args.allow_origin.clone(), hosts: args.allow_host.clone() };
+    let inspector = args.inspect.as_deref().map(|addr| reflow_inspect::Server::start(addr, allow.clone(), true)).transpose()?;
+    let inspector_url = inspector.as_ref().map(reflow_inspect::Server::url);
     let config = ServeConfig {
         host: args.host.clone(),
         port: args.port,
@@ -59,14 +64,18 @@ pub fn serve(args: &ServeArgs) -> Result<()> {
             files: args.allow_files.as_deref().map(absolute),
             persist: args.allow_persist,
             build,
+            watcher: inspector.map(|server| Watcher(Arc::new(server))),
         },
-        allow: Allowlist { origins: args.allow_origin.clone(), hosts: args.allow_host.clone() },
+        allow,
         max_message_bytes: args.max_message_bytes,
     };
     serve_protocol(config, |addr| {
         let mut out = std::io::stdout().lock();
         // Whoever reads stdout may stop reading later; a lost line must not stop the server.
         let _ = writeln!(out, "reflow serve: listening on ws://{addr} (subprotocol noflo)");
+        if let Some(url) = &inspector_url {
+            let _ = writeln!(out, "reflow serve: inspector at {url}");
+        }
         if generated {
             let _ = writeln!(out, "reflow serve: secret {secret} (every client must send it; set your own with REFLOW_SERVE_SECRET or --secret-file)");
         }

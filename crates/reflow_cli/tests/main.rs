@@ -29,3 +29,5 @@ mod replay;
 // `reflow worker`, `reflow run --nats`, `reflow cluster status` on a real nats-server:
 // three workers, a SIGKILLed worker's part taken over, bad input.
 mod cluster;
+// `reflow run --watch`: a plugin file replaced on disk mid-stream, swapped between calls.
+mod watch;

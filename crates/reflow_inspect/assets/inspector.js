@@ -313,6 +313,16 @@ function showDetail(d) {
       html("time", new Date(e.at).toISOString().slice(11, 23), li);
       html("div", e.error, li, "error");
     }
+    if (d.swaps.length) {
+      html("h3", "Hot swaps", body);
+      const swaps = html("ul", null, body, "swaps");
+      swaps.id = "actor-swaps";
+      for (const s of d.swaps) {
+        const li = html("li", null, swaps);
+        html("time", new Date(s.at).toISOString().slice(11, 23), li);
+        html("span", ` version ${s.version}: ${s.plugin}`, li);
+      }
+    }
   }
 }
 
@@ -352,13 +362,15 @@ function onTick(tick) {
     e.el.classList.toggle("held", held > 0);
   });
   const names = state.graph.processes.map((p) => p.name);
-  tick.actors.forEach(([calls, errors, dead, restarts, p50, p99, queued], i) => {
+  tick.actors.forEach(([calls, errors, dead, restarts, p50, p99, queued, version], i) => {
     const node = state.nodes.get(names[i]);
     if (!node) return;
     node.el.dataset.calls = calls;
     node.el.dataset.errors = errors;
+    node.el.dataset.version = version;
+    node.el.classList.toggle("swapped", version > 1);
     node.stats[0].textContent = `calls ${calls} · err ${errors} · dead ${dead}` + (queued ? ` · q ${queued}` : "");
-    node.stats[1].textContent = `p50 ${micros(p50)} · p99 ${micros(p99)} · restarts ${restarts}`;
+    node.stats[1].textContent = `p50 ${micros(p50)} · p99 ${micros(p99)} · restarts ${restarts}` + (version > 1 ? ` · v${version}` : "");
     node.stats[0].classList.toggle("bad", errors > 0 || dead > 0);
     node.el.classList.toggle("failing", errors > 0);
   });
@@ -392,6 +404,17 @@ function plot() {
   el("text", {x: 3, y: 10}, svg).textContent = rate(max) + "/s";
 }
 
+// ---- Hot swaps (`reflow run --watch`): the swapped process says which version it runs.
+
+function onSwap(swap) {
+  const node = state.nodes.get(swap.process);
+  if (!node) return;
+  node.el.dataset.version = swap.version;
+  node.el.classList.add("swapped");
+  const component = node.el.querySelector("text.component");
+  component.textContent = shortComponent(node.process.component) + (node.process.durable ? " · durable" : "") + ` · v${swap.version} (swapped ${new Date(swap.at).toISOString().slice(11, 19)})`;
+}
+
 // ---- The end of the run: its final table.
 
 function onEnd(end) {
@@ -417,13 +440,32 @@ function onEnd(end) {
 
 // ---- The event stream.
 
-function connect() {
-  const events = new EventSource("/events?token=" + encodeURIComponent(token));
+// `after`: the number of the run this page showed last. Under `reflow serve` (hello's
+// `follow`) runs follow one another: when one ends, the page asks for the next one, and the
+// server answers once the editor starts it.
+function connect(after) {
+  const q = new URLSearchParams({token});
+  if (after) q.set("after", after);
+  const events = new EventSource("/events?" + q.toString());
+  let run = null, follow = false;
   events.addEventListener("hello", (ev) => {
     const hello = JSON.parse(ev.data);
+    run = hello.run;
+    follow = hello.follow;
     state.viewer = hello.viewer;
     state.graph = hello.graph;
     state.capacity = hello.graph.capacity;
+    if (state.ended) {
+      // A new run: its own counts, plot and end.
+      state.ended = false;
+      state.ticks = [];
+      state.history = [];
+      state.selection = null;
+      $("end").hidden = true;
+      $("detail-title").textContent = "Click a connection or a process";
+      $("detail-body").textContent = "";
+    }
+    document.body.dataset.run = run;
     $("graph-name").textContent = hello.graph.name || "";
     const status = $("status");
     status.className = "status running";
@@ -434,7 +476,12 @@ function connect() {
   });
   events.addEventListener("tick", (ev) => onTick(JSON.parse(ev.data)));
   events.addEventListener("detail", (ev) => showDetail(JSON.parse(ev.data)));
-  events.addEventListener("end", (ev) => { onEnd(JSON.parse(ev.data)); events.close(); });
+  events.addEventListener("swap", (ev) => onSwap(JSON.parse(ev.data)));
+  events.addEventListener("end", (ev) => {
+    onEnd(JSON.parse(ev.data));
+    events.close();
+    if (follow) connect(run);
+  });
   events.addEventListener("error", () => {
     if (state.ended) return;
     const status = $("status");
@@ -445,4 +492,4 @@ function connect() {
 }
 
 setUpPanZoom();
-connect();
+connect(0);

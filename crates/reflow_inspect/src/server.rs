@@ -1,5 +1,10 @@
 //! The inspector's server: an accept loop, one thread per request (a page makes few), the
-//! access checks before anything else, and the event streams fed by one sampler thread.
+//! access checks before anything else ([`Door`]), and each run's event streams fed by one
+//! sampler thread of that run ([`Shared`]).
+//!
+//! A page watches the server's current run: the only one under `reflow run`, the one the
+//! editor started last under `reflow serve` ([`Door::follow`]: there a page whose run ended
+//! asks for the next one, `/events?after=RUN`, and waits for it).
 //!
 //! The sampler runs only while a page watches: it waits without a timeout while none does,
 //! so an unwatched run pays nothing here. While one does, it reads the probe every [`TICK`]
@@ -9,13 +14,13 @@ use crate::http::{self, Request};
 use crate::tap::Tap;
 use crate::view;
 use reflow_network::scheduler::LiveRun;
-use reflow_network::{Graph, Probe, StateBinding};
+use reflow_network::{Graph, Probe, Reloader, StateBinding};
 use reflow_protocol::access::{secret_matches, Allowlist};
 use serde_json::Value;
 use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 /// How often a watching page gets the counters.
@@ -54,16 +59,63 @@ struct Phase {
     streams: usize,
 }
 
-pub struct Shared {
+/// Who gets in, and which run a page watches.
+pub struct Door {
     pub token: String,
     pub allow: Allowlist,
+    /// Whether runs follow one another on this server (`reflow serve`): pages are told, and
+    /// ask for the next run when theirs ends.
+    pub follow: bool,
+    current: Mutex<Option<Arc<Shared>>>,
+    changed: Condvar,
+    /// Viewer ids, unique across runs (a page's `select` names its viewer).
+    next_viewer: AtomicU64,
+    next_run: AtomicU64,
+}
+
+impl Door {
+    pub fn new(token: String, allow: Allowlist, follow: bool) -> Door {
+        Door { token, allow, follow, current: Mutex::default(), changed: Condvar::new(), next_viewer: AtomicU64::new(1), next_run: AtomicU64::new(1) }
+    }
+
+    /// A number for the next run (runs are numbered in the order they start).
+    pub fn run_id(&self) -> u64 {
+        self.next_run.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Makes `run` the one new pages watch.
+    pub fn show(&self, run: Arc<Shared>) {
+        *lock(&self.current) = Some(run);
+        self.changed.notify_all();
+    }
+
+    fn current(&self) -> Option<Arc<Shared>> {
+        lock(&self.current).clone()
+    }
+
+    /// The current run, once there is one numbered above `after`.
+    fn run_after(&self, after: u64) -> Arc<Shared> {
+        let mut current = lock(&self.current);
+        loop {
+            match &*current {
+                Some(run) if run.id > after => return run.clone(),
+                _ => current = self.changed.wait(current).unwrap_or_else(|p| p.into_inner()),
+            }
+        }
+    }
+}
+
+/// One run as its pages see it.
+pub struct Shared {
+    pub id: u64,
     pub graph: Graph,
     pub state: Option<StateBinding>,
     pub probe: Arc<Probe>,
     pub tap: Arc<Tap>,
+    /// The run's hot swaps, when it has them (`reflow run --watch`).
+    pub swaps: OnceLock<Reloader>,
     phase: Mutex<Phase>,
     changed: Condvar,
-    next_viewer: AtomicU64,
     since: Instant,
 }
 
@@ -72,8 +124,8 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl Shared {
-    pub fn new(token: String, allow: Allowlist, graph: Graph, state: Option<StateBinding>, probe: Arc<Probe>, tap: Arc<Tap>) -> Shared {
-        Shared { token, allow, graph, state, probe, tap, phase: Mutex::default(), changed: Condvar::new(), next_viewer: AtomicU64::new(1), since: Instant::now() }
+    pub fn new(id: u64, graph: Graph, state: Option<StateBinding>, probe: Arc<Probe>, tap: Arc<Tap>) -> Shared {
+        Shared { id, graph, state, probe, tap, swaps: OnceLock::new(), phase: Mutex::default(), changed: Condvar::new(), since: Instant::now() }
     }
 
     /// Records the run's end and tells every page; waits (at most `guard`) until each has
@@ -86,12 +138,12 @@ impl Shared {
     }
 }
 
-pub fn accept(listener: TcpListener, shared: Arc<Shared>) {
+pub fn accept(listener: TcpListener, door: Arc<Door>) {
     for stream in listener.incoming() {
         match stream {
             Ok(stream) => {
-                let shared = shared.clone();
-                let spawned = std::thread::Builder::new().name("reflow inspector request".into()).spawn(move || request(stream, &shared));
+                let door = door.clone();
+                let spawned = std::thread::Builder::new().name("reflow inspector request".into()).spawn(move || request(stream, &door));
                 if let Err(e) = spawned {
                     tracing::warn!("inspector: cannot start a thread for a request: {e}");
                 }
@@ -101,7 +153,7 @@ pub fn accept(listener: TcpListener, shared: Arc<Shared>) {
     }
 }
 
-fn request(mut stream: TcpStream, shared: &Shared) {
+fn request(mut stream: TcpStream, door: &Door) {
     let request = match http::read_request(&mut stream) {
         Ok(request) => request,
         Err(reason) => {
@@ -110,7 +162,7 @@ fn request(mut stream: TcpStream, shared: &Shared) {
         }
     };
     // Host and Origin first (DNS rebinding, another site's page), then the token.
-    if let Err(reason) = shared.allow.check(request.origin.as_deref(), request.host.as_deref()) {
+    if let Err(reason) = door.allow.check(request.origin.as_deref(), request.host.as_deref()) {
         tracing::warn!("inspector: refused a request: {reason}");
         http::respond(&mut stream, "403 Forbidden", "text/plain", format!("{reason}\n").as_bytes());
         return;
@@ -123,14 +175,18 @@ fn request(mut stream: TcpStream, shared: &Shared) {
         ("GET", "/favicon.ico") => return http::respond(&mut stream, "404 Not Found", "text/plain", b""),
         _ => {}
     }
-    if !secret_matches(&shared.token, request.param("token")) {
+    if !secret_matches(&door.token, request.param("token")) {
         http::respond(&mut stream, "403 Forbidden", "text/plain", b"this inspector needs the token printed when it started (?token=...)\n");
         return;
     }
     match (request.method.as_str(), request.path.as_str()) {
         ("GET", "/") => http::respond(&mut stream, "200 OK", "text/html; charset=utf-8", PAGE.as_bytes()),
-        ("GET", "/events") => events(stream, shared),
-        ("POST", "/select") => match select(shared, &request) {
+        ("GET", "/events") => match request.param("after").map(str::parse::<u64>) {
+            None => events(stream, door, 0),
+            Some(Ok(after)) => events(stream, door, after),
+            Some(Err(_)) => http::respond(&mut stream, "400 Bad Request", "text/plain", b"`after` must be a run's number\n"),
+        },
+        ("POST", "/select") => match door.current().ok_or_else(|| "no run yet".to_string()).and_then(|run| select(&run, &request)) {
             Ok(()) => http::respond(&mut stream, "204 No Content", "text/plain", b""),
             Err(reason) => http::respond(&mut stream, "400 Bad Request", "text/plain", format!("{reason}\n").as_bytes()),
         },
@@ -162,14 +218,16 @@ fn select(shared: &Shared, request: &Request) -> Result<(), String> {
     Ok(())
 }
 
-/// One page's event stream: `hello` (the graph, the viewer's id), then `tick`s and
-/// `detail`s, then `end`.
-fn events(mut stream: TcpStream, shared: &Shared) {
+/// One page's event stream: `hello` (the graph, the viewer's id, the run's number), then
+/// `tick`s, `detail`s and `swap`s, then `end`. Under a server that follows runs, a stream
+/// waits for a run numbered above `after` (none yet: it waits for the first).
+fn events(mut stream: TcpStream, door: &Door, after: u64) {
     if http::start_events(&mut stream).is_err() {
         return;
     }
+    let shared = &*door.run_after(after);
     let (tx, rx) = sync_channel(PAGE_QUEUE);
-    let id = shared.next_viewer.fetch_add(1, Ordering::Relaxed);
+    let id = door.next_viewer.fetch_add(1, Ordering::Relaxed);
     let (live, ended) = {
         let mut phase = lock(&shared.phase);
         phase.streams += 1;
@@ -184,7 +242,7 @@ fn events(mut stream: TcpStream, shared: &Shared) {
         }
         (phase.live.clone(), ended)
     };
-    let hello = serde_json::json!({"viewer": id, "graph": view::graph(&shared.graph, live.as_deref(), shared.state.is_some())});
+    let hello = serde_json::json!({"viewer": id, "run": shared.id, "follow": door.follow, "graph": view::graph(&shared.graph, live.as_deref(), shared.state.is_some())});
     let mut ok = http::event(&mut stream, "hello", &hello.to_string()).is_ok();
     if let Some((tick, end)) = ended {
         if let Some(tick) = tick.filter(|_| ok) {
@@ -231,6 +289,7 @@ pub fn sample(shared: &Shared) {
         }
     }
     let live = lock(&shared.phase).live.clone().expect("set above");
+    let mut swaps = Swaps { seen: 0, versions: vec![1; live.actors.len()] };
     let mut phase = lock(&shared.phase);
     loop {
         while phase.viewers.is_empty() && phase.end.is_none() {
@@ -238,13 +297,15 @@ pub fn sample(shared: &Shared) {
         }
         let end = phase.end.clone();
         drop(phase);
-        let tick = view::tick(&live, &live.sample(), shared.since.elapsed().as_secs_f64()).to_string();
+        let swapped = swaps.new_ones(shared.swaps.get(), &live);
+        let tick = view::tick(&live, &live.sample(), &swaps.versions, shared.since.elapsed().as_secs_f64()).to_string();
         phase = lock(&shared.phase);
         phase.last_tick = Some(tick.clone());
         let errors = shared.tap.error_count();
         let mut gone = Vec::new();
         for viewer in &mut phase.viewers {
-            let mut events = vec![("tick", tick.clone())];
+            let mut events: Vec<(&'static str, String)> = swapped.iter().map(|s| ("swap", s.clone())).collect();
+            events.push(("tick", tick.clone()));
             if let Some(detail) = detail(shared, &live, viewer, errors) {
                 events.push(("detail", detail));
             }
@@ -275,6 +336,32 @@ pub fn sample(shared: &Shared) {
     }
 }
 
+/// The swaps the sampler has told pages about, and each actor's plugin version.
+struct Swaps {
+    seen: usize,
+    /// Per actor (as [`LiveRun::actors`]): 1 until its first swap.
+    versions: Vec<u64>,
+}
+
+impl Swaps {
+    /// The `swap` events since the last tick (one atomic load when there are none).
+    fn new_ones(&mut self, reloader: Option<&Reloader>, live: &LiveRun) -> Vec<String> {
+        let Some(reloader) = reloader.filter(|r| r.swap_count() as usize != self.seen) else { return Vec::new() };
+        let all = reloader.swaps();
+        let fresh = all.get(self.seen..).unwrap_or_default();
+        self.seen = all.len();
+        fresh
+            .iter()
+            .map(|swap| {
+                if let Some(i) = live.actors.iter().position(|a| a.name == swap.process) {
+                    self.versions[i] = swap.version;
+                }
+                view::swap(swap).to_string()
+            })
+            .collect()
+    }
+}
+
 /// The details of what `viewer` selected, if anything changed since it was last sent them.
 fn detail(shared: &Shared, live: &LiveRun, viewer: &mut Viewer, errors: u64) -> Option<String> {
     let (key, detail) = match &viewer.selection {
@@ -288,7 +375,9 @@ fn detail(shared: &Shared, live: &LiveRun, viewer: &mut Viewer, errors: u64) -> 
             let calls = live.actors.iter().position(|a| &a.name == name).map_or(0, |i| live.calls(i));
             // New calls may have changed its state; new errors may be its.
             let version = calls.wrapping_mul(1 << 20).wrapping_add(errors);
-            ((viewer.selection.clone(), version), view::actor_detail(&shared.graph, shared.state.as_ref(), &shared.tap, name))
+            let swaps: Vec<_> = shared.swaps.get().map(|r| r.swaps().into_iter().filter(|s| &s.process == name).collect()).unwrap_or_default();
+            let version = version.wrapping_add(swaps.len() as u64);
+            ((viewer.selection.clone(), version), view::actor_detail(&shared.graph, shared.state.as_ref(), &shared.tap, name, &swaps))
         }
     };
     if viewer.sent_key.as_ref() == Some(&key) {

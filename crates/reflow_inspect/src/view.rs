@@ -7,7 +7,7 @@
 use crate::tap::{Seen, Tap};
 use reflow_abi::Message;
 use reflow_network::scheduler::{LiveRun, Sample};
-use reflow_network::{Graph, RunReport, StateBinding};
+use reflow_network::{Graph, RunReport, StateBinding, Swap};
 use serde_json::{json, Value};
 use std::time::{Duration, SystemTime};
 
@@ -76,8 +76,9 @@ fn named_ports(graph: &Graph, process: &str) -> (Vec<String>, Vec<String>) {
 }
 
 /// The counters at one moment: per edge `[sent, queued at its inport, held by its sender]`,
-/// per actor `[calls, errors, dead letters, restarts, p50 µs, p99 µs, queued]`.
-pub fn tick(live: &LiveRun, sample: &Sample, seconds: f64) -> Value {
+/// per actor `[calls, errors, dead letters, restarts, p50 µs, p99 µs, queued, plugin version]`
+/// (`versions`, indexed like the actors: 1 until a hot swap).
+pub fn tick(live: &LiveRun, sample: &Sample, versions: &[u64], seconds: f64) -> Value {
     let edges: Vec<Value> = live
         .routes
         .iter()
@@ -96,9 +97,11 @@ pub fn tick(live: &LiveRun, sample: &Sample, seconds: f64) -> Value {
     let actors: Vec<Value> = sample
         .actors
         .iter()
-        .map(|a| {
+        .enumerate()
+        .map(|(i, a)| {
             let queued: usize = a.queues.queued.iter().map(|(_, n)| n).sum();
-            json!([a.calls, a.errors, a.dead_letters, a.restarts, micros(a.p50), micros(a.p99), queued])
+            let version = versions.get(i).copied().unwrap_or(1);
+            json!([a.calls, a.errors, a.dead_letters, a.restarts, micros(a.p50), micros(a.p99), queued, version])
         })
         .collect();
     json!({"t": seconds, "edges": edges, "actors": actors})
@@ -119,8 +122,14 @@ pub fn edge_detail(route: usize, messages: &[Seen<Message>], sent: u64) -> Value
     json!({"edge": route, "sent": sent, "messages": messages})
 }
 
-/// An actor's config, durable state (read from the store it commits to) and recent errors.
-pub fn actor_detail(graph: &Graph, state: Option<&StateBinding>, tap: &Tap, name: &str) -> Value {
+/// A hot swap: `process` now runs version `version` of its plugin.
+pub fn swap(swap: &Swap) -> Value {
+    json!({"process": swap.process, "plugin": swap.plugin, "version": swap.version, "at": millis(swap.at)})
+}
+
+/// An actor's config, durable state (read from the store it commits to), recent errors and
+/// hot swaps.
+pub fn actor_detail(graph: &Graph, state: Option<&StateBinding>, tap: &Tap, name: &str, swaps: &[Swap]) -> Value {
     let process = graph.process(name);
     let config = process.map_or(Value::Null, |p| Value::Object(p.config.clone()));
     let durable = process.is_some_and(|p| p.is_plugin()) && state.is_some();
@@ -140,6 +149,7 @@ pub fn actor_detail(graph: &Graph, state: Option<&StateBinding>, tap: &Tap, name
         "durable": durable,
         "state": state,
         "errors": errors,
+        "swaps": swaps.iter().map(swap).collect::<Vec<_>>(),
     })
 }
 

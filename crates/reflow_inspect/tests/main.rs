@@ -6,6 +6,10 @@
 mod access;
 // The event stream of a running graph: hello, growing counts, the end with its table.
 mod stream;
+// `reflow serve`'s inspector: one server, runs one after another, pages that follow.
+mod follow;
+// A plugin hot-swapped into a running graph: the swap event, the actor's version.
+mod swaps;
 
 mod support {
     use reflow_inspect::{Allowlist, Inspector};
@@ -29,11 +33,34 @@ mod support {
             "numbers": {"component": "reflow/Range", "metadata": {"config": {"start": 1, "end": 1000000000, "interval_ms": 1}}},
             "sink": {"component": "core/Drop"}},
             "connections": [{"src": {"process": "numbers", "port": "out"}, "tgt": {"process": "sink", "port": "in"}}]}"#;
+        network_of(json)
+    }
+
+    /// A network of `json`, a graph file in a fresh folder (plugin paths absolute).
+    pub fn network_of(json: &str) -> Network {
         let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("paced.json");
+        let file = dir.path().join("graph.json");
         std::fs::write(&file, json).unwrap();
         let graph: Graph = reflow_network::load_graph(&file).unwrap();
         Network::from_graph(&file, graph, Default::default()).unwrap()
+    }
+
+    /// A plugin built by `cargo xtask build-plugins`.
+    pub fn plugin(name: &str) -> std::path::PathBuf {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/plugins").join(name);
+        assert!(path.is_file(), "{} is missing: run `cargo xtask build-plugins` first", path.display());
+        path.canonicalize().unwrap()
+    }
+
+    /// The next event of `kind`, skipping others (a hang guard in `Events` ends a stuck read).
+    pub fn next_of(events: &mut Events, kind: &str) -> serde_json::Value {
+        loop {
+            match events.next() {
+                Some((k, event)) if k == kind => return event,
+                Some(_) => {}
+                None => panic!("the stream ended before a {kind} event"),
+            }
+        }
     }
 
     pub fn inspector(network: &Network) -> Inspector {
@@ -76,7 +103,12 @@ mod support {
 
     impl Events {
         pub fn open(addr: &str, token: &str) -> Events {
-            let stream = send(addr, "GET", &format!("/events?token={token}"), addr, &[]);
+            Events::open_at(addr, &format!("/events?token={token}"))
+        }
+
+        /// The event stream at `target` (a path with its query).
+        pub fn open_at(addr: &str, target: &str) -> Events {
+            let stream = send(addr, "GET", target, addr, &[]);
             let mut reader = BufReader::new(stream);
             let mut status = String::new();
             reader.read_line(&mut status).unwrap();

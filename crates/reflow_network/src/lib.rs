@@ -52,7 +52,7 @@ pub use loader::{load_graph, GraphError};
 pub use error::NetworkError;
 pub use network::{Network, Plan, PluginCatalog, Prepared};
 pub use part::{Bridge, CrossingEdge};
-pub use reload::{ReloadError, Reloader};
+pub use reload::{ReloadError, Reloader, Swap};
 pub use sandbox::{ProcessSettings, SandboxPolicy};
 pub use scheduler::{ActorFailure, ActorStats, DeadLetter, Escalation, FailurePolicy, Halt, Inlet, InletError, Observer, Probe, RunOptions, RunReport, ERROR_PORT};
 pub use snapshot::{snapshot_mismatches, SnapshotMismatch};

@@ -214,6 +214,7 @@ impl Network {
                     plugin,
                     grants: self.settings.get(process.name()).map(|s| s.grants.to_strings()).unwrap_or_default(),
                     config: process.config.clone(),
+                    limits: process.is_plugin().then(|| self.settings.get(process.name()).map(|s| s.limits.into())).flatten(),
                 }
             })
             .collect();

@@ -72,8 +72,17 @@ impl CallRecorder {
             outputs,
             entropy,
             error: result.as_ref().err().map(|e| e.to_string()),
+            limit: result.as_ref().err().and_then(limit_of).map(|l| reflow_trace::limit_name(l).to_string()),
         });
         result
+    }
+}
+
+/// The limit a failed call went over, if that is why it failed.
+pub(crate) fn limit_of(error: &ScriptError) -> Option<reflow_script::Limit> {
+    match error {
+        ScriptError::LimitExceeded { limit, .. } => Some(*limit),
+        _ => None,
     }
 }
 

@@ -21,8 +21,9 @@ use reflow_abi::{ActorConfig, PluginMetadata};
 use reflow_script::{Limits, PluginModule, ScriptActor, ScriptConfig};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
 
 /// Why a new module was refused: one line naming the plugin file and what is wrong with it.
 /// The version running before goes on running.
@@ -43,6 +44,35 @@ pub enum ReloadError {
 
     #[error("{plugin}: refused, the running version stays: it changes which inports of process {process:?} are required ({before} before, {after} now)")]
     Required { plugin: PathBuf, process: String, before: String, after: String },
+}
+
+/// A swap that happened: `process` took a new version of its plugin at the start of a call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Swap {
+    pub process: String,
+    /// The plugin's name, as its module was loaded (its file).
+    pub plugin: String,
+    /// Which version of its plugin the process runs now: 1 is the one it started with, each
+    /// swap adds one.
+    pub version: u64,
+    pub at: SystemTime,
+}
+
+/// Every swap of a run, in the order they happened (a swap is rare: a file saved by hand).
+#[derive(Default)]
+pub(crate) struct SwapLog {
+    count: AtomicU64,
+    swaps: Mutex<Vec<Swap>>,
+}
+
+impl SwapLog {
+    fn push(&self, process: &str, plugin: &str) {
+        let mut swaps = self.swaps.lock().unwrap_or_else(|p| p.into_inner());
+        let version = 2 + swaps.iter().filter(|s| s.process == process).count() as u64;
+        swaps.push(Swap { process: process.to_string(), plugin: plugin.to_string(), version, at: SystemTime::now() });
+        self.count.store(swaps.len() as u64, Ordering::Release);
+    }
 }
 
 /// Where a new module waits for its actor's next call.
@@ -73,6 +103,7 @@ impl SwapSlot {
 pub(crate) struct Swappable {
     pub slot: Arc<SwapSlot>,
     pub config: ActorConfig,
+    log: Arc<SwapLog>,
 }
 
 impl Swappable {
@@ -84,6 +115,7 @@ impl Swappable {
             Ok(mut new) => {
                 new.engine_mut().set_state(actor.engine().state().clone());
                 tracing::info!("process {}: now runs {}", self.config.node_id, module.name());
+                self.log.push(&self.config.node_id, module.name());
                 Some(new)
             }
             Err(e) => {
@@ -112,15 +144,20 @@ pub(crate) struct Registry {
     /// Every plugin file the graph names, running or not yet.
     files: BTreeSet<PathBuf>,
     targets: Mutex<Vec<Target>>,
+    log: Arc<SwapLog>,
 }
 
 impl Registry {
     pub fn new(files: impl IntoIterator<Item = PathBuf>) -> Registry {
-        Registry { files: files.into_iter().collect(), targets: Mutex::default() }
+        Registry { files: files.into_iter().collect(), targets: Mutex::default(), log: Arc::default() }
     }
 
+    /// Forgets the actors of the last run, and its swaps (a new run starts).
     pub fn clear(&self) {
         self.targets.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        let mut swaps = self.log.swaps.lock().unwrap_or_else(|p| p.into_inner());
+        swaps.clear();
+        self.log.count.store(0, Ordering::Release);
     }
 
     /// Registers a plugin actor about to run; returns what it swaps through.
@@ -134,7 +171,7 @@ impl Registry {
         metadata: &PluginMetadata,
         config: ActorConfig,
     ) -> Swappable {
-        let swap = Swappable { slot: Arc::default(), config };
+        let swap = Swappable { slot: Arc::default(), config, log: self.log.clone() };
         let required = metadata.inports.iter().filter(|p| p.required).map(|p| p.name.clone()).collect();
         self.targets.lock().unwrap_or_else(|p| p.into_inner()).push(Target {
             process: process.to_string(),
@@ -174,6 +211,16 @@ impl Reloader {
     /// The plugin files the graph's processes run (what `--watch` watches).
     pub fn plugins(&self) -> Vec<PathBuf> {
         self.registry.files.iter().cloned().collect()
+    }
+
+    /// How many swaps have happened in the current run (one atomic load: a reader polls it).
+    pub fn swap_count(&self) -> u64 {
+        self.registry.log.count.load(Ordering::Acquire)
+    }
+
+    /// Every swap of the current run, in the order they happened.
+    pub fn swaps(&self) -> Vec<Swap> {
+        self.registry.log.swaps.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     /// Reads `plugin` again from disk and swaps it into every process that runs it (see

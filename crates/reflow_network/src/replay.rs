@@ -35,7 +35,7 @@ pub enum ReplayError {
 /// One way a replayed call differs from its recording.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Difference {
-    /// `state`, `outputs`, `sent`, `error` or `clock/random reads`, with a JSON path into it
+    /// `state`, `outputs`, `sent`, `error`, `limit` or `clock/random reads`, with a JSON path into it
     /// (`state/count`, `outputs[0]`).
     pub at: String,
     pub recorded: Value,
@@ -57,6 +57,8 @@ pub struct CallDiff {
 pub struct ActorReplay {
     pub process: String,
     pub plugin: PathBuf,
+    /// The limits the calls were replayed under.
+    pub limits: Limits,
     pub calls: usize,
     pub diffs: Vec<CallDiff>,
 }
@@ -80,8 +82,16 @@ pub fn recorded_actors(start: &Start, records: &[(u64, Record)]) -> Vec<String> 
     start.processes.iter().zip(called).filter(|(p, called)| p.plugin.is_some() && *called).map(|(p, _)| p.name.clone()).collect()
 }
 
-/// Replays `process`'s recorded calls on its recorded plugin, or on `plugin` when given.
-pub fn replay(start: &Start, records: &[(u64, Record)], process: &str, plugin: Option<&Path>, limits: Limits) -> Result<ActorReplay, ReplayError> {
+/// The limits `process` was recorded under: the defaults for a recording that has none.
+pub fn recorded_limits(start: &Start, process: &str) -> Limits {
+    start.processes.iter().find(|p| p.name == process).and_then(|p| p.limits).map_or_else(Limits::default, Limits::from)
+}
+
+/// Replays `process`'s recorded calls on its recorded plugin, or on `plugin` when given,
+/// under `limits`, or the recorded ones ([`recorded_limits`]) when `None`. A call that went
+/// over a limit in the recording must go over the same one in the replay.
+pub fn replay(start: &Start, records: &[(u64, Record)], process: &str, plugin: Option<&Path>, limits: Option<Limits>) -> Result<ActorReplay, ReplayError> {
+    let limits = limits.unwrap_or_else(|| recorded_limits(start, process));
     let Some(index) = start.processes.iter().position(|p| p.name == process) else {
         let known = start.processes.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(", ");
         return Err(ReplayError::UnknownProcess { process: process.to_string(), known });
@@ -109,7 +119,7 @@ pub fn replay(start: &Start, records: &[(u64, Record)], process: &str, plugin: O
             (!differences.is_empty()).then(|| CallDiff { call: number + 1, seq: call.seq, payload: call.payload.clone(), differences })
         })
         .collect();
-    Ok(ActorReplay { process: process.to_string(), plugin, calls: calls.len(), diffs })
+    Ok(ActorReplay { process: process.to_string(), plugin, limits, calls: calls.len(), diffs })
 }
 
 fn start_actor(info: &ProcessInfo, plugin: &Path, limits: Limits) -> Result<ScriptActor, ReplayError> {
@@ -142,9 +152,14 @@ fn replay_call(actor: &mut ScriptActor, call: &CallRecord) -> Vec<Difference> {
     let misses = actor.engine_mut().take_entropy().replay_misses();
     let sent = std::mem::take(&mut *sent.lock().unwrap_or_else(|p| p.into_inner()));
     let mut differences = Vec::new();
+    let limit = result.as_ref().err().and_then(crate::record::limit_of).map(|l| reflow_trace::limit_name(l).to_string());
     let error = result.err().map(|e| e.to_string());
     if error.is_some() != call.error.is_some() {
         differences.push(Difference { at: "error".into(), recorded: json_option(&call.error), replayed: json_option(&error) });
+    }
+    // Recordings made before limits were recorded say nothing about them.
+    if call.error.is_some() && call.limit.is_some() && limit != call.limit {
+        differences.push(Difference { at: "limit".into(), recorded: json_option(&call.limit), replayed: json_option(&limit) });
     }
     diff(&mut differences, "state", &Value::Object(call.state_after().clone()), &Value::Object(actor.engine().state().clone()));
     diff(&mut differences, "outputs", &messages(&call.outputs), &messages(&outputs));

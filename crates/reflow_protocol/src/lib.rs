@@ -33,8 +33,10 @@ mod runtime;
 mod server;
 pub mod setsource;
 mod trace;
+pub mod watch;
 
 pub use error::ProtocolError;
+pub use watch::{RunWatcher, WatchedRun, Watcher};
 pub use runtime::{Backlog, Client, Hub, Runtime, RuntimeConfig, MAX_BACKLOG};
 pub use access::{generate_secret, Allowlist};
 pub use server::{serve, ServeConfig, DEFAULT_MAX_MESSAGE_BYTES};

@@ -22,6 +22,7 @@ use crate::graphs::{target, GraphEntry};
 use crate::messages::{edge_id, initial_id, port, wire_port, Refusal, Reply, Request};
 use crate::runtime::{lock, Hub, RuntimeConfig};
 use crate::trace::Tracer;
+use crate::watch::Watcher;
 use reflow_abi::Message;
 use reflow_network::graph::PortRef;
 use reflow_network::{ActorFailure, Graph, Halt, Inlet, Network, Observer, Reloader, RunOptions};
@@ -261,7 +262,7 @@ pub fn start(graphs: &Mutex<HashMap<String, GraphEntry>>, hub: &Arc<Hub>, config
     };
     entry.network.pending = None;
     match prepared {
-        Ok(network) => launch(&graph, &mut entry.network, events, network, config.build.is_some()),
+        Ok(network) => launch(&graph, &mut entry.network, events, network, config.build.is_some(), config.watcher.as_ref()),
         Err(message) => events.send("error", json!({"message": message, "graph": id})),
     }
     Ok(vec![])
@@ -308,7 +309,7 @@ fn file_path(config: &RuntimeConfig, node_config: &serde_json::Map<String, Value
 
 /// Announces `started` and the IIPs before the first actor runs, so they come first, then runs
 /// `network` on a thread of its own.
-fn launch(graph: &Graph, state: &mut NetworkState, events: Events, mut network: Network, swappable: bool) {
+fn launch(graph: &Graph, state: &mut NetworkState, events: Events, mut network: Network, swappable: bool, watcher: Option<&Watcher>) {
     let id = events.graph.clone();
     let reloader = swappable.then(|| network.hot_reload());
     let observer = Arc::new(EdgeReporter::new(graph, events.clone(), state.selection.as_deref()));
@@ -323,7 +324,7 @@ fn launch(graph: &Graph, state: &mut NetworkState, events: Events, mut network: 
         since: Instant::now(),
         observer: observer.clone(),
         inlet: inlet.clone(),
-        reloader,
+        reloader: reloader.clone(),
     };
     events.send("started", json!({"graph": id, "started": true, "running": true, "time": now()}));
     for iip in graph.initials() {
@@ -332,19 +333,35 @@ fn launch(graph: &Graph, state: &mut NetworkState, events: Events, mut network: 
             observer.output(&iip.data);
         }
     }
-    let options = RunOptions { stop: run.stop.clone(), observe_edges: true, halt: Some(run.halt.clone()), inlet, ..RunOptions::default() };
+    let mut options = RunOptions { stop: run.stop.clone(), observe_edges: true, halt: Some(run.halt.clone()), inlet, ..RunOptions::default() };
+    let watched = watcher.and_then(|w| w.0.watch(&id, &network, observer.clone(), reloader));
+    let observer: Arc<dyn Observer> = match &watched {
+        Some(watched) => {
+            options.probe = Some(watched.probe());
+            watched.observer()
+        }
+        None => observer,
+    };
     let ended = Arc::new(Ended::default());
     let (running, stopped_by_user, run_events, graph_id, since, run_ended) =
         (run.running.clone(), run.stopped_by_user.clone(), events.clone(), id.clone(), run.since, ended.clone());
     let spawned = std::thread::Builder::new().name(format!("network {id}")).spawn(move || {
         let result = network.run(&options, observer);
         running.store(false, Ordering::SeqCst);
-        if let Err(e) = result {
+        if let Err(e) = &result {
             run_events.send("error", json!({"message": e.to_string(), "graph": graph_id}));
         }
         if !stopped_by_user.load(Ordering::SeqCst) {
             let uptime = since.elapsed().as_secs_f64();
             run_events.send("stopped", json!({"graph": graph_id, "started": true, "running": false, "time": now(), "uptime": uptime}));
+        }
+        // After the protocol's events: a page being sent the end does not delay the editor.
+        if let Some(watched) = watched {
+            let reason = result.as_ref().err().map(|e| e.to_string());
+            watched.finish(match (&result, &reason) {
+                (Ok(report), _) => Ok(report),
+                (Err(_), reason) => Err(reason.as_deref().unwrap_or_default()),
+            });
         }
         run_ended.set();
     });

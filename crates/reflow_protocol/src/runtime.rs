@@ -2,6 +2,7 @@
 //! checks, then the sub-protocol's handler. A bad message is answered with an `error` in its
 //! protocol (or `runtime:error` when it has none) and changes nothing.
 
+use crate::watch::Watcher;
 use crate::access::secret_matches;
 use crate::components::Catalog;
 use crate::graphs::{self, GraphEntry};
@@ -58,6 +59,8 @@ pub struct RuntimeConfig {
     /// Whether `component:source` may build code into plugins of [`Self::components`], and
     /// with what (`reflow serve --allow-build`). `None`: it is refused.
     pub build: Option<BuildConfig>,
+    /// Watches every network a client starts (`reflow serve --inspect`); `None`: nothing does.
+    pub watcher: Option<Watcher>,
 }
 
 impl RuntimeConfig {

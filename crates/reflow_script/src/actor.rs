@@ -14,6 +14,9 @@ pub struct ScriptActor {
     engine: ExtismEngine,
     declared: Arc<HashSet<String>>,
     dropped: Arc<Mutex<DropLog>>,
+    /// The last `emit` given and its [`ScriptActor::filtered`] wrapper: a network passes the
+    /// same sink to every call, so the wrapper is made once, not once per message.
+    filtered: Option<(OutputSink, OutputSink)>,
 }
 
 #[derive(Default)]
@@ -38,7 +41,7 @@ impl ScriptActor {
     pub fn new(module: &PluginModule, config: ActorConfig) -> Result<ScriptActor, ScriptError> {
         let engine = ExtismEngine::from_module(module, config)?;
         let declared = engine.metadata().outports.iter().map(|p| p.name.clone()).collect();
-        Ok(ScriptActor { engine, declared: Arc::new(declared), dropped: Arc::default() })
+        Ok(ScriptActor { engine, declared: Arc::new(declared), dropped: Arc::default(), filtered: None })
     }
 
     pub fn name(&self) -> &str {
@@ -78,7 +81,7 @@ impl ScriptActor {
         returned: &mut dyn FnMut(&str, Message),
     ) -> Result<(), ScriptError> {
         let filtered = self.filtered(&sent);
-        let outputs = self.engine.process(payload, Some(&filtered))?;
+        let outputs = self.engine.process_ports(payload, Some(&filtered))?;
         self.emit_returned(outputs, returned);
         Ok(())
     }
@@ -97,7 +100,7 @@ impl ScriptActor {
             return (payloads.len(), None);
         }
         // A plugin that takes batches cannot call `__send_output`: only returned outputs.
-        let (outputs, failed) = self.engine.process_batch(payloads, None);
+        let (outputs, failed) = self.engine.process_batch_ports(payloads, None);
         let done = outputs.len();
         for returned in outputs {
             self.emit_returned(returned, &mut |port, message| emit(port, message));
@@ -106,32 +109,40 @@ impl ScriptActor {
     }
 
     /// `emit`, keeping only the outports the metadata declares (the rest are counted).
-    fn filtered(&self, emit: &OutputSink) -> OutputSink {
+    fn filtered(&mut self, emit: &OutputSink) -> OutputSink {
+        match &self.filtered {
+            Some((given, wrapper)) if Arc::ptr_eq(given, emit) => return wrapper.clone(),
+            _ => {}
+        }
         let declared = self.declared.clone();
         let dropped = self.dropped.clone();
         let actor: Arc<str> = self.engine.actor().into();
-        let emit = emit.clone();
-        Arc::new(move |port: &str, message: Message| {
+        let given = emit.clone();
+        let wrapper: OutputSink = Arc::new(move |port: &str, message: Message| {
             if declared.contains(port) {
-                emit(port, message)
+                given(port, message)
             } else if let Ok(mut log) = dropped.lock() {
                 log.note(&actor, port)
             }
-        })
+        });
+        self.filtered = Some((emit.clone(), wrapper.clone()));
+        wrapper
     }
 
-    /// A call's returned outputs to `returned`, in the metadata's outport order; those on
-    /// undeclared ports are counted and dropped.
-    fn emit_returned(&self, mut outputs: HashMap<String, Message>, returned: &mut dyn FnMut(&str, Message)) {
+    /// A call's returned outputs to `returned`, in the metadata's outport order (a port named
+    /// twice: the last one, as the plugin's result map means); those on undeclared ports are
+    /// counted (once per port) and dropped.
+    fn emit_returned(&self, mut outputs: Vec<(String, Message)>, returned: &mut dyn FnMut(&str, Message)) {
         for port in &self.engine.metadata().outports {
-            if let Some(message) = outputs.remove(&port.name) {
+            if let Some((_, message)) = outputs.extract_if(.., |(name, _)| *name == port.name).last() {
                 returned(&port.name, message);
             }
         }
         if !outputs.is_empty() {
             let mut log = self.dropped.lock().unwrap_or_else(|p| p.into_inner());
-            let mut ports: Vec<_> = outputs.into_keys().collect();
+            let mut ports: Vec<_> = outputs.into_iter().map(|(port, _)| port).collect();
             ports.sort();
+            ports.dedup();
             for port in ports {
                 log.note(self.engine.actor(), &port);
             }

@@ -3,15 +3,28 @@
 //! caller names the actor. Shared by every engine, and fuzzed (tests/decode.rs). Messages
 //! are read straight from the text (no `Value` tree first: `reflow_abi::PortMessages`).
 
-use reflow_abi::{ActorResult, Message, PortMessages};
+use reflow_abi::{Message, PortMessages};
+use serde::Deserialize;
 use serde_json::{Map, Value};
-use std::collections::HashMap;
 
-/// What one `process` call returned: its outputs by port, and its new state (`None`: no change).
+/// What one `process` call returned: its outputs by port, in the order the plugin wrote them
+/// (a port named twice: the last one counts, as in a map), and its new state (`None`: no
+/// change).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Returned {
-    pub outputs: HashMap<String, Message>,
+    pub outputs: Vec<(String, Message)>,
     pub state: Option<Map<String, Value>>,
+}
+
+/// `reflow_abi::ActorResult` as the host reads it: the same fields and errors, the outputs
+/// kept as a list (the host routes them by the metadata's outport order, so building a hash
+/// map of them first is work thrown away).
+#[derive(Deserialize)]
+struct WireResult {
+    #[serde(default)]
+    outputs: Option<PortMessages>,
+    #[serde(default)]
+    state: Option<Value>,
 }
 
 /// Reads the `ActorResult` JSON of a `process` call.
@@ -21,13 +34,13 @@ pub fn actor_result(bytes: &[u8]) -> Result<Returned, String> {
         let start = String::from_utf8_lossy(&bytes[..bytes.len().min(40)]).into_owned();
         return Err(format!("expected a JSON object {{\"outputs\": .., \"state\": ..}}, got {start:?}"));
     }
-    let result: ActorResult = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+    let result: WireResult = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
     let state = match result.state {
         None | Some(Value::Null) => None,
         Some(Value::Object(state)) => Some(state),
         Some(other) => return Err(format!("`state` must be an object or null, got {}", brief(&other))),
     };
-    Ok(Returned { outputs: result.outputs, state })
+    Ok(Returned { outputs: result.outputs.map(|ports| ports.0).unwrap_or_default(), state })
 }
 
 /// Reads the argument of `__send_output`: a JSON object `{port: message-or-plain-value}`,
@@ -60,7 +73,7 @@ mod tests {
     #[test]
     fn a_result_with_state_and_plain_values_decodes() {
         let r = actor_result(br#"{"outputs":{"out":5},"state":{"n":1}}"#).unwrap();
-        assert_eq!(r.outputs["out"], Message::Integer(5));
+        assert_eq!(r.outputs, vec![("out".to_string(), Message::Integer(5))]);
         assert_eq!(r.state.unwrap()["n"], 1);
         assert_eq!(actor_result(br#"{"outputs":{}}"#).unwrap().state, None);
     }

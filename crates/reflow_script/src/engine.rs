@@ -109,6 +109,16 @@ impl ExtismEngine {
         payload: &HashMap<String, Message>,
         sink: Option<&OutputSink>,
     ) -> Result<HashMap<String, Message>, ScriptError> {
+        self.process_ports(payload, sink).map(|ports| ports.into_iter().collect())
+    }
+
+    /// [`ExtismEngine::process`], with the returned outputs as the plugin wrote them (a port
+    /// named twice: the last counts), for a caller that routes them by port anyway.
+    pub(crate) fn process_ports(
+        &mut self,
+        payload: &HashMap<String, Message>,
+        sink: Option<&OutputSink>,
+    ) -> Result<Vec<(String, Message)>, ScriptError> {
         let limits = self.module.limits;
         self.encode_context(payload);
         let call = CallState::new(self.actor.clone(), self.state.clone(), sink.cloned()).with_budget(limits.max_output_bytes);
@@ -149,10 +159,21 @@ impl ExtismEngine {
         payloads: &[HashMap<String, Message>],
         sink: Option<&OutputSink>,
     ) -> (Vec<HashMap<String, Message>>, Option<ScriptError>) {
+        let (outputs, failed) = self.process_batch_ports(payloads, sink);
+        (outputs.into_iter().map(|ports| ports.into_iter().collect()).collect(), failed)
+    }
+
+    /// [`ExtismEngine::process_batch`], each payload's outputs as in
+    /// [`ExtismEngine::process_ports`].
+    pub(crate) fn process_batch_ports(
+        &mut self,
+        payloads: &[HashMap<String, Message>],
+        sink: Option<&OutputSink>,
+    ) -> (Vec<Vec<(String, Message)>>, Option<ScriptError>) {
         let mut outputs = Vec::with_capacity(payloads.len());
         if payloads.len() < 2 || !self.batches() {
             for payload in payloads {
-                match self.process(payload, sink) {
+                match self.process_ports(payload, sink) {
                     Ok(done) => outputs.push(done),
                     Err(e) => return (outputs, Some(e)),
                 }
@@ -184,7 +205,7 @@ impl ExtismEngine {
     /// A call's `ActorResult` text taken in: checked against the output limit, decoded, and
     /// the state changed as it says (a returned state replaces it; else the call's
     /// `__set_state` writes, if `call` made any, are kept).
-    fn take_result(&mut self, output: &[u8], call: Option<CallState>) -> Result<HashMap<String, Message>, ScriptError> {
+    fn take_result(&mut self, output: &[u8], call: Option<CallState>) -> Result<Vec<(String, Message)>, ScriptError> {
         let limits = self.module.limits;
         let over_output = || ScriptError::LimitExceeded { actor: self.actor.to_string(), limit: Limit::Output, limits };
         if output.len() as u64 > limits.max_output_bytes {

@@ -1,7 +1,8 @@
 //! The records of a recording (see the crate docs for the framing).
 
 use reflow_abi::Message;
-use reflow_script::EntropyRead;
+use reflow_script::{EntropyRead, Limit, Limits};
+use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -50,6 +51,57 @@ pub struct ProcessInfo {
     pub grants: Vec<String>,
     /// The process configuration (`ActorConfig.config`).
     pub config: Map<String, Value>,
+    /// The limits the actor's calls ran under (a replay runs under the same ones). Absent
+    /// from recordings made before they were recorded, and for a built-in.
+    #[serde(default)]
+    pub limits: Option<RecordedLimits>,
+}
+
+/// A plugin actor's [`Limits`], as recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordedLimits {
+    /// [`Limits::max_memory_pages`]: 64 KiB pages of linear memory and tables together.
+    pub max_memory_pages: u32,
+    /// [`Limits::call_timeout`] in milliseconds (saturated, as a duration may not fit).
+    pub call_timeout_ms: u64,
+    /// [`Limits::max_output_bytes`].
+    pub max_output_bytes: u64,
+    /// [`Limits::fuel`]: `None` runs unmetered.
+    pub fuel: Option<u64>,
+}
+
+impl From<Limits> for RecordedLimits {
+    fn from(limits: Limits) -> RecordedLimits {
+        RecordedLimits {
+            max_memory_pages: limits.max_memory_pages,
+            call_timeout_ms: u64::try_from(limits.call_timeout.as_millis()).unwrap_or(u64::MAX),
+            max_output_bytes: limits.max_output_bytes,
+            fuel: limits.fuel,
+        }
+    }
+}
+
+impl From<RecordedLimits> for Limits {
+    fn from(limits: RecordedLimits) -> Limits {
+        Limits {
+            max_memory_pages: limits.max_memory_pages,
+            call_timeout: Duration::from_millis(limits.call_timeout_ms),
+            max_output_bytes: limits.max_output_bytes,
+            fuel: limits.fuel,
+        }
+    }
+}
+
+/// How a recording names the limit a call went over (`memory`, `time`, `output`, `fuel`).
+pub fn limit_name(limit: Limit) -> &'static str {
+    match limit {
+        Limit::Memory => "memory",
+        Limit::Time => "time",
+        Limit::Output => "output",
+        Limit::Fuel => "fuel",
+        // A limit added later is recorded as `other` until it gets a name here.
+        _ => "other",
+    }
 }
 
 /// One connection: `from`'s `outport` to `to`'s `inport` (process names).
@@ -107,6 +159,10 @@ pub struct CallRecord {
     pub entropy: Vec<EntropyRead>,
     /// Why the call failed, if it did.
     pub error: Option<String>,
+    /// The limit the call went over, if that is why it failed ([`limit_name`]). Absent from
+    /// recordings made before limits were recorded.
+    #[serde(default)]
+    pub limit: Option<String>,
 }
 
 impl CallRecord {
@@ -114,5 +170,36 @@ impl CallRecord {
     /// the call did not change it).
     pub fn state_after(&self) -> &Map<String, Value> {
         self.state_after.as_ref().unwrap_or(&self.state_before)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A process and a call as recordings made before limits were recorded wrote them (the
+    /// same fields, without the last one).
+    #[derive(Serialize)]
+    struct OldProcess {
+        name: String,
+        component: String,
+        plugin: Option<String>,
+        grants: Vec<String>,
+        config: Map<String, Value>,
+    }
+
+    #[test]
+    fn older_recordings_read_as_having_no_limits() {
+        let old = OldProcess { name: "p".into(), component: "p.wasm".into(), plugin: None, grants: vec![], config: Map::new() };
+        let bytes = rmp_serde::to_vec(&old).unwrap();
+        let read: ProcessInfo = rmp_serde::from_slice(&bytes).unwrap();
+        assert_eq!((read.name.as_str(), read.limits), ("p", None));
+    }
+
+    #[test]
+    fn limits_survive_the_round_trip() {
+        let limits = Limits { max_memory_pages: 17, call_timeout: Duration::from_millis(250), max_output_bytes: 1 << 20, fuel: Some(9) };
+        assert_eq!(Limits::from(RecordedLimits::from(limits)), limits);
+        assert_eq!([Limit::Memory, Limit::Time, Limit::Output, Limit::Fuel].map(limit_name), ["memory", "time", "output", "fuel"]);
     }
 }

@@ -12,7 +12,8 @@
 //! ```
 //!
 //! The first record is a [`Record::Start`]: the graph (FBP JSON), its processes (with the
-//! plugin file, grants and configuration each ran with, so a replay can start the same actor)
+//! plugin file, grants, configuration and limits each ran with, so a replay can start the
+//! same actor under the same limits)
 //! and its connections, numbered as [`EdgeRecord::edge`] refers to them. Then, in the order
 //! they were written, [`Record::Edge`] (a message sent on a connection) and [`Record::Call`]
 //! (one plugin call). Each record carries a sequence number taken when it happened; records of
@@ -23,6 +24,10 @@
 //! exact offset where a file was cut or damaged, and report it, instead of decoding garbage;
 //! MessagePack keeps messages and state as free-form as the JSON they are, at about half its
 //! size. A record's state after the call is left out when the call did not change it.
+//!
+//! Fields added since version 1 come last in their record and are optional (a process's
+//! limits, the limit a failed call went over): older recordings read as having none, so the
+//! version stays 1.
 //!
 //! # Streaming and crashes
 //!
@@ -37,6 +42,6 @@ mod format;
 mod reader;
 mod writer;
 
-pub use format::{CallRecord, EdgeInfo, EdgeRecord, ProcessInfo, Record, Start, FORMAT_VERSION, MAGIC};
+pub use format::{limit_name, CallRecord, EdgeInfo, EdgeRecord, ProcessInfo, RecordedLimits, Record, Start, FORMAT_VERSION, MAGIC};
 pub use reader::{read_all, TraceError, TraceReader};
 pub use writer::{TraceWriter, WriteSummary, FLUSH_EVERY};
