@@ -13,6 +13,8 @@ const END: &str = "<!-- bench:end -->";
 
 pub fn bench(root: &Path) -> Result<()> {
     plugins::build_all(root)?;
+    // The cluster rows start the pinned nats-server (reflow_test_nats).
+    crate::nats::install(root)?;
     let noflo = prepare_noflo(root);
     run(cargo().current_dir(root).args(["build", "--release", "--quiet", "-p", "reflow_bench"]))?;
     let binary = root.join("target/release/reflow_bench");

@@ -52,7 +52,7 @@ fn actor(dir: &Path, plugin: &str, backend: Backend) -> Result<ScriptActor, Stri
 }
 
 /// The groups of cases, by the name `--only` selects them with.
-pub const GROUPS: [&str; 10] = ["bare", "doubler", "instances", "pipelines", "cold", "rss", "scale", "durable", "inspect", "record"];
+pub const GROUPS: [&str; 11] = ["bare", "doubler", "instances", "pipelines", "cold", "rss", "scale", "durable", "inspect", "record", "cluster"];
 
 /// Runs the groups in `only` (all when empty). The pipelines need the doubler group's naive
 /// host figure, so selecting them runs that too.
@@ -92,6 +92,9 @@ pub fn run_all(dir: &Path, noflo: Option<&Path>, only: &[String]) -> Result<(), 
     }
     if wanted("record") {
         crate::record::run(dir)?;
+    }
+    if wanted("cluster") {
+        crate::cluster::run(dir)?;
     }
     Ok(())
 }

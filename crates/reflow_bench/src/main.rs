@@ -4,13 +4,14 @@
 //! `RUST_BACKTRACE=0` and `=1` and writes the merged table to `docs/performance.md`.
 //!
 //! Usage: `reflow_bench PLUGINS_DIR [--noflo DIR] [--only GROUP,...]` (groups: bare, doubler,
-//! instances, pipelines, cold, rss, scale, durable, inspect, record, sandbox; all by default),
+//! instances, pipelines, cold, rss, scale, durable, inspect, record, cluster, sandbox; all by default),
 //! or the subprocess modes
 //! `--cold-start PLUGIN N` and `--rss PLUGIN N` (each prints one number),
 //! `--chain STAGES MESSAGES` (prints a JSON object); `--sandbox PLUGINS_DIR` runs the
 //! sandbox rows only.
 
 mod cases;
+mod cluster;
 mod durable;
 mod inspect;
 mod record;

@@ -42,6 +42,40 @@ pub enum Command {
     /// reads) on its plugin or a new version, and report every call that answers differently.
     /// Exits 1 when any call differs.
     Replay(ReplayArgs),
+    /// Join a cluster of workers on NATS JetStream and run the parts of the graphs submitted
+    /// to it (`reflow run GRAPH --nats URL`), until Ctrl-C (docs/cluster.md).
+    Worker(WorkerArgs),
+    /// See a cluster: its workers, which actor runs where, how far behind each edge is.
+    #[command(subcommand)]
+    Cluster(ClusterCommand),
+}
+
+#[derive(clap::Args)]
+pub struct WorkerArgs {
+    /// The NATS server (with JetStream), `nats://HOST:PORT`.
+    #[arg(long, value_name = "URL")]
+    pub nats: String,
+    /// This worker's name, unique in the cluster (what `metadata.worker` pins to)
+    /// [default: HOST-PID].
+    #[arg(long)]
+    pub name: Option<String>,
+    /// How long this worker's key and its leases live without renewal (a number with `ms`
+    /// or `s`): a killed worker's actors are taken over after about this long.
+    #[arg(long, default_value = "6s", value_parser = parse_interval)]
+    pub lease_ttl: std::time::Duration,
+    /// How often each part this worker runs is checkpointed.
+    #[arg(long, default_value = "1s", value_parser = parse_interval)]
+    pub checkpoint_interval: std::time::Duration,
+}
+
+#[derive(Subcommand)]
+pub enum ClusterCommand {
+    /// The live workers, which actor runs on which worker, and each cross-worker edge's lag.
+    Status {
+        /// The NATS server, `nats://HOST:PORT`.
+        #[arg(long, value_name = "URL")]
+        nats: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -234,6 +268,10 @@ pub struct RunArgs {
     /// Swap a plugin whose .wasm changes on disk into its running actors, state kept.
     #[arg(long)]
     pub watch: bool,
+    /// Run the graph on the cluster of workers at this NATS server (`reflow worker`) instead
+    /// of in this process; waits until it has ended there.
+    #[arg(long, value_name = "URL", conflicts_with_all = ["ephemeral", "inspect", "record", "watch", "state_dir"])]
+    pub nats: Option<String>,
 }
 
 /// `250ms`, `2s`, `1.5s`: a checkpoint interval, from 1 ms to a day.

@@ -4,6 +4,7 @@
 mod args;
 mod build;
 mod call;
+mod cluster;
 mod convert;
 mod replay;
 mod run;
@@ -35,6 +36,8 @@ fn main() -> ExitCode {
         args::Command::Serve(a) => serve::serve(&a),
         args::Command::Trace(a) => trace::trace(&a),
         args::Command::Replay(a) => replay::replay(&a),
+        args::Command::Worker(a) => cluster::worker(&a),
+        args::Command::Cluster(a) => cluster::cluster(&a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -32,6 +32,9 @@ impl Observer for Printer {
 }
 
 pub fn run(args: &RunArgs) -> Result<()> {
+    if let Some(url) = &args.nats {
+        return crate::cluster::run(&args.graph, url);
+    }
     let mut network = Network::load_on(args.engine, &args.graph, args.limits.to_limits())?;
     // Only plugin actors have state to keep; a graph of built-ins leaves no state directory.
     if !args.ephemeral && network.graph().processes().any(|p| p.is_plugin()) {

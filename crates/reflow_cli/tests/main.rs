@@ -26,5 +26,8 @@ mod chaos;
 mod inspect;
 // `reflow run --record`, `reflow trace show|export`, `reflow replay`, damaged recordings.
 mod replay;
+// `reflow worker`, `reflow run --nats`, `reflow cluster status` on a real nats-server:
+// three workers, a SIGKILLed worker's part taken over, bad input.
+mod cluster;
 // `reflow run --watch`: a plugin file replaced on disk mid-stream, swapped between calls.
 mod watch;

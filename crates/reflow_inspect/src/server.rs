@@ -61,7 +61,9 @@ struct Phase {
 
 /// Who gets in, and which run a page watches.
 pub struct Door {
+    /// The secret every request must carry (the URL's `token`).
     pub token: String,
+    /// The origins and hosts a page may come from.
     pub allow: Allowlist,
     /// Whether runs follow one another on this server (`reflow serve`): pages are told, and
     /// ask for the next run when theirs ends.
@@ -74,6 +76,7 @@ pub struct Door {
 }
 
 impl Door {
+    /// A door with no run to show yet.
     pub fn new(token: String, allow: Allowlist, follow: bool) -> Door {
         Door { token, allow, follow, current: Mutex::default(), changed: Condvar::new(), next_viewer: AtomicU64::new(1), next_run: AtomicU64::new(1) }
     }
@@ -107,10 +110,15 @@ impl Door {
 
 /// One run as its pages see it.
 pub struct Shared {
+    /// The run's number ([`Door::run_id`]).
     pub id: u64,
+    /// The graph being run, which pages draw.
     pub graph: Graph,
+    /// Where its actors' state is kept, when it has a store.
     pub state: Option<StateBinding>,
+    /// The scheduler's live counters for this run.
     pub probe: Arc<Probe>,
+    /// The last messages of each connection and each actor's recent errors, for the page.
     pub tap: Arc<Tap>,
     /// The run's hot swaps, when it has them (`reflow run --watch`).
     pub swaps: OnceLock<Reloader>,
@@ -124,6 +132,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl Shared {
+    /// A run that has started, with no page watching yet.
     pub fn new(id: u64, graph: Graph, state: Option<StateBinding>, probe: Arc<Probe>, tap: Arc<Tap>) -> Shared {
         Shared { id, graph, state, probe, tap, swaps: OnceLock::new(), phase: Mutex::default(), changed: Condvar::new(), since: Instant::now() }
     }
@@ -138,6 +147,8 @@ impl Shared {
     }
 }
 
+/// Serves every connection of `listener`, each on a thread of its own, for as long as the
+/// process runs (a failed accept is logged and the next one awaited).
 pub fn accept(listener: TcpListener, door: Arc<Door>) {
     for stream in listener.incoming() {
         match stream {

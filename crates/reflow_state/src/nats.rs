@@ -348,7 +348,10 @@ async fn open_bucket(js: &jetstream::Context, name: &str, location: &PathBuf) ->
         }),
         None => {
             let keys = kv.keys().await.map_err(|e| open(e.to_string()))?;
-            let any: Vec<String> = keys.try_collect().await.map_err(|e| open(e.to_string()))?;
+            let mut any: Vec<String> = keys.try_collect().await.map_err(|e| open(e.to_string()))?;
+            // Another worker opening the new bucket at the same moment may have just written
+            // the marker (it is checked again by `create` below).
+            any.retain(|k| k != FORMAT_KEY);
             if !any.is_empty() {
                 return Err(StateError::Corrupt {
                     path: location.clone(),

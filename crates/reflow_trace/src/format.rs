@@ -60,9 +60,13 @@ pub struct ProcessInfo {
 /// A plugin actor's [`Limits`], as recorded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RecordedLimits {
+    /// [`Limits::max_memory_pages`]: 64 KiB pages of linear memory and tables together.
     pub max_memory_pages: u32,
+    /// [`Limits::call_timeout`] in milliseconds (saturated, as a duration may not fit).
     pub call_timeout_ms: u64,
+    /// [`Limits::max_output_bytes`].
     pub max_output_bytes: u64,
+    /// [`Limits::fuel`]: `None` runs unmetered.
     pub fuel: Option<u64>,
 }
 

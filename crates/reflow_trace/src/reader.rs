@@ -10,23 +10,60 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum TraceError {
-    #[error("cannot read recording {file}: {source}")]
-    Io { file: PathBuf, source: io::Error },
+    /// The file cannot be opened or read; the I/O error is the `source` (not repeated in the
+    /// message, so a printed cause chain says it once).
+    #[error("cannot read recording {file}")]
+    Io {
+        /// The recording.
+        file: PathBuf,
+        /// What the operating system said.
+        source: io::Error,
+    },
 
+    /// The file does not start with [`MAGIC`](crate::MAGIC): the wrong file was given.
     #[error("{file} is not a Reflow recording (it does not start with RFLTRACE)")]
-    NotARecording { file: PathBuf },
+    NotARecording {
+        /// The file given.
+        file: PathBuf,
+    },
 
+    /// Written by another version of the format, which this reader does not guess at.
     #[error("{file}: recording format version {found}, this reflow reads version {FORMAT_VERSION}")]
-    Version { file: PathBuf, found: u8 },
+    Version {
+        /// The recording.
+        file: PathBuf,
+        /// The version byte it holds.
+        found: u8,
+    },
 
+    /// The file ends inside a record (a run killed mid-write loses at most its last flush).
     #[error("{file}: truncated at byte offset {offset}: {what}")]
-    Truncated { file: PathBuf, offset: u64, what: String },
+    Truncated {
+        /// The recording.
+        file: PathBuf,
+        /// Where the cut record starts.
+        offset: u64,
+        /// What was being read there.
+        what: String,
+    },
 
+    /// A record whose length, checksum or body is wrong: the file was damaged.
     #[error("{file}: corrupted record at byte offset {offset}: {what}")]
-    Corrupt { file: PathBuf, offset: u64, what: String },
+    Corrupt {
+        /// The recording.
+        file: PathBuf,
+        /// Where the damaged record starts.
+        offset: u64,
+        /// What is wrong with it.
+        what: String,
+    },
 
+    /// The first record is not a [`Start`](crate::Start), so nothing says what was run.
     #[error("{file}: the first record (at byte offset 9) is not the start of a run")]
-    NoStart { file: PathBuf },
+    NoStart {
+        /// The recording.
+        file: PathBuf,
+    },
 }
 
 /// Records are at most this long: a longer length is a damaged header, not a record to
