@@ -13,7 +13,6 @@
 
 use crate::graphs::*;
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Stdio};
 use std::sync::mpsc;
@@ -70,21 +69,6 @@ fn start(dir: &Path, interval: &str) -> Child {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap()
-}
-
-/// Lines of the child's stderr, as they come, on a channel (closed when the child exits).
-fn lines(child: &mut Child) -> mpsc::Receiver<String> {
-    let (send, receive) = mpsc::channel();
-    let stderr = child.stderr.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines() {
-            let Ok(line) = line else { break };
-            if send.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    receive
 }
 
 /// Waits for a stderr line containing `pattern` (the `nth` one); false if the child ended first.
@@ -172,7 +156,7 @@ fn a_graph_killed_at_random_moments_ends_exactly_as_an_uninterrupted_run() {
         let mut finished = false;
         while killed < kills && !finished {
             let mut child = start(&chaos, "5ms");
-            let stderr = lines(&mut child);
+            let stderr = stderr_lines(&mut child);
             match rng.below(3) {
                 0 => std::thread::sleep(Duration::from_millis(rng.below(run_ms / 2 + 1))),
                 1 => during_write += u32::from(wait_for(&stderr, "checkpoint: writing", 1 + rng.below(20))),
@@ -206,7 +190,7 @@ fn a_store_truncated_as_by_a_power_loss_is_refused_or_recovers_a_whole_checkpoin
 
     let chaos = setup("chaos", root.path());
     let mut child = start(&chaos, "5ms");
-    let stderr = lines(&mut child);
+    let stderr = stderr_lines(&mut child);
     assert!(wait_for(&stderr, "checkpoint: written", 20), "the run checkpoints");
     kill(child);
     let store = chaos.join("state").join("state.redb");

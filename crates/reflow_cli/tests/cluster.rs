@@ -7,7 +7,6 @@ use crate::graphs::*;
 use reflow_state::{ActorKey, NatsStore, StateStore, StoreOptions};
 use reflow_test_nats::NatsServer;
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Stdio};
 use std::sync::mpsc;
@@ -53,16 +52,7 @@ impl Worker {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        let (send, lines) = mpsc::channel();
-        let stderr = child.stderr.take().unwrap();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines() {
-                let Ok(line) = line else { break };
-                if send.send(line).is_err() {
-                    break;
-                }
-            }
-        });
+        let lines = stderr_lines(&mut child);
         let worker = Worker { child, lines };
         worker.wait_for("joined the cluster", 1);
         worker
@@ -102,6 +92,16 @@ fn reference(dir: &Path) -> (Value, Vec<u8>) {
 }
 
 /// The counter's state as the cluster left it (its part is `pipeline@w3`, docs/cluster.md).
+/// The single-process answer (counter state, sink file), and the cluster run's folder with
+/// the same graph in it.
+fn set_up(dir: &Path) -> (Value, Vec<u8>, std::path::PathBuf, String) {
+    let (want_count, want_sink) = reference(dir);
+    let cluster = dir.join("cluster");
+    std::fs::create_dir(&cluster).unwrap();
+    let graph = write_graph(&cluster.join("pipeline.json"), &pipeline());
+    (want_count, want_sink, cluster, graph)
+}
+
 fn cluster_count(url: &str) -> Value {
     let store = NatsStore::connect(url, "reflow_state", StoreOptions::default()).unwrap();
     Value::Object(store.load(&ActorKey::new("pipeline@w3", "count")).unwrap().expect("the counter's state").state)
@@ -121,10 +121,7 @@ fn finished(child: Child) -> String {
 #[test]
 fn three_workers_run_a_graph_to_the_single_process_answer_and_status_shows_them() {
     let dir = tempfile::tempdir().unwrap();
-    let (want_count, want_sink) = reference(dir.path());
-    let cluster = dir.path().join("cluster");
-    std::fs::create_dir(&cluster).unwrap();
-    let graph = write_graph(&cluster.join("pipeline.json"), &pipeline());
+    let (want_count, want_sink, cluster, graph) = set_up(dir.path());
     let server = NatsServer::start();
     let url = server.url();
     let _workers: Vec<Worker> = ["w1", "w2", "w3"].iter().map(|w| Worker::start(&url, w)).collect();
@@ -142,10 +139,7 @@ fn three_workers_run_a_graph_to_the_single_process_answer_and_status_shows_them(
 #[test]
 fn a_worker_killed_mid_run_is_taken_over_and_the_answer_is_the_uninterrupted_runs() {
     let dir = tempfile::tempdir().unwrap();
-    let (want_count, want_sink) = reference(dir.path());
-    let cluster = dir.path().join("cluster");
-    std::fs::create_dir(&cluster).unwrap();
-    let graph = write_graph(&cluster.join("pipeline.json"), &pipeline());
+    let (want_count, want_sink, cluster, graph) = set_up(dir.path());
     let server = NatsServer::start();
     let url = server.url();
     let w1 = Worker::start(&url, "w1");

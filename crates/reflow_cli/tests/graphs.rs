@@ -3,7 +3,9 @@
 
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Output};
+use std::sync::mpsc;
 
 pub fn reflow_command() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_reflow"));
@@ -72,4 +74,19 @@ pub fn exported(stdout: &str, port: &str) -> Vec<i64> {
 pub fn export(graph: &str, state_dir: &str) -> Value {
     let output = reflow_ok(&["state", "export", graph, "--state-dir", state_dir]);
     serde_json::from_slice(&output.stdout).unwrap()
+}
+
+/// Lines of a child's piped stderr, as they come, on a channel (closed when the child exits).
+pub fn stderr_lines(child: &mut Child) -> mpsc::Receiver<String> {
+    let (send, receive) = mpsc::channel();
+    let stderr = child.stderr.take().expect("stderr piped");
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            if send.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    receive
 }
