@@ -114,5 +114,5 @@ fn component_error(error: ScriptError) -> ComponentError {
 /// A firing's messages as a plugin call takes them (`ActorContext.payload`), moved out of the
 /// payload.
 fn take_map(payload: &mut Payload) -> HashMap<String, Message> {
-    payload.drain().map(|(port, message)| (port.to_string(), message)).collect()
+    std::mem::take(payload).into_map()
 }
