@@ -15,31 +15,10 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-fn plugin(name: &str) -> String {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/plugins").join(name);
-    assert!(path.exists(), "{} is missing: run `cargo xtask build-plugins` first", path.display());
-    path.canonicalize().unwrap().display().to_string()
-}
-
-/// numbers (1..=n) -> count -> sink `out.jsonl`, and numbers -> probe; count exported.
+/// numbers (1..=n) -> count -> sink `out.jsonl`, and numbers -> probe; count exported (the
+/// state tests' graph).
 fn graph(dir: &Path, n: i64) -> PathBuf {
-    let graph = json!({
-        "processes": {
-            "numbers": {"component": "reflow/Range", "metadata": {"config": {"start": 1, "end": n}}},
-            "count": {"component": plugin("counter.wasm")},
-            "probe": {"component": plugin("state_probe.wasm")},
-            "sink": {"component": "reflow/WriteJsonLines", "metadata": {"config": {"path": "out.jsonl"}}}
-        },
-        "connections": [
-            {"src": {"process": "numbers", "port": "out"}, "tgt": {"process": "count", "port": "increment"}},
-            {"src": {"process": "numbers", "port": "out"}, "tgt": {"process": "probe", "port": "add"}},
-            {"src": {"process": "count", "port": "count"}, "tgt": {"process": "sink", "port": "in"}}
-        ],
-        "outports": {"count": {"process": "count", "port": "count"}}
-    });
-    let file = dir.join("g.json");
-    std::fs::write(&file, graph.to_string()).unwrap();
-    file
+    crate::state::graph_file(dir, "g", crate::state::sink_graph(n))
 }
 
 /// What crossed each connection, by connection number: the "network" between the parts.

@@ -16,7 +16,7 @@ fn plugin(name: &str) -> String {
 }
 
 /// Writes `graph` (FBP JSON) to `dir/name.json`; `COUNTER` and `PROBE` stand for the plugins.
-fn graph_file(dir: &Path, name: &str, graph: Value) -> PathBuf {
+pub(crate) fn graph_file(dir: &Path, name: &str, graph: Value) -> PathBuf {
     let text = graph.to_string().replace("COUNTER", &plugin("counter.wasm")).replace("PROBE", &plugin("state_probe.wasm"));
     let path = dir.join(format!("{name}.json"));
     std::fs::write(&path, text).unwrap();
@@ -109,7 +109,7 @@ fn without_a_store_every_run_starts_afresh() {
 }
 
 /// Range 1..=n -> counter -> WriteJsonLines `out.jsonl`, plus Range -> probe.
-fn sink_graph(n: i64) -> Value {
+pub(crate) fn sink_graph(n: i64) -> Value {
     json!({
         "processes": {
             "numbers": {"component": "reflow/Range", "metadata": {"config": {"start": 1, "end": n}}},
