@@ -79,6 +79,9 @@ async function main() {
         time: li.querySelector("time").textContent,
       })));
       const values = shown.map((m) => JSON.parse(m.json));
+      // The list is pushed with each message, the count with the next sample: the count may
+      // lag the newest message shown until that sample arrives, so read it once it has.
+      await page.waitForFunction((n, k) => Number(document.querySelector(`.edge[data-name="${n}"]`).dataset.sent) >= k, GUARD, name, values[0] / factor);
       const sent = await sentOn(page, name);
       check(shown.every((m) => m.type === "Integer" && /^\d\d:\d\d:\d\d\.\d{3}$/.test(m.time)), `${name}: messages shown as Integer, each with its time`);
       check(values.every((v, i) => Number.isInteger(v) && v === values[0] - i * factor), `${name}: newest first, consecutive (${values.slice(0, 4).join(", ")}, ...)`);
