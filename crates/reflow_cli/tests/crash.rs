@@ -88,7 +88,9 @@ fn check_run(what: &str, seen: &[i64], before: i64, after: i64, step: impl Fn(i6
 fn a_run_killed_with_sigkill_resumes_from_its_last_checkpoint_and_ends_as_an_uninterrupted_run() {
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state").display().to_string();
-    let n = 20_000;
+    // Long enough that a SIGKILL after at most 1,500 printed counts lands before the run
+    // could finish (with 20,000, a fast executor sometimes finished it first).
+    let n = 200_000;
     let graph = write_graph(&dir.path().join("long.json"), &counter_graph(n, true));
 
     let (mut count, mut total) = (0, 0);
