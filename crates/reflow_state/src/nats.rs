@@ -318,16 +318,22 @@ async fn open_bucket(js: &jetstream::Context, name: &str, location: &PathBuf) ->
     let open = |reason: String| StateError::Open { path: location.clone(), reason };
     let kv = match js.get_key_value(name).await {
         Ok(kv) => kv,
-        Err(_) => js
-            .create_key_value(kv::Config {
+        Err(_) => {
+            let config = kv::Config {
                 bucket: name.to_string(),
                 description: "Reflow actor state (docs/state.md)".to_string(),
                 history: 1,
                 storage: jetstream::stream::StorageType::File,
                 ..Default::default()
-            })
-            .await
-            .map_err(|e| open(format!("cannot create the KV bucket: {e}")))?,
+            };
+            match js.create_key_value(config).await {
+                Ok(kv) => kv,
+                // Another process created the bucket meanwhile, and may already have allowed
+                // atomic batches on its stream (below), which the server reports as "a
+                // different configuration": take the bucket that exists.
+                Err(created) => js.get_key_value(name).await.map_err(|_| open(format!("cannot create the KV bucket: {created}")))?,
+            }
+        }
     };
     // Whole-graph replacement is an atomic batch, which the bucket's stream must allow.
     let stream_name = format!("KV_{name}");
